@@ -1,0 +1,5 @@
+"""`python -m backend` runs the Guidepost CLI."""
+
+from backend.cli import main
+
+raise SystemExit(main())

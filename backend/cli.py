@@ -1,0 +1,214 @@
+"""`guidepost` — a thin shell over functions the tests call directly."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from backend.errors import GuidepostError, InputError, SettingsError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+def read_field_map(path: Path) -> dict[str, int] | None:
+    """The field map written by `fields bootstrap`, or None when there is none yet."""
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {str(key): int(value) for key, value in data.items()}
+
+
+def run_explain(
+    raw_text: str, guides_dir: Path, field_map: dict[str, int] | None
+) -> dict[str, Any]:
+    """Parse an `explain` input and return the decision JSON; InputError on bad input."""
+    from backend.domain.engine import EngineOptions, decide
+    from backend.domain.facts import parse_input
+    from backend.domain.guides import load_catalog
+    from backend.domain.render import TextRenderer
+    from backend.settings import Settings
+
+    try:
+        data = json.loads(raw_text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"input: invalid JSON ({exc.msg} at line {exc.lineno})") from exc
+    catalog = load_catalog(guides_dir)
+    ticket = parse_input(data, catalog.fields, field_map)
+    options = EngineOptions(admin_call_url=Settings().admin_call_url)
+    return decide(ticket, catalog, TextRenderer(catalog), options).to_json()
+
+
+def _cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from backend.settings import Settings
+
+    settings = Settings()
+    source = args.file
+    try:
+        raw = sys.stdin.read() if source in (None, "-") else Path(source).read_text("utf-8")
+    except OSError as exc:
+        err.write(f"input: cannot read {source}: {exc.strerror}\n")
+        return EXIT_BAD_INPUT
+    try:
+        decision = run_explain(raw, settings.guides_dir, read_field_map(settings.field_map))
+    except InputError as exc:
+        err.write(" ".join(exc.detail.split()) + "\n")
+        return EXIT_BAD_INPUT
+    out.write(json.dumps(decision, ensure_ascii=False, indent=2) + "\n")
+    return EXIT_OK
+
+
+def _cmd_guides_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from backend.domain.check import check_guides
+    from backend.domain.guides import load_catalog
+    from backend.settings import Settings
+
+    guides_dir = Path(args.guides_dir) if args.guides_dir else Settings().guides_dir
+    try:
+        catalog = load_catalog(guides_dir)
+        problems, report = check_guides(catalog)
+    except GuidepostError as exc:
+        err.write(f"guides check: {exc.detail}\n")
+        return EXIT_FAILED
+    for line in report:
+        out.write(line + "\n")
+    if problems:
+        for problem in problems:
+            err.write(f"guides check: {problem}\n")
+        err.write(f"guides check: FAILED ({len(problems)} problem(s))\n")
+        return EXIT_FAILED
+    out.write("guides check: OK\n")
+    return EXIT_OK
+
+
+def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from backend.api.server import run
+    from backend.settings import Settings
+
+    run(Settings(), args.host, args.port)
+    return EXIT_OK
+
+
+def _cmd_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from backend.demo import run_emulator_with_demo
+    from backend.settings import Settings
+
+    run_emulator_with_demo(Settings(), args.host, args.port)
+    return EXIT_OK
+
+
+def _cmd_fields_bootstrap(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from backend.bootstrap import bootstrap_fields
+    from backend.domain.fields import load_field_catalog
+    from backend.settings import Settings
+    from backend.zendesk.zenpy_gateway import ZenpyGateway
+
+    settings = Settings()
+    settings.require_secrets("zendesk_token")
+    gateway = ZenpyGateway.from_settings(settings, wait_policy="batch")
+    fields = load_field_catalog(settings.guides_dir / "fields.yaml")
+    out_path = Path(args.out) if args.out else settings.field_map
+    field_map = bootstrap_fields(gateway, fields, out_path, log=err)
+    out.write(json.dumps(field_map, sort_keys=True) + "\n")
+    return EXIT_OK
+
+
+def _cmd_macros(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from backend.macro_sync import commands
+    from backend.settings import Settings
+
+    handlers: dict[str, Any] = {
+        "render": commands.render_command,
+        "plan": commands.plan_command,
+        "sync": commands.sync_command,
+    }
+    return int(handlers[args.macros_command](args, Settings(), out, err))
+
+
+def _cmd_app_package(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from backend.app_package import build_app_zip
+
+    path = build_app_zip(Path(args.out))
+    out.write(f"{path}\n")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="guidepost", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    explain = sub.add_parser("explain", help="one decision as JSON on stdout")
+    explain.add_argument("file", nargs="?", help="input JSON file, or - for stdin")
+    explain.set_defaults(handler=_cmd_explain)
+
+    guides = sub.add_parser("guides", help="guide data tools")
+    guides_sub = guides.add_subparsers(dest="guides_command", required=True)
+    check = guides_sub.add_parser("check", help="prove every guide total and renderable")
+    check.add_argument("--guides-dir", help="folder with fields.yaml and <guide>/guide.yaml")
+    check.set_defaults(handler=_cmd_guides_check)
+
+    serve = sub.add_parser("serve", help="run the backend (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=_cmd_serve)
+
+    emulator = sub.add_parser("emulator", help="run the local Zendesk emulator with demo data")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8765)
+    emulator.set_defaults(handler=_cmd_emulator)
+
+    fields = sub.add_parser("fields", help="Zendesk ticket fields")
+    fields_sub = fields.add_subparsers(dest="fields_command", required=True)
+    bootstrap = fields_sub.add_parser("bootstrap", help="create/update the custom ticket fields")
+    bootstrap.add_argument("--out", help="where to write the field map (default: settings)")
+    bootstrap.set_defaults(handler=_cmd_fields_bootstrap)
+
+    macros = sub.add_parser("macros", help="macro generator and sync job")
+    macros_sub = macros.add_subparsers(dest="macros_command", required=True)
+    render = macros_sub.add_parser("render", help="write one JSON file per macro")
+    render.add_argument("--out", default="dist/macros")
+    plan = macros_sub.add_parser("plan", help="show what a sync would change")
+    plan.add_argument("--json", action="store_true")
+    sync = macros_sub.add_parser("sync", help="make Zendesk's macros equal to the repo")
+    sync.add_argument("--dry-run", action="store_true")
+    sync.add_argument("--prune", action="store_true", help="delete instead of deactivate")
+    sync.add_argument("--every", help="loop: run every interval (e.g. 1h, 30m)")
+    sync.add_argument("--lock-file", default=None)
+    for p in (render, plan, sync):
+        p.set_defaults(handler=_cmd_macros)
+
+    app = sub.add_parser("app", help="Zendesk sidebar app")
+    app_sub = app.add_subparsers(dest="app_command", required=True)
+    package = app_sub.add_parser("package", help="build the installable app zip")
+    package.add_argument("--out", default="dist/guidepost-app.zip")
+    package.set_defaults(handler=_cmd_app_package)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Run the CLI; returns the exit code."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args, out, err)
+    except SettingsError as exc:
+        err.write(f"settings: {exc.detail}\n")
+        return EXIT_FAILED
+    except InputError as exc:
+        err.write(" ".join(exc.detail.split()) + "\n")
+        return EXIT_BAD_INPUT
+    except GuidepostError as exc:
+        err.write(f"{exc.slug}: {exc.detail}\n")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+    return code

@@ -1,0 +1,1 @@
+"""The pure guide domain: facts, field catalog, guides, engine, texts."""

@@ -1,0 +1,257 @@
+"""The guide engine: choose a guide, walk its table, run its checks, render its texts.
+
+Pure: facts in, a Decision out. No I/O, no Zendesk types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from backend.domain.conditions import Outcome, Tri
+from backend.domain.decision import Check, CheckState, Decision, RenderedText
+from backend.domain.derived import DERIVED
+from backend.domain.facts import TicketInput
+from backend.domain.guides import Guide, GuideCatalog, Row
+from backend.domain.render import TextRenderer
+from backend.domain.writeback import build_note, build_tags
+from backend.errors import GuideDataError
+
+SUGGESTED_NOTICE = "guide_suggested_set_consult_type"
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Deployment knobs the engine needs (from Settings, passed in to keep it pure)."""
+
+    admin_call_url: str = "https://admin.example/calls/{call_id}"
+
+
+class FactEnv:
+    """Facts of one ticket for one guide: fields, the effective call type, derived facts."""
+
+    def __init__(self, guide: Guide, ticket: TicketInput, catalog: GuideCatalog) -> None:
+        self.guide = guide
+        self.ticket = ticket
+        self.catalog = catalog
+        self._settings: dict[str, Any] = {**guide.settings, "consult_types": guide.consult_types}
+        self._cache: dict[str, tuple[Any, tuple[str, ...]]] = {}
+
+    def lookup(self, name: str) -> tuple[Any, tuple[str, ...]]:
+        """The value of a fact (None when unknown) and the fields it waits for."""
+        if name not in self._cache:
+            self._cache[name] = self._compute(name)
+        return self._cache[name]
+
+    def _compute(self, name: str) -> tuple[Any, tuple[str, ...]]:
+        if name in DERIVED:
+            return DERIVED[name](self.lookup, self._settings)
+        if name not in self.catalog.fields:
+            raise GuideDataError(f"guide {self.guide.id}: unknown fact {name!r}")
+        value = self.field_value(name)
+        if value is None and name == "call_type":
+            # An explicit call_type wins; otherwise the one the 상담유형 leaf implies.
+            implied, _ = self.lookup("implied_call_type")
+            return (implied, ()) if implied else (None, ("call_type",))
+        return value, ()
+
+    def field_value(self, name: str) -> Any:
+        """The raw value of a field on the ticket (None when empty)."""
+        if name == "prior_reconnections":
+            return self.ticket.prior_reconnections
+        return self.ticket.values.get(name)
+
+    def value(self, name: str) -> Any:
+        """The value alone."""
+        return self.lookup(name)[0]
+
+    def known_values(self) -> dict[str, Any]:
+        """Every field, derived fact and guide setting, for templates (None when unknown)."""
+        names = list(self.catalog.fields.keys()) + list(DERIVED)
+        context: dict[str, Any] = {name: self.value(name) for name in names}
+        return context
+
+
+def choose_guide(ticket: TicketInput, catalog: GuideCatalog) -> tuple[Guide | None, bool]:
+    """The guide for a ticket and whether it is only a suggestion (from subject/description)."""
+    consult = ticket.values.get("consult_type")
+    if consult is not None:
+        for guide in catalog.guides.values():
+            if consult in guide.consult_types:
+                return guide, False
+        return None, False
+    text = f"{ticket.subject}\n{ticket.description}"
+    scores = {
+        guide.id: sum(text.count(word) for word in guide.keywords)
+        for guide in catalog.guides.values()
+    }
+    best = max(scores.values(), default=0)
+    winners = [gid for gid, score in scores.items() if score == best]
+    if best == 0 or len(winners) > 1:
+        return None, False
+    return catalog.guide(winners[0]), True
+
+
+_CHECK_STATES: dict[Tri, CheckState] = {Tri.YES: "blocked", Tri.NO: "ok", Tri.UNKNOWN: "unknown"}
+
+
+class _Collector:
+    """Ordered, de-duplicated `missing` and `blocks`."""
+
+    def __init__(self) -> None:
+        self.missing: list[str] = []
+        self.blocks: list[str] = []
+        self.checks: list[Check] = []
+
+    def need(self, outcome: Outcome) -> None:
+        if outcome.value is Tri.UNKNOWN:
+            self.missing.extend(outcome.needs)
+
+    def rule(self, rule_id: str, outcome: Outcome) -> None:
+        state: CheckState = _CHECK_STATES[outcome.value]
+        facts = list(outcome.needs) if outcome.value is Tri.UNKNOWN else []
+        self.checks.append(Check(id=rule_id, state=state, facts=facts))
+        if outcome.value is Tri.YES:
+            self.blocks.append(rule_id)
+        self.need(outcome)
+
+
+def evaluate_table(
+    guide: Guide, env: FactEnv, *, with_checks: bool = True
+) -> tuple[Row, _Collector]:
+    """Walk the rows (first hit wins), then the hit row's blocks, collects and checks."""
+    found = _Collector()
+    for row in guide.rows:
+        outcome = row.condition.evaluate(env.lookup)
+        if outcome.hit:
+            break
+        found.need(outcome)
+    else:
+        raise GuideDataError(f"guide {guide.id}: no row hits (the table is not total)")
+    if not with_checks:
+        return row, found
+    for block in row.blocks:
+        found.rule(block.id, block.condition.evaluate(env.lookup))
+    for collect in row.collect:
+        value, needs = env.lookup(collect.fact)
+        if value is None:
+            found.missing.extend(needs or (collect.fact,))
+        elif collect.until is not None and value != collect.until:
+            found.missing.append(collect.fact)
+    if row.checks:
+        for check in guide.checks:
+            found.rule(check.id, check.condition.evaluate(env.lookup))
+        for require in guide.requires:
+            if not require.condition.evaluate(env.lookup).hit:
+                continue
+            if any(env.value(other) is not None for other in require.unless_known):
+                continue
+            value, needs = env.lookup(require.fact)
+            if value is None:
+                found.missing.extend(needs or (require.fact,))
+    return row, found
+
+
+def order_missing(guide: Guide, missing: list[str]) -> list[str]:
+    """Missing facts in the guide's response order, without duplicates."""
+    unique = list(dict.fromkeys(missing))
+    rank = {name: i for i, name in enumerate(guide.response_order)}
+    return sorted(unique, key=lambda name: (rank.get(name, len(rank)), unique.index(name)))
+
+
+def collect_notices(guide: Guide, row: Row, env: FactEnv, eligible: bool) -> list[str]:
+    """The row's notices, then the guide's notices whose condition holds."""
+    notices = list(row.notices)
+    for notice in guide.notices:
+        if notice.on_eligible:
+            if eligible:
+                notices.append(notice.id)
+        elif notice.condition.evaluate(env.lookup).hit:
+            notices.append(notice.id)
+    return list(dict.fromkeys(notices))
+
+
+def collect_fields_set(guide: Guide, env: FactEnv, catalog: GuideCatalog) -> dict[str, Any]:
+    """Fields a write-back fills: empty fields whose source derived fact is known."""
+    fields: dict[str, Any] = {}
+    for rule in guide.sets:
+        if env.field_value(rule.field) is not None:
+            continue
+        value = env.value(rule.from_)
+        if value is not None:
+            fields[rule.field] = catalog.fields.to_json(rule.field, value)
+    return fields
+
+
+def decide(
+    ticket: TicketInput,
+    catalog: GuideCatalog,
+    renderer: TextRenderer,
+    options: EngineOptions | None = None,
+) -> Decision:
+    """The whole decision for one ticket: guide, branch, eligibility, texts, write-back."""
+    options = options or EngineOptions()
+    facts_json = {k: catalog.fields.to_json(k, v) for k, v in ticket.values.items()}
+    guide, suggested = choose_guide(ticket, catalog)
+    if guide is None:
+        return Decision(guide=None, facts=facts_json)
+    if suggested:
+        return Decision(
+            guide=guide.id, suggested=True, notices=[SUGGESTED_NOTICE], facts=facts_json
+        )
+    env = FactEnv(guide, ticket, catalog)
+    row, found = evaluate_table(guide, env)
+    missing = order_missing(guide, found.missing)
+    blocks = list(dict.fromkeys(found.blocks))
+    eligible = row.action and not blocks and not missing
+    notices = collect_notices(guide, row, env, eligible)
+    texts = render_branch_texts(guide, row.branch, env, renderer, options)
+    fields_set = collect_fields_set(guide, env, catalog)
+    draft = Decision(
+        guide=guide.id,
+        branch=row.branch,
+        eligible=eligible,
+        blocks=blocks,
+        missing=missing,
+        notices=notices,
+        texts=texts,
+        checks=found.checks,
+        fields_set=fields_set,
+        facts=facts_json,
+    )
+    tags = build_tags(draft, env.value("origin_call_id"), env.value("forced_call_id"))
+    note = build_note(draft, guide, catalog, renderer)
+    return draft.model_copy(update={"tags": tags, "note": note})
+
+
+def render_branch_texts(
+    guide: Guide, branch: str, env: FactEnv, renderer: TextRenderer, options: EngineOptions
+) -> list[RenderedText]:
+    """Render the branch's texts with the ticket's values (variants chosen by the facts)."""
+    spec = guide.branches.get(branch)
+    if spec is None:
+        raise GuideDataError(f"guide {guide.id}: branch {branch!r} has no entry under branches")
+    context = renderer.context(guide, env.known_values(), options.admin_call_url)
+    rendered: list[RenderedText] = []
+    for text in spec.texts:
+        if not text.condition.evaluate(env.lookup).hit:
+            continue
+        if text.variants is None:
+            cases: Mapping[str, str] = {"": text.template or ""}
+        else:
+            chosen = env.value(text.variants.by)
+            cases = text.variants.cases
+            if chosen in cases:
+                cases = {chosen: cases[chosen]}
+        for case, template in cases.items():
+            rendered.append(
+                RenderedText(
+                    key=f"{text.key}.{case}" if case else text.key,
+                    kind=text.kind,
+                    title=text.title,
+                    body=renderer.render(guide.id, template, context),
+                    from_seed=text.from_seed,
+                )
+            )
+    return rendered

@@ -1,0 +1,257 @@
+"""Guides as data: the pydantic model of `macros/<guide>/guide.yaml` and its loader."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from backend.domain.conditions import Condition, compile_condition
+from backend.domain.fields import FieldCatalog, load_field_catalog
+from backend.errors import GuideDataError
+
+TextKind = Literal["reply", "outbound", "sms", "note"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class Label(_Strict):
+    """A Korean/English pair."""
+
+    ko: str
+    en: str
+
+
+class Variants(_Strict):
+    """A text with one template per value of a fact (card/cash, driver/customer)."""
+
+    by: str
+    cases: dict[str, str]
+
+
+class TextSpec(_Strict):
+    """One text an agent may insert: a script step, an OB script, an SMS or a memo."""
+
+    key: str
+    kind: TextKind
+    title: str
+    template: str | None = None
+    variants: Variants | None = None
+    when: Any = None
+    from_seed: bool = True
+
+    @cached_property
+    def condition(self) -> Condition:
+        """The compiled `when` (always yes when absent)."""
+        return compile_condition(self.when, f"text {self.key}")
+
+    def template_names(self) -> list[str]:
+        """Every template file this text may render."""
+        if self.variants is not None:
+            return list(self.variants.cases.values())
+        return [self.template] if self.template else []
+
+
+class Rule(_Strict):
+    """An id with a condition (blocks, checks, notices)."""
+
+    id: str
+    when: Any = None
+
+    @cached_property
+    def condition(self) -> Condition:
+        """The compiled `when`; a rule without one always applies."""
+        if self.when == "eligible":
+            return compile_condition(None)
+        return compile_condition(self.when, f"rule {self.id}")
+
+    @property
+    def on_eligible(self) -> bool:
+        """True for notices shown on every eligible decision."""
+        return bool(self.when == "eligible")
+
+
+class Collect(_Strict):
+    """A fact the row needs: missing while unknown, or while not yet `until`."""
+
+    fact: str
+    until: Any = None
+
+
+class Require(_Strict):
+    """A fact needed before acting, optionally only when a condition holds."""
+
+    fact: str
+    when: Any = None
+    unless_known: tuple[str, ...] = ()
+
+    @cached_property
+    def condition(self) -> Condition:
+        """The compiled `when`."""
+        return compile_condition(self.when, f"requires {self.fact}")
+
+
+class Row(_Strict):
+    """One row of a decision table."""
+
+    when: Any
+    branch: str
+    action: bool = False
+    collect: tuple[Collect, ...] = ()
+    blocks: tuple[Rule, ...] = ()
+    notices: tuple[str, ...] = ()
+    checks: bool = False
+
+    @field_validator("collect", mode="before")
+    @classmethod
+    def expand_collect(cls, value: Any) -> Any:
+        """Accept plain fact names for `collect` entries."""
+        if isinstance(value, list):
+            return [{"fact": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @cached_property
+    def condition(self) -> Condition:
+        """The compiled `when`."""
+        return compile_condition(self.when, f"row {self.branch}")
+
+
+class SetRule(_Strict):
+    """A custom field a write-back fills from a derived fact while the field is empty."""
+
+    field: str
+    from_: str = Field(alias="from")
+
+
+class BranchSpec(_Strict):
+    """Labels and texts of one branch."""
+
+    label: Label
+    texts: tuple[TextSpec, ...] = ()
+
+
+class Source(_Strict):
+    """Where the guide's words come from."""
+
+    seed: str
+    title: str
+    sha256: str
+    article_url: str | None = None
+
+
+class Guide(_Strict):
+    """One guide: metadata, decision table, checks, notices and texts."""
+
+    id: str
+    title: str
+    source: Source
+    consult_types: dict[str, str | None]
+    keywords: tuple[str, ...]
+    fields: tuple[str, ...]
+    response_order: tuple[str, ...]
+    settings: dict[str, Any] = {}
+    rows: tuple[Row, ...]
+    checks: tuple[Rule, ...] = ()
+    requires: tuple[Require, ...] = ()
+    notices: tuple[Rule, ...] = ()
+    sets: tuple[SetRule, ...] = ()
+    branches: dict[str, BranchSpec]
+
+    @field_validator("requires", mode="before")
+    @classmethod
+    def expand_requires(cls, value: Any) -> Any:
+        """Accept plain fact names for `requires` entries."""
+        if isinstance(value, list):
+            return [{"fact": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    def branch_ids(self) -> list[str]:
+        """Every branch a row can choose, in table order, without duplicates."""
+        return list(dict.fromkeys(row.branch for row in self.rows))
+
+    def block_ids(self) -> list[str]:
+        """Every block id the guide can raise."""
+        ids = [b.id for row in self.rows for b in row.blocks] + [c.id for c in self.checks]
+        return list(dict.fromkeys(ids))
+
+    def notice_ids(self) -> list[str]:
+        """Every notice id the guide can show."""
+        ids = [n for row in self.rows for n in row.notices] + [n.id for n in self.notices]
+        return list(dict.fromkeys(ids))
+
+
+class GuideCatalog(BaseModel):
+    """Every guide, the field catalog and the block/notice labels."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    guides: dict[str, Guide]
+    fields: FieldCatalog
+    labels: dict[str, dict[str, Label]]
+    root: Path
+
+    def guide(self, guide_id: str) -> Guide:
+        """The guide with that id."""
+        try:
+            return self.guides[guide_id]
+        except KeyError:
+            raise GuideDataError(f"unknown guide {guide_id!r}") from None
+
+    def label(self, kind: str, ident: str) -> Label:
+        """The Korean/English label of a block or notice id."""
+        try:
+            return self.labels[kind][ident]
+        except KeyError:
+            raise GuideDataError(f"macros/labels.yaml has no {kind} label for {ident!r}") from None
+
+    def templates_dir(self, guide_id: str) -> Path:
+        """Folder of one guide's templates."""
+        return self.root / guide_id / "templates"
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise GuideDataError(f"{path}: {exc}") from exc
+
+
+def load_guide(path: Path) -> Guide:
+    """Read and validate one guide.yaml."""
+    data = _read_yaml(path)
+    try:
+        return Guide.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise GuideDataError(f"{path}: {where}: {first['msg']}") from exc
+
+
+def load_catalog(root: Path) -> GuideCatalog:
+    """Load fields, labels and every guide under `root` (the macros/ folder)."""
+    fields = load_field_catalog(root / "fields.yaml")
+    raw_labels = _read_yaml(root / "labels.yaml") or {}
+    labels = {
+        kind: {ident: Label.model_validate(label) for ident, label in (entries or {}).items()}
+        for kind, entries in raw_labels.items()
+    }
+    guides: dict[str, Guide] = {}
+    for guide_file in sorted(root.glob("*/guide.yaml")):
+        guide = load_guide(guide_file)
+        if guide.id != guide_file.parent.name:
+            raise GuideDataError(f"{guide_file}: id {guide.id!r} must match its folder name")
+        guides[guide.id] = guide
+    if not guides:
+        raise GuideDataError(f"{root}: no guide found (expected <guide_id>/guide.yaml)")
+    return GuideCatalog(guides=guides, fields=fields, labels=labels, root=root)
+
+
+def hash_text(text: str) -> str:
+    """sha256 of a text, as recorded in a guide's `source.sha256`."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

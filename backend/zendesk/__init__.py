@@ -1,0 +1,1 @@
+"""Zendesk: the gateway interface, the Zenpy adapter and the in-memory fake."""

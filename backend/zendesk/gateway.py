@@ -1,0 +1,191 @@
+"""The one small interface Guidepost uses to talk to Zendesk.
+
+Plain dataclasses in, plain dataclasses out: no Zenpy types and no domain types
+cross this line. `ZenpyGateway` (real) and `FakeGateway` (in memory) implement it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+JSONScalar = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class TicketRecord:
+    """A ticket as Guidepost reads it."""
+
+    id: int
+    subject: str
+    description: str
+    status: str
+    tags: tuple[str, ...]
+    custom_fields: Mapping[int, JSONScalar]
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class TicketUpdate:
+    """One safe ticket update: full tag list, custom fields, an optional internal note."""
+
+    ticket_id: int
+    updated_stamp: str
+    tags: tuple[str, ...] | None = None
+    custom_fields: Mapping[int, JSONScalar] = field(default_factory=dict)
+    note_body: str | None = None
+    note_public: bool = False
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    """A ticket to create (demo data, tests)."""
+
+    subject: str
+    description: str
+    tags: tuple[str, ...] = ()
+    custom_fields: Mapping[int, JSONScalar] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CommentRecord:
+    """One ticket comment."""
+
+    id: int
+    body: str
+    public: bool
+    created_at: str
+
+
+@dataclass(frozen=True)
+class FieldOption:
+    """A dropdown option: `name` may nest with `::`, `value` is the account-wide tag."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A custom ticket field as Guidepost wants it."""
+
+    type: str
+    title: str
+    description: str = ""
+    options: tuple[FieldOption, ...] = ()
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class FieldRecord:
+    """A ticket field as Zendesk has it."""
+
+    id: int
+    type: str
+    title: str
+    description: str
+    options: tuple[FieldOption, ...]
+    active: bool
+
+
+@dataclass(frozen=True)
+class MacroAction:
+    """One macro action (`field` is Zendesk's action name)."""
+
+    field: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class MacroSpec:
+    """A macro as Guidepost wants it."""
+
+    title: str
+    description: str
+    actions: tuple[MacroAction, ...]
+    active: bool = True
+    restriction: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class MacroRecord:
+    """A macro as Zendesk has it."""
+
+    id: int
+    title: str
+    description: str
+    actions: tuple[MacroAction, ...]
+    active: bool
+    restriction: Mapping[str, Any] | None
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """A Help Center article."""
+
+    id: int
+    locale: str
+    title: str
+    body: str
+    updated_at: str
+
+
+WaitPolicy = Literal["interactive", "batch"]
+
+
+class ZendeskGateway(Protocol):
+    """Everything Guidepost asks of Zendesk."""
+
+    def get_ticket(self, ticket_id: int) -> TicketRecord:
+        """Read one ticket; TicketNotFoundError when it does not exist."""
+        ...
+
+    def update_ticket(self, update: TicketUpdate) -> TicketRecord:
+        """Write one safe update; ConflictError when the ticket changed since the stamp."""
+        ...
+
+    def create_ticket(self, ticket: NewTicket) -> TicketRecord:
+        """Create a ticket (demo data and tests)."""
+        ...
+
+    def list_comments(self, ticket_id: int) -> list[CommentRecord]:
+        """Every comment of a ticket, oldest first."""
+        ...
+
+    def search_tickets(self, query: str) -> list[TicketRecord]:
+        """Every ticket a Zendesk search query finds (all pages)."""
+        ...
+
+    def list_ticket_fields(self) -> list[FieldRecord]:
+        """Every ticket field of the account."""
+        ...
+
+    def create_ticket_field(self, spec: FieldSpec) -> FieldRecord:
+        """Create a custom ticket field."""
+        ...
+
+    def update_ticket_field(self, field_id: int, spec: FieldSpec) -> FieldRecord:
+        """Replace a field's title, description, options and active flag."""
+        ...
+
+    def list_macros(self) -> Iterator[MacroRecord]:
+        """Every macro of the account, page by page (cursor pagination)."""
+        ...
+
+    def create_macro(self, spec: MacroSpec) -> MacroRecord:
+        """Create a macro."""
+        ...
+
+    def update_macro(self, macro_id: int, spec: MacroSpec) -> MacroRecord:
+        """Replace a macro (the whole actions list)."""
+        ...
+
+    def delete_macro(self, macro_id: int) -> None:
+        """Delete a macro."""
+        ...
+
+    def get_article(self, locale: str, article_id: int) -> ArticleRecord:
+        """Read a Help Center article."""
+        ...

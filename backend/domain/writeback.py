@@ -46,9 +46,18 @@ def build_note(
         "missing": [catalog.fields.get(m).label_ko for m in decision.missing],
         "notices": [catalog.label("notices", n).ko for n in decision.notices],
         "memos": [t for t in decision.texts if t.kind == "note"],
-        "fields_set": {catalog.fields.get(k).label_ko: v for k, v in decision.fields_set.items()},
+        "fields_set": {
+            catalog.fields.get(k).label_ko: _display_value(catalog, k, v)
+            for k, v in decision.fields_set.items()
+        },
     }
     return renderer.render(guide.id, "note.j2", context)
+
+
+def _display_value(catalog: GuideCatalog, key: str, value: Any) -> str:
+    """A field value as an agent reads it: option codes become their Korean labels."""
+    label = catalog.fields.get(key).options.get(str(value))
+    return label.ko.split("::")[-1] if label is not None else str(value)
 
 
 def fingerprint(decision: Decision) -> str:

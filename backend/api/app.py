@@ -1,0 +1,124 @@
+"""The FastAPI application: routes, problem+json errors, CORS and the access log."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.api.deps import load_engine
+from backend.api.openapi import build_openapi
+from backend.api.problems import (
+    build_internal_error_response,
+    install_problem_handlers,
+)
+from backend.api.routes import router
+from backend.domain.fields import FieldCatalog
+from backend.errors import GuidepostError
+from backend.logs import configure_logging, get_logger, open_request_scope
+from backend.settings import Settings, get_settings
+
+API_VERSION = "1.0.0"
+
+
+class AccessLogMiddleware:
+    """Write one masked JSON line per request; turn unexpected exceptions into a 500 problem."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.log = get_logger("guidepost.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request inside a log scope and log it once it is answered."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        state: dict[str, Any] = {"status": 500, "sent": False, "logged": False}
+
+        with open_request_scope() as context:
+
+            def log_once() -> None:
+                """Write the access line the first time only."""
+                if not state["logged"]:
+                    state["logged"] = True
+                    self._write_line(scope, state["status"], started, context)
+
+            async def record(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    state["status"] = message["status"]
+                    state["sent"] = True
+                elif message["type"] == "http.response.body" and not message.get("more_body"):
+                    # Log before the last byte leaves: a client that saw the answer sees the line.
+                    log_once()
+                await send(message)
+
+            try:
+                await self.app(scope, receive, record)
+            except Exception as exc:
+                # Handled here (not re-raised) so no server prints an unmasked traceback.
+                self.log.error("unhandled_exception", error=type(exc).__name__, exc_info=True)
+                if not state["sent"]:
+                    await build_internal_error_response()(scope, receive, record)
+            finally:
+                log_once()
+
+    def _write_line(
+        self, scope: Scope, status: int, started: float, context: dict[str, Any]
+    ) -> None:
+        gateway = context.pop("gateway", None)
+        calls = getattr(gateway, "calls", None) if gateway is not None else None
+        line: dict[str, Any] = {
+            "method": scope.get("method"),
+            "path": scope.get("path"),
+            "status": status,
+            "ticket_id": context.pop("ticket_id", None),
+            "guide": context.pop("guide", None),
+            "branch": context.pop("branch", None),
+            "zendesk_calls": calls if isinstance(calls, int) else 0,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+        }
+        line.update(context)
+        level = "warning" if status >= 500 else "info"
+        getattr(self.log, level)("request", **line)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the Guidepost API for these settings (process settings by default)."""
+    settings = settings or get_settings()
+    if not structlog.is_configured():
+        configure_logging(settings.log_level)
+    app = FastAPI(
+        title="Guidepost",
+        version=API_VERSION,
+        description="Guided workflows for Zendesk agents: decisions and exactly-once write-back.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.include_router(router)
+    app.add_middleware(AccessLogMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+
+    def generate_openapi() -> dict[str, Any]:
+        """Build (once) the OpenAPI document with the catalog's field value schemas."""
+        try:
+            fields: FieldCatalog | None = load_engine(settings.guides_dir).catalog.fields
+        except GuidepostError:
+            fields = None
+        return build_openapi(app, fields)
+
+    app.openapi = generate_openapi  # type: ignore[method-assign]
+    return app

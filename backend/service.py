@@ -1,0 +1,291 @@
+"""The application service: read a ticket, decide, write the decision back exactly once."""
+
+# Pure orchestration over a `ZendeskGateway`; no HTTP framework types. Zendesk calls:
+# guidance = 1 read (+1 search for a force_reconnect ticket with a known 원콜 ID);
+# apply = 1 read + 1 write (+ that search); a repeated apply = 1 read (+ search).
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from backend.domain.decision import Decision
+from backend.domain.engine import EngineOptions, decide
+from backend.domain.facts import PRIOR_RECONNECTIONS, TicketInput, parse_ticket_record
+from backend.domain.guides import GuideCatalog
+from backend.domain.render import TextRenderer
+from backend.domain.writeback import fingerprint
+from backend.errors import (
+    BranchChangedError,
+    ConflictError,
+    InputError,
+    SettingsError,
+)
+from backend.logs import bind_request
+from backend.zendesk.gateway import JSONScalar, TicketRecord, TicketUpdate, ZendeskGateway
+
+MAX_APPLY_ATTEMPTS = 3
+ORIGIN_TAG_PREFIX = "fr_origin_"
+FORCED_TAG = "fr_forced"
+
+
+class NothingToApplyError(InputError):
+    """The decision has no guide, or only a suggested one: there is nothing to write back."""
+
+    slug = "nothing-to-apply"
+    title = "Nothing to apply"
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    """What a decision needs besides the ticket: guides, renderer, options, field map."""
+
+    catalog: GuideCatalog
+    renderer: TextRenderer
+    options: EngineOptions
+    field_map: Mapping[str, int] | None
+
+
+@dataclass(frozen=True)
+class TicketDecision:
+    """One ticket read and the decision on it, with the write-back's fingerprint tag."""
+
+    record: TicketRecord
+    ticket: TicketInput
+    decision: Decision
+    fingerprint: str
+
+    @property
+    def already_applied(self) -> bool:
+        """True when this decision's write-back is already on the ticket."""
+        return self.fingerprint in self.record.tags
+
+
+def require_field_map(ctx: ServiceContext) -> Mapping[str, int]:
+    """Return the field map; without one no Zendesk ticket can be read."""
+    if ctx.field_map is None:
+        raise SettingsError(
+            "no field map yet: run `guidepost fields bootstrap` (GUIDEPOST_FIELD_MAP)"
+        )
+    return ctx.field_map
+
+
+def decide_ticket(ticket: TicketInput, ctx: ServiceContext) -> Decision:
+    """Run the engine on parsed facts."""
+    return decide(ticket, ctx.catalog, ctx.renderer, ctx.options)
+
+
+def parse_record(record: TicketRecord, ctx: ServiceContext) -> TicketInput:
+    """Parse a ticket's custom fields through the field map (InputError names the field)."""
+    return parse_ticket_record(
+        record.custom_fields,
+        record.subject,
+        record.description,
+        ctx.catalog.fields,
+        require_field_map(ctx),
+    )
+
+
+def find_origin_to_search(
+    decision: Decision, ticket: TicketInput, ctx: ServiceContext
+) -> str | None:
+    """The 원콜 ID to search for when the decision's guide counts prior reconnections."""
+    if decision.guide is None or decision.suggested:
+        return None
+    if PRIOR_RECONNECTIONS not in ctx.catalog.guide(decision.guide).fields:
+        return None
+    origin = ticket.values.get("origin_call_id")
+    return None if origin is None else str(origin)
+
+
+def count_prior_reconnections(
+    records: list[TicketRecord],
+    ticket_id: int,
+    origin_call_id: str,
+    forced_call_id: object,
+    ctx: ServiceContext,
+) -> int:
+    """Count 강콜 already recorded for a 원콜 (GUIDES.md "Link memo")."""
+    # Other tickets tagged fr_origin_<id> + fr_forced count; this ticket counts only when
+    # the search index holds a different 강콜 ID for it than the ticket read just now.
+    origin_tag = ORIGIN_TAG_PREFIX + origin_call_id
+    forced_field = require_field_map(ctx).get("forced_call_id")
+    count = 0
+    for record in records:
+        if origin_tag not in record.tags or FORCED_TAG not in record.tags:
+            continue
+        if record.id != ticket_id:
+            count += 1
+            continue
+        if forced_field is None:
+            continue
+        recorded = _parse_quietly(ctx, "forced_call_id", record.custom_fields.get(forced_field))
+        if recorded is not None and recorded != forced_call_id:
+            count += 1
+    return count
+
+
+def _parse_quietly(ctx: ServiceContext, key: str, raw: object) -> Any:
+    """Parse another ticket's value; a malformed one there must not fail this ticket."""
+    try:
+        return ctx.catalog.fields.parse(key, raw)
+    except InputError:
+        return None
+
+
+def compute_settled_fingerprint(
+    ticket: TicketInput, decision: Decision, ctx: ServiceContext
+) -> str:
+    """Fingerprint the decision as it will read once the write-back's fields are set."""
+    # A write-back fills empty fields (`fields_set`), which changes the next decision's
+    # `fields_set` and note; fingerprinting the settled decision lets a repeated apply
+    # recognise its own earlier write instead of writing a second note.
+    if not decision.fields_set:
+        return fingerprint(decision)
+    filled = dict(ticket.values)
+    for key, value in decision.fields_set.items():
+        parsed = ctx.catalog.fields.parse(key, value)
+        if parsed is not None:
+            filled[key] = parsed
+    settled = decide_ticket(ticket.model_copy(update={"values": filled}), ctx)
+    return fingerprint(settled)
+
+
+def read_decision(gateway: ZendeskGateway, ticket_id: int, ctx: ServiceContext) -> TicketDecision:
+    """Read the ticket (and, where the guide needs it, search prior reconnections); decide."""
+    record = gateway.get_ticket(ticket_id)
+    ticket = parse_record(record, ctx)
+    decision = decide_ticket(ticket, ctx)
+    origin = find_origin_to_search(decision, ticket, ctx)
+    if origin is not None:
+        found = gateway.search_tickets(f"type:ticket tags:{ORIGIN_TAG_PREFIX}{origin}")
+        forced = ticket.values.get("forced_call_id")
+        prior = count_prior_reconnections(found, ticket_id, origin, forced, ctx)
+        if prior:
+            ticket = ticket.model_copy(update={"prior_reconnections": prior})
+            decision = decide_ticket(ticket, ctx)
+    bind_request(guide=decision.guide, branch=decision.branch)
+    return TicketDecision(
+        record=record,
+        ticket=ticket,
+        decision=decision,
+        fingerprint=compute_settled_fingerprint(ticket, decision, ctx),
+    )
+
+
+def get_guidance(gateway: ZendeskGateway, ticket_id: int, ctx: ServiceContext) -> dict[str, Any]:
+    """The decision JSON for a Zendesk ticket, plus `ticket_id` and `ticket_updated_at`."""
+    found = read_decision(gateway, ticket_id, ctx)
+    return {
+        **found.decision.to_json(),
+        "ticket_id": found.record.id,
+        "ticket_updated_at": found.record.updated_at,
+        "already_applied": found.already_applied,
+        "prior_reconnections": found.ticket.prior_reconnections,
+    }
+
+
+def build_update(found: TicketDecision, ctx: ServiceContext) -> TicketUpdate:
+    """The one safe update of a write-back: tags read ∪ new ∪ fingerprint, note, fields."""
+    field_map = require_field_map(ctx)
+    custom_fields: dict[int, JSONScalar] = {}
+    for key, value in found.decision.fields_set.items():
+        field_id = field_map.get(key)
+        if field_id is None:
+            raise SettingsError(
+                f"field map has no Zendesk id for {key}; run `guidepost fields bootstrap`"
+            )
+        custom_fields[field_id] = ctx.catalog.fields.zendesk_value(key, value)
+    tags = tuple(dict.fromkeys([*found.record.tags, *found.decision.tags, found.fingerprint]))
+    return TicketUpdate(
+        ticket_id=found.record.id,
+        updated_stamp=found.record.updated_at,
+        tags=tags,
+        custom_fields=custom_fields,
+        # Plain `body` (not html_body): Zendesk escapes it, so user values cannot inject HTML.
+        note_body=found.decision.note,
+        note_public=False,
+    )
+
+
+def _check_applicable(found: TicketDecision, branch: str) -> None:
+    decision = found.decision
+    if decision.branch != branch:
+        raise BranchChangedError(
+            f"the ticket changed: its branch is now {decision.branch!r}, not {branch!r}; "
+            "reload the guidance"
+        )
+    if decision.guide is None:
+        raise NothingToApplyError("the ticket matches no guide: nothing to apply", field="branch")
+    if decision.suggested:
+        raise NothingToApplyError(
+            "the guide is only suggested: set the consultation type (consult_type) first",
+            field="branch",
+        )
+
+
+def _is_same_instant(left: str, right: str) -> bool:
+    """Compare two Zendesk timestamps as instants (textual forms may differ)."""
+    try:
+        return datetime.fromisoformat(left) == datetime.fromisoformat(right)
+    except (TypeError, ValueError):
+        return left == right
+
+
+def apply_decision(
+    gateway: ZendeskGateway,
+    ticket_id: int,
+    branch: str,
+    ticket_updated_at: str,
+    ctx: ServiceContext,
+) -> dict[str, Any]:
+    """Write the decision back exactly once (ARCHITECTURE.md "Exactly-once write-back")."""
+    for attempt in range(1, MAX_APPLY_ATTEMPTS + 1):
+        found = read_decision(gateway, ticket_id, ctx)
+        _check_applicable(found, branch)
+        # A changed ticket whose branch still holds is applied on its current data.
+        bind_request(stale=not _is_same_instant(found.record.updated_at, ticket_updated_at))
+        if found.already_applied:
+            bind_request(applied=False, attempts=attempt)
+            return _build_result(found, applied=False, updated_at=found.record.updated_at)
+        update = build_update(found, ctx)
+        try:
+            written = gateway.update_ticket(update)
+        except BranchChangedError:
+            raise
+        except ConflictError:
+            # Someone wrote in between: read again; the winner's fingerprint stops us.
+            continue
+        bind_request(applied=True, attempts=attempt)
+        return _build_result(
+            found,
+            applied=True,
+            updated_at=written.updated_at,
+            tags_added=[tag for tag in update.tags or () if tag not in found.record.tags],
+        )
+    raise ConflictError(
+        f"ticket {ticket_id} kept changing during the write-back "
+        f"({MAX_APPLY_ATTEMPTS} attempts); try again"
+    )
+
+
+def _build_result(
+    found: TicketDecision,
+    *,
+    applied: bool,
+    updated_at: str,
+    tags_added: list[str] | None = None,
+) -> dict[str, Any]:
+    decision = found.decision
+    return {
+        "applied": applied,
+        "tags_added": tags_added or [],
+        "note": decision.note if applied else "",
+        "fields_set": dict(decision.fields_set) if applied else {},
+        "ticket_id": found.record.id,
+        "ticket_updated_at": updated_at,
+        "fingerprint": found.fingerprint,
+        "decision": decision.to_json(),
+    }

@@ -20,12 +20,13 @@ $(NODE_STAMP): zendesk_app/package.json zendesk_app/package-lock.json
 
 install: $(STAMP) $(NODE_STAMP)
 
-## Debian's Chromium for the browser tests (Playwright never downloads a browser here).
+## Debian's Chromium for the browser tests (Playwright never downloads a browser here),
+## and a Korean font so screenshots are readable.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "installing Debian's chromium for the browser tests"; \
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi nanum; } || { \
+	  echo "installing Debian's chromium and fonts-nanum for the browser tests"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-nanum >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

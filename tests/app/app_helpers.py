@@ -1,0 +1,159 @@
+"""Helpers for the sidebar tests: the harness handle, the browser run, demo ticket lookup."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from backend.api.auth import encode_token
+from backend.demo import DEMO_CASES
+from backend.testing import Stack
+
+APP_READY = "[data-state], [data-error], .gp-empty, .gp-status"
+TIMEOUT_MS = 10_000
+
+
+def ticket_id(stack: Stack, name: str) -> int:
+    """The id of the demo ticket whose DemoCase is called `name`."""
+    for case, ident in zip(DEMO_CASES, stack.ticket_ids, strict=True):
+        if case.name == name:
+            return ident
+    raise KeyError(name)
+
+
+def backend_headers(stack: Stack, **claims: Any) -> dict[str, str]:
+    """A fresh token as Zendesk's proxy would sign it."""
+    now = int(time.time())
+    payload = {
+        "iss": stack.settings.jwt_issuer,
+        "aud": stack.settings.jwt_audience,
+        "iat": now,
+        "exp": now + 300,
+        **claims,
+    }
+    token = encode_token(payload, stack.settings.shared_secret.get_secret_value())
+    return {"Authorization": f"Bearer {token}"}
+
+
+def guidance(stack: Stack, ident: int) -> dict[str, Any]:
+    """The backend's guidance for a ticket, fetched directly (the expected values)."""
+    response = httpx.get(
+        f"{stack.backend_url}/v1/tickets/{ident}/guidance",
+        headers=backend_headers(stack),
+        timeout=15.0,
+    )
+    response.raise_for_status()
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def guides(stack: Stack) -> dict[str, Any]:
+    """The backend's /v1/guides (labels)."""
+    response = httpx.get(
+        f"{stack.backend_url}/v1/guides", headers=backend_headers(stack), timeout=15.0
+    )
+    response.raise_for_status()
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def set_field(stack: Stack, ident: int, key: str, value: str | None) -> None:
+    """Change one custom field of a ticket straight in the emulator (another agent's edit)."""
+    stack.emulator.store.update_ticket(
+        ident, {"custom_fields": [{"id": stack.field_map[key], "value": value}]}
+    )
+
+
+@dataclass
+class Harness:
+    """A running harness and what the tests do to it."""
+
+    url: str
+    app_origin: str
+    http: httpx.Client
+    stack: Stack
+
+    def settings(self, **values: str) -> None:
+        """Change the app installation's settings (as a Zendesk admin would)."""
+        self.http.post("/harness/settings", json=values).raise_for_status()
+
+    def restore_settings(self) -> None:
+        """Back to the real backend URL and secret."""
+        self.settings(
+            backend_url=self.stack.backend_url,
+            shared_secret=self.stack.settings.shared_secret.get_secret_value(),
+        )
+
+    def proxy_log(self) -> list[dict[str, Any]]:
+        """What the proxy forwarded."""
+        data: list[dict[str, Any]] = self.http.get("/harness/proxy-log").json()["requests"]
+        return data
+
+
+@dataclass
+class BrowserRun:
+    """One page in a fresh context, plus what it reported."""
+
+    page: Any
+    harness: Harness
+    screenshots: Path
+    page_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def on_dialog(self, dialog: Any) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    @property
+    def app(self) -> Any:
+        """A frame locator for the app's iframe."""
+        return self.page.frame_locator("#app-frame")
+
+    def app_frame(self) -> Any:
+        """The app's Frame (for evaluate)."""
+        frame = self.page.frame(name="app-frame")
+        assert frame is not None
+        return frame
+
+    def open(self, ident: int, *, locale: str | None = None, state: str | None = None) -> None:
+        """Open a ticket in the harness and wait for the sidebar to show `state`."""
+        query = f"?ticket={ident}" + (f"&locale={locale}" if locale else "")
+        self.page.goto(self.harness.url + "/" + query)
+        self.page.wait_for_function("window.harness && window.harness.ready", timeout=TIMEOUT_MS)
+        if state is not None:
+            self.wait_state(state)
+
+    def reload_app(self, state: str | None = None) -> None:
+        """Reload the app iframe (a new app instance on the same ticket)."""
+        self.page.evaluate("window.harness.reloadApp()")
+        if state is not None:
+            self.wait_state(state)
+
+    def wait_state(self, state: str) -> None:
+        """Wait until the sidebar shows a view: guidance, suggested, no-guide or an error."""
+        selector = (
+            f'[data-error="{state.removeprefix("error:")}"]'
+            if state.startswith("error:")
+            else f'[data-state="{state}"]'
+        )
+        self.app.locator(selector).first.wait_for(timeout=TIMEOUT_MS)
+        self.page.wait_for_timeout(150)  # let the resize message land
+
+    def log(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """The host's record of ZAF messages."""
+        entries: list[dict[str, Any]] = self.page.evaluate("window.harness.log")
+        return [e for e in entries if kind is None or e["kind"] == kind]
+
+    def shot(self, name: str, *, full: bool = False) -> Path:
+        """Save a screenshot of the sidebar (or the whole page) under test-artifacts/."""
+        self.screenshots.mkdir(parents=True, exist_ok=True)
+        path = self.screenshots / f"{name}.png"
+        if full:
+            self.page.screenshot(path=str(path), full_page=True)
+        else:
+            self.page.locator(".hz-apps").screenshot(path=str(path))
+        return path

@@ -39,6 +39,9 @@ class Problem(BaseModel):
     status: int
     detail: str
     field: str | None = Field(default=None, description="the offending field (422 only)")
+    retry_after: int | None = Field(
+        default=None, description="seconds to wait before retrying (503 only; as Retry-After)"
+    )
 
 
 class ProblemResponse(JSONResponse):
@@ -54,9 +57,17 @@ def build_problem_response(
     detail: str,
     field: str | None = None,
     headers: dict[str, str] | None = None,
+    retry_after: int | None = None,
 ) -> ProblemResponse:
     """Build one problem+json response (the `field` key only when there is one)."""
-    body = Problem(type=PROBLEM_BASE + slug, title=title, status=status, detail=detail, field=field)
+    body = Problem(
+        type=PROBLEM_BASE + slug,
+        title=title,
+        status=status,
+        detail=detail,
+        field=field,
+        retry_after=retry_after,
+    )
     bind_request(problem=slug)
     return ProblemResponse(
         body.model_dump(exclude_none=True), status_code=status, headers=headers or None
@@ -68,10 +79,15 @@ def build_error_response(exc: GuidepostError) -> ProblemResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, AuthError):
         headers["WWW-Authenticate"] = "Bearer"
+    retry_after = None
     if isinstance(exc, RateLimitedError):
-        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        # In the body too: Zendesk's proxy may not hand a failed request's headers to the app.
+        retry_after = max(1, math.ceil(exc.retry_after))
+        headers["Retry-After"] = str(retry_after)
     field = exc.field if isinstance(exc, InputError) else None
-    return build_problem_response(exc.status, exc.slug, exc.title, exc.detail, field, headers)
+    return build_problem_response(
+        exc.status, exc.slug, exc.title, exc.detail, field, headers, retry_after
+    )
 
 
 def build_internal_error_response() -> ProblemResponse:

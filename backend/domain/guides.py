@@ -143,6 +143,8 @@ class Source(_Strict):
     title: str
     sha256: str
     article_url: str | None = None
+    # sha256 of the source Help Center article's normalised text (macro sync drift check).
+    article_sha256: str | None = None
 
 
 class Guide(_Strict):

@@ -1,0 +1,188 @@
+"""The sync: list the account's macros once, plan, apply the plan write by write.
+
+Costs: ceil(N / 100) list calls for N macros, then one call per write. A run killed
+half-way leaves Zendesk partly updated; the next run lists again and plans from
+what is there, so it finishes the work without duplicates (a create whose answer
+was lost shows up as a twin with the same key, which the plan retires).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from backend.errors import GuidepostError, RateLimitedError, ZendeskRejectedError
+from backend.macro_sync.generator import DesiredMacro
+from backend.macro_sync.plan import WRITE_ORDER, Plan, PlanItem, build_plan
+from backend.zendesk.gateway import ZendeskGateway
+
+# Writes failing in a row before the run gives up on the rest (Zendesk is likely down).
+MAX_CONSECUTIVE_FAILURES = 5
+# Items named one by one in a summary before "… and n more".
+SUMMARY_ITEMS = 10
+
+WriteHook = Callable[[PlanItem, bool], None]
+
+
+@dataclass(frozen=True)
+class WriteFailure:
+    """A write that was attempted and failed."""
+
+    item: PlanItem
+    error: str
+
+
+@dataclass
+class SyncReport:
+    """What a sync planned, did, failed to do and did not attempt."""
+
+    plan: Plan | None = None
+    done: list[PlanItem] = field(default_factory=list)
+    failed: list[WriteFailure] = field(default_factory=list)
+    not_attempted: list[PlanItem] = field(default_factory=list)
+    error: str | None = None
+    stopped: str | None = None
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether the run did everything it planned."""
+        return self.error is None and not self.failed and not self.not_attempted
+
+    def summary_lines(self) -> list[str]:
+        """Describe the outcome for people: counts, then what was and was not done."""
+        if self.plan is None:
+            return [f"macros sync: FAILED before any write: {self.error}"]
+        plan = self.plan
+        untouched = f"{plan.unmanaged} unmanaged macro(s) left untouched"
+        if self.dry_run:
+            planned = _count_by_action(plan.writes)
+            return [f"macros sync: dry run, nothing written ({planned}); {untouched}"]
+        unchanged = sum(1 for item in plan.items if item.action == "unchanged")
+        if self.ok:
+            done = _count_by_action(self.done)
+            return [f"macros sync: OK — {done}; {unchanged} unchanged; {untouched}"]
+        attempted = len(self.done) + len(self.failed)
+        lines = [
+            f"macros sync: FAILED — {attempted} of {len(plan.writes)} write(s) attempted: "
+            f"{len(self.done)} done, {len(self.failed)} failed, "
+            f"{len(self.not_attempted)} not attempted"
+            + (f" ({self.stopped})" if self.stopped else ""),
+            f"  done: {_count_by_action(self.done)}",
+        ]
+        for failure in self.failed[:SUMMARY_ITEMS]:
+            lines.append(f"  failed: {failure.item.describe()}: {failure.error}")
+        if len(self.failed) > SUMMARY_ITEMS:
+            lines.append(f"  failed: … and {len(self.failed) - SUMMARY_ITEMS} more")
+        if self.not_attempted:
+            lines.append(f"  not attempted: {_count_by_action(self.not_attempted)}")
+            for item in self.not_attempted[:SUMMARY_ITEMS]:
+                lines.append(f"  not attempted: {item.describe()}")
+            if len(self.not_attempted) > SUMMARY_ITEMS:
+                lines.append(
+                    f"  not attempted: … and {len(self.not_attempted) - SUMMARY_ITEMS} more"
+                )
+        lines.append(
+            f"  {unchanged} unchanged; {untouched}. Run the sync again: it plans from what "
+            "Zendesk now holds, finishes the rest and creates no duplicates."
+        )
+        return lines
+
+
+def _count_by_action(items: Iterable[PlanItem]) -> str:
+    """Count items per action, in write order ("create 3, update 1")."""
+    counter = Counter(item.action for item in items)
+    parts = [f"{kind} {counter[kind]}" for kind in WRITE_ORDER if counter[kind]]
+    return ", ".join(parts) if parts else "no writes"
+
+
+def _describe_error(exc: Exception) -> str:
+    """Name an error without a traceback."""
+    detail = exc.detail if isinstance(exc, GuidepostError) else str(exc)
+    return f"{type(exc).__name__}: {' '.join(detail.split())}"
+
+
+def _find_stop_reason(exc: Exception) -> str | None:
+    """Tell why no further write can succeed after this error, if that is the case."""
+    if isinstance(exc, RateLimitedError):
+        return f"rate-limited for {exc.retry_after:g}s, longer than a batch run waits"
+    if isinstance(exc, ZendeskRejectedError) and exc.upstream_status in (401, 403):
+        return "Zendesk refused the credentials"
+    return None
+
+
+def _write(gateway: ZendeskGateway, item: PlanItem) -> None:
+    """Send the one request an item needs."""
+    if item.action == "create":
+        assert item.spec is not None
+        gateway.create_macro(item.spec)
+    elif item.action in ("update", "deactivate"):
+        assert item.spec is not None
+        assert item.macro_id is not None
+        gateway.update_macro(item.macro_id, item.spec)
+    elif item.action == "delete":
+        assert item.macro_id is not None
+        gateway.delete_macro(item.macro_id)
+
+
+def apply_plan(
+    gateway: ZendeskGateway,
+    plan: Plan,
+    *,
+    on_write: WriteHook | None = None,
+    max_consecutive_failures: int = MAX_CONSECUTIVE_FAILURES,
+) -> SyncReport:
+    """Send every write of the plan; keep going past single failures, stop when hopeless."""
+    report = SyncReport(plan=plan)
+    writes = plan.writes
+    in_a_row = 0
+    for index, item in enumerate(writes):
+        try:
+            _write(gateway, item)
+        except Exception as exc:  # every failure is reported; the run goes on if it can
+            report.failed.append(WriteFailure(item, _describe_error(exc)))
+            in_a_row += 1
+            if on_write is not None:
+                on_write(item, False)
+            reason = _find_stop_reason(exc)
+            if reason is None and in_a_row >= max_consecutive_failures:
+                reason = f"{in_a_row} writes in a row failed"
+            if reason is not None:
+                report.stopped = reason
+                report.not_attempted = list(writes[index + 1 :])
+                return report
+            continue
+        in_a_row = 0
+        report.done.append(item)
+        if on_write is not None:
+            on_write(item, True)
+    return report
+
+
+def fetch_plan(
+    gateway: ZendeskGateway, desired: Sequence[DesiredMacro], *, prune: bool = False
+) -> Plan:
+    """List the account's macros once (cursor pages of 100) and plan against them."""
+    return build_plan(desired, list(gateway.list_macros()), prune=prune)
+
+
+def sync_macros(
+    gateway: ZendeskGateway,
+    desired: Sequence[DesiredMacro],
+    *,
+    prune: bool = False,
+    dry_run: bool = False,
+    on_plan: Callable[[Plan], None] | None = None,
+    on_write: WriteHook | None = None,
+) -> SyncReport:
+    """Make the account's managed macros equal to `desired`; never touch unmanaged ones."""
+    try:
+        plan = fetch_plan(gateway, desired, prune=prune)
+    except GuidepostError as exc:
+        return SyncReport(error=f"could not list the macros: {_describe_error(exc)}")
+    if on_plan is not None:
+        on_plan(plan)
+    if dry_run:
+        return SyncReport(plan=plan, dry_run=True)
+    return apply_plan(gateway, plan, on_write=on_write)

@@ -20,8 +20,14 @@ def read_field_map(path: Path) -> dict[str, int] | None:
     """The field map written by `fields bootstrap`, or None when there is none yet."""
     if not path.is_file():
         return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {str(key): int(value) for key, value in data.items()}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {str(key): int(value) for key, value in data.items()}
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError) as exc:
+        raise SettingsError(
+            f"GUIDEPOST_FIELD_MAP: {path} is not a JSON object of field ids "
+            f"({type(exc).__name__}); run `guidepost fields bootstrap` again"
+        ) from exc
 
 
 def run_explain(
@@ -53,6 +59,9 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raw = sys.stdin.read() if source in (None, "-") else Path(source).read_text("utf-8")
     except OSError as exc:
         err.write(f"input: cannot read {source}: {exc.strerror}\n")
+        return EXIT_BAD_INPUT
+    except UnicodeDecodeError as exc:
+        err.write(f"input: not UTF-8 text (byte {exc.start})\n")
         return EXIT_BAD_INPUT
     try:
         decision = run_explain(raw, settings.guides_dir, read_field_map(settings.field_map))

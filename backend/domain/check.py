@@ -337,6 +337,7 @@ def check_ids(guide: Guide, catalog: GuideCatalog) -> list[str]:
     for branch in guide.branch_ids():
         if branch not in guide.branches:
             problems.append(f"{guide.id}: branch {branch!r} has no entry under branches")
+
     for block in guide.block_ids():
         if block not in SPEC_BLOCKS[guide.id]:
             problems.append(f"{guide.id}: block {block!r} is not in GUIDES.md")
@@ -377,6 +378,25 @@ def check_ids(guide: Guide, catalog: GuideCatalog) -> list[str]:
     return problems
 
 
+def check_spec_coverage(guide: Guide) -> list[str]:
+    """Every id of the spec is in the data: a dropped row, check or notice is a hole."""
+    if guide.id not in SPEC_GUIDES:
+        return []
+    problems = [
+        f"{guide.id}: GUIDES.md branch {branch!r} is missing (no row chooses it)"
+        for branch in sorted(SPEC_BRANCHES[guide.id] - set(guide.branch_ids()))
+    ]
+    problems += [
+        f"{guide.id}: GUIDES.md block {block!r} is missing (no row or check raises it)"
+        for block in sorted(SPEC_BLOCKS[guide.id] - set(guide.block_ids()))
+    ]
+    problems += [
+        f"{guide.id}: GUIDES.md notice {notice!r} is missing (nothing shows it)"
+        for notice in sorted(SPEC_NOTICES[guide.id] - set(guide.notice_ids()))
+    ]
+    return problems
+
+
 def check_guides(catalog: GuideCatalog) -> tuple[list[str], list[str]]:
     """Run every check over every guide; returns (problems, report lines)."""
     problems: list[str] = []
@@ -385,10 +405,11 @@ def check_guides(catalog: GuideCatalog) -> tuple[list[str], list[str]]:
     for guide in catalog.guides.values():
         id_problems = check_ids(guide, catalog)
         problems.extend(id_problems)
+        problems.extend(check_spec_coverage(guide))
         if id_problems:
             continue
         proof, found = prove_guide(guide, catalog, renderer)
-        problems.extend(found)
+        problems.extend(dict.fromkeys(found))
         report.append(
             f"{guide.id}: {proof.paths} decision paths, all total; "
             f"{len(proof.branches)}/{len(guide.branch_ids())} branches, "

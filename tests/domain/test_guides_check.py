@@ -1,0 +1,363 @@
+"""`guidepost guides check` — the real guide data passes; broken copies fail loudly.
+
+Broken copies are made in tmp_path from macros/ with only the guide they break (the
+parking proof walks ~68k paths and is slow; an id problem stops it before it starts).
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from backend.cli import main
+from backend.domain.check import check_guides
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# GUIDES.md: the public identifiers of each guide.
+SPEC_BRANCHES = {
+    "parking_onsite_payment": {
+        "parking.collect_info",
+        "parking.lot_mismatch",
+        "parking.ineligible_entry_before_window",
+        "parking.ineligible_reserved_after_entry",
+        "parking.no_difference",
+        "parking.offer_coupon_after_ticket_cancel",
+        "parking.offer_coupon",
+        "parking.coupon_accepted",
+        "parking.cancel_onsite_payment",
+        "parking.offer_t_points",
+    },
+    "force_reconnect": {
+        "reconnect.verify_identity",
+        "reconnect.partner_situation_room",
+        "reconnect.consigned_not_started",
+        "reconnect.consigned_already_driven",
+        "reconnect.ask_presence",
+        "reconnect.call_back_when_together",
+        "reconnect.customer_outbound",
+        "reconnect.together.no_fare_change",
+        "reconnect.together.fare_change",
+        "reconnect.customer_unreachable",
+        "reconnect.separated.no_fare_change",
+        "reconnect.separated.fare_change",
+    },
+}
+SPEC_BLOCKS = {
+    "parking_onsite_payment": {
+        "identity_not_verified",
+        "different_parking_lot",
+        "entry_before_usage_time",
+        "reserved_after_entry",
+        "no_price_difference",
+        "invalid_coupon_split",
+    },
+    "force_reconnect": {
+        "identity_not_verified",
+        "partner_call_use_situation_room",
+        "consigned_call_not_reconnectable",
+        "wait_until_together",
+        "admin_status_not_reconnectable",
+        "customer_consent_required",
+        "customer_refused",
+        "driver_off_duty",
+        "customer_recalling",
+        "already_reconnected_once",
+        "fare_not_agreed",
+    },
+}
+SPEC_NOTICES = {
+    "parking_onsite_payment": {
+        "overtime_fee_applies",
+        "coupon_rounded_up",
+        "operator_not_onsite_cancellable",
+    },
+    "force_reconnect": {
+        "call_type_follows_own_call_flow",
+        "no_insurance_collect_cash",
+        "manual_payment_after_completion",
+        "repayment_required",
+        "reconnect_only_once",
+    },
+}
+
+
+# --- the real data --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_check(catalog) -> tuple[list[str], list[str]]:
+    """check_guides over the repo's guides, once (it walks every decision path)."""
+    return check_guides(catalog)
+
+
+def test_real_guides_have_no_problem(real_check):
+    problems, _report = real_check
+    assert problems == []
+
+
+@pytest.mark.parametrize("guide", sorted(SPEC_BRANCHES))
+def test_real_guides_reach_every_spec_id(real_check, guide):
+    _problems, report = real_check
+    (line,) = [line for line in report if line.startswith(f"{guide}:")]
+    branches, blocks, notices = (
+        len(SPEC_BRANCHES[guide]),
+        len(SPEC_BLOCKS[guide]),
+        len(SPEC_NOTICES[guide]),
+    )
+    assert "all total" in line
+    assert f"{branches}/{branches} branches" in line
+    assert f"{blocks}/{blocks} blocks" in line
+    assert f"{notices}/{notices} notices" in line
+
+
+@pytest.mark.parametrize("guide", sorted(SPEC_BRANCHES))
+def test_guide_data_uses_exactly_the_spec_ids(catalog, guide):
+    data = catalog.guide(guide)
+    assert set(data.branch_ids()) == SPEC_BRANCHES[guide]
+    assert set(data.branches) == SPEC_BRANCHES[guide]
+    assert set(data.block_ids()) == SPEC_BLOCKS[guide]
+    assert set(data.notice_ids()) == SPEC_NOTICES[guide]
+
+
+def test_every_spec_block_and_notice_has_a_korean_label(catalog):
+    blocks = set().union(*SPEC_BLOCKS.values())
+    notices = set().union(*SPEC_NOTICES.values()) | {"guide_suggested_set_consult_type"}
+    assert blocks <= set(catalog.labels["blocks"])
+    assert notices <= set(catalog.labels["notices"])
+    for label in [*catalog.labels["blocks"].values(), *catalog.labels["notices"].values()]:
+        assert any("\uac00" <= ch <= "\ud7a3" for ch in label.ko)
+
+
+# --- broken copies ----------------------------------------------------------------------------
+
+
+def macros_copy(tmp_path: Path, keep: str = "force_reconnect") -> Path:
+    """A copy of macros/ with only the guide `keep`."""
+    target = tmp_path / "macros"
+    shutil.copytree(ROOT / "macros", target)
+    for guide in SPEC_BRANCHES:
+        if guide != keep:
+            shutil.rmtree(target / guide)
+    return target
+
+
+def edit_yaml(path: Path, change: Callable[[Any], None]) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def guides_check(guides_dir: Path) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["guides", "check", "--guides-dir", str(guides_dir)], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def rows_by_branch(data: dict[str, Any], branch: str) -> list[int]:
+    return [i for i, row in enumerate(data["rows"]) if row["branch"] == branch]
+
+
+def test_unbroken_force_reconnect_copy_passes(tmp_path):
+    code, out, err = guides_check(macros_copy(tmp_path))
+    assert (code, err) == (0, "")
+    assert "guides check: OK" in out
+    assert "12/12 branches" in out
+
+
+def test_deleted_row_makes_the_table_not_total(tmp_path):
+    macros = macros_copy(tmp_path)
+
+    def drop_ask_presence(data: Any) -> None:
+        (index,) = rows_by_branch(data, "reconnect.ask_presence")
+        del data["rows"][index]
+
+    edit_yaml(macros / "force_reconnect" / "guide.yaml", drop_ask_presence)
+    code, out, err = guides_check(macros)
+    assert code == 1
+    assert "guides check: OK" not in out
+    assert "force_reconnect" in err
+    assert "not total" in err
+
+
+def test_shadowed_row_makes_its_branch_unreachable(tmp_path):
+    macros = macros_copy(tmp_path)
+
+    def consigned_row_catches_all(data: Any) -> None:
+        # Row 3 loses its trip_started part: rows 4 and 5 can never hit.
+        index = rows_by_branch(data, "reconnect.consigned_not_started")[0]
+        data["rows"][index]["when"] = {"fact": "call_type", "is": "consigned"}
+
+    edit_yaml(macros / "force_reconnect" / "guide.yaml", consigned_row_catches_all)
+    code, out, err = guides_check(macros)
+    assert code == 1
+    assert "guides check: OK" not in out
+    assert (
+        "guides check: force_reconnect: branch reconnect.consigned_already_driven is unreachable"
+        in err.splitlines()
+    )
+    assert err.rstrip().endswith("problem(s))")
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        pytest.param(
+            lambda d: (
+                d["rows"].pop(rows_by_branch(d, "reconnect.partner_situation_room")[0]),
+                d["branches"].pop("reconnect.partner_situation_room"),
+            ),
+            "reconnect.partner_situation_room",
+            id="row2-and-its-branch-deleted",
+        ),
+        pytest.param(
+            lambda d: d["rows"].pop(rows_by_branch(d, "reconnect.partner_situation_room")[0]),
+            "reconnect.partner_situation_room",
+            id="row2-deleted-branch-entry-kept",
+        ),
+        pytest.param(
+            lambda d: d.update(checks=[c for c in d["checks"] if c["id"] != "driver_off_duty"]),
+            "driver_off_duty",
+            id="check-deleted",
+        ),
+        pytest.param(
+            lambda d: d.update(
+                notices=[n for n in d["notices"] if n["id"] != "reconnect_only_once"]
+            ),
+            "reconnect_only_once",
+            id="notice-deleted",
+        ),
+    ],
+)
+def test_dropping_a_spec_id_fails(tmp_path, change, named):
+    macros = macros_copy(tmp_path)
+    edit_yaml(macros / "force_reconnect" / "guide.yaml", change)
+    code, out, err = guides_check(macros)
+    assert code == 1
+    assert "guides check: OK" not in out
+    problem = [line for line in err.splitlines() if named in line]
+    assert problem
+    assert any(word in problem[0] for word in ("unreachable", "missing", "not in the data"))
+
+
+def test_renamed_block_is_not_in_the_spec(tmp_path):
+    macros = macros_copy(tmp_path)
+
+    def rename(data: Any) -> None:
+        index = rows_by_branch(data, "reconnect.partner_situation_room")[0]
+        data["rows"][index]["blocks"][0]["id"] = "partner_call_situation_room"
+
+    edit_yaml(macros / "force_reconnect" / "guide.yaml", rename)
+    code, out, err = guides_check(macros)
+    assert code == 1
+    assert "guides check: OK" not in out
+    assert (
+        "guides check: force_reconnect: block 'partner_call_situation_room' is not in GUIDES.md"
+        in err.splitlines()
+    )
+
+
+def test_renamed_parking_notice_is_not_in_the_spec(tmp_path):
+    # An id problem stops the (slow) parking proof before it starts.
+    macros = macros_copy(tmp_path, keep="parking_onsite_payment")
+
+    def rename(data: Any) -> None:
+        index = rows_by_branch(data, "parking.offer_t_points")[0]
+        data["rows"][index]["notices"] = ["operator_not_cancellable"]
+
+    edit_yaml(macros / "parking_onsite_payment" / "guide.yaml", rename)
+    code, out, err = guides_check(macros)
+    assert code == 1
+    assert "guides check: OK" not in out
+    assert (
+        "guides check: parking_onsite_payment: notice 'operator_not_cancellable' is not in "
+        "GUIDES.md" in err.splitlines()
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        pytest.param(
+            lambda d: d["checks"][[c["id"] for c in d["checks"]].index("customer_refused")].update(
+                when={
+                    "all": [
+                        {"fact": "customer_consent", "is": "refused"},
+                        {"fact": "customer_consent", "is": "agreed"},
+                    ]
+                }
+            ),
+            "guides check: force_reconnect: check customer_refused is never produced",
+            id="impossible-check",
+        ),
+        pytest.param(
+            lambda d: d["rows"][rows_by_branch(d, "reconnect.verify_identity")[0]]["blocks"][
+                0
+            ].update(when={"fact": "identity_verified", "is": True}),
+            "guides check: force_reconnect: block identity_not_verified on "
+            "reconnect.verify_identity is never produced",
+            id="impossible-row-block",
+        ),
+    ],
+)
+def test_block_that_can_never_be_produced(tmp_path, change, message):
+    macros = macros_copy(tmp_path)
+    edit_yaml(macros / "force_reconnect" / "guide.yaml", change)
+    code, out, err = guides_check(macros)
+    assert code == 1
+    assert "guides check: OK" not in out
+    assert message in err.splitlines()
+
+
+def test_missing_template_file(tmp_path):
+    macros = macros_copy(tmp_path)
+    (macros / "force_reconnect" / "templates" / "q1_4_call_back.j2").unlink()
+    code, out, err = guides_check(macros)
+    assert code == 1
+    assert "guides check: OK" not in out
+    assert (
+        "guides check: force_reconnect/reconnect.call_back_when_together/q1.4.call_back: "
+        "no template q1_4_call_back.j2" in err.splitlines()
+    )
+
+
+def test_template_with_an_undefined_variable(tmp_path):
+    macros = macros_copy(tmp_path)
+    template = macros / "force_reconnect" / "templates" / "q1_4_call_back.j2"
+    template.write_text(
+        template.read_text(encoding="utf-8") + "\n{{ no_such_variable }}\n", encoding="utf-8"
+    )
+    code, out, err = guides_check(macros)
+    assert code == 1
+    assert "guides check: OK" not in out
+    problems = [line for line in err.splitlines() if "no_such_variable" in line]
+    assert problems
+    assert all("q1_4_call_back.j2" in line and "undefined" in line for line in problems)
+
+
+def test_block_without_a_label(tmp_path):
+    macros = macros_copy(tmp_path)
+    edit_yaml(macros / "labels.yaml", lambda d: d["blocks"].pop("wait_until_together"))
+    code, out, err = guides_check(macros)
+    assert code == 1
+    assert "guides check: OK" not in out
+    assert (
+        "guides check: force_reconnect: block 'wait_until_together' has no label in labels.yaml"
+        in err.splitlines()
+    )
+
+
+def test_unreadable_guide_yaml_fails_with_the_file_named(tmp_path):
+    macros = macros_copy(tmp_path)
+    path = macros / "force_reconnect" / "guide.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n  : [unclosed\n", encoding="utf-8")
+    code, out, err = guides_check(macros)
+    assert (code, out) == (1, "")
+    assert err.startswith("guides check:")
+    assert "guide.yaml" in err

@@ -40,13 +40,15 @@ class FactEnv:
 
     def lookup(self, name: str) -> tuple[Any, tuple[str, ...]]:
         """The value of a fact (None when unknown) and the fields it waits for."""
-        if name not in self._cache:
-            self._cache[name] = self._compute(name)
-        return self._cache[name]
+        found = self._cache.get(name)
+        if found is None:
+            found = self._cache[name] = self._compute(name)
+        return found
 
     def _compute(self, name: str) -> tuple[Any, tuple[str, ...]]:
-        if name in DERIVED:
-            return DERIVED[name](self.lookup, self._settings)
+        derive = DERIVED.get(name)
+        if derive is not None:
+            return derive(self.lookup, self._settings)
         if name not in self.catalog.fields:
             raise GuideDataError(f"guide {self.guide.id}: unknown fact {name!r}")
         value = self.field_value(name)
@@ -68,8 +70,12 @@ class FactEnv:
 
     def known_values(self) -> dict[str, Any]:
         """Every field, derived fact and guide setting, for templates (None when unknown)."""
-        names = list(self.catalog.fields.keys()) + list(DERIVED)
-        context: dict[str, Any] = {name: self.value(name) for name in names}
+        cache, lookup = self._cache, self.lookup
+        context: dict[str, Any] = {}
+        for names in (self.catalog.fields.keys(), DERIVED):
+            for name in names:
+                found = cache.get(name)
+                context[name] = (found if found is not None else lookup(name))[0]
         return context
 
 

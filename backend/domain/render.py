@@ -6,7 +6,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from backend.domain.coupon import DENOMINATIONS, format_split, format_won
@@ -70,6 +70,8 @@ class TextRenderer:
         self.catalog = catalog
         common = catalog.root / "_common"
         self._envs: dict[str, ImmutableSandboxedEnvironment] = {}
+        # Compiled templates, loaded once (guide files are read once per process).
+        self._templates: dict[tuple[str, str], Template] = {}
         for guide_id in catalog.guides:
             self._envs[guide_id] = self._make_env([catalog.templates_dir(guide_id), common])
 
@@ -118,10 +120,20 @@ class TextRenderer:
 
     def render(self, guide_id: str, template: str, context: dict[str, Any]) -> str:
         """Render one template; GuideDataError names the template when it fails."""
+        try:
+            compiled = self._templates.get((guide_id, template)) or self._load(guide_id, template)
+            return compiled.render(context).strip()
+        except TemplateError as exc:
+            raise GuideDataError(f"{guide_id}/templates/{template}: {exc}") from exc
+
+    def _load(self, guide_id: str, template: str) -> Template:
+        """Compile a template on first use and keep it (no per-render file checks)."""
         env = self._envs.get(guide_id)
         if env is None:
             raise GuideDataError(f"no templates for guide {guide_id!r}")
-        try:
-            return env.get_template(template).render(context).strip()
-        except TemplateError as exc:
-            raise GuideDataError(f"{guide_id}/templates/{template}: {exc}") from exc
+        compiled = env.get_template(template)
+        # A flat snapshot of the (never modified) environment globals: Jinja hands each
+        # template a ChainMap, which every render would walk key by key.
+        compiled.globals = dict(compiled.globals)
+        self._templates[(guide_id, template)] = compiled
+        return compiled

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from backend.emulator.store import EmulatorStore
     from backend.settings import Settings
 
-SEEDS_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
+# The seed articles ship with the emulator (a copy of the project's shared seeds).
+SEEDS_DIR = Path(__file__).resolve().parent / "emulator" / "seed_articles"
 # The call whose earlier forced reconnection the history ticket records.
 HISTORY_ORIGIN_CALL_ID = "880000417"
 HISTORY_FORCED_CALL_ID = "880000952"

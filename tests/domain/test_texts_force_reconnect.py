@@ -21,7 +21,11 @@ from backend.domain.guides import load_catalog
 from backend.domain.render import TextRenderer
 
 ROOT = Path(__file__).resolve().parents[2]
-SEED = Path("/work/shared/seeds/004_d88a9bf861b2af20.txt")
+SEED = (
+    Path(__file__).resolve().parents[2]
+    / "backend/emulator/seed_articles"
+    / "004_d88a9bf861b2af20.txt"
+)
 GUIDE = "force_reconnect"
 
 catalog = load_catalog(ROOT / "macros")

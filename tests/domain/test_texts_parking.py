@@ -21,7 +21,11 @@ from backend.domain.guides import load_catalog
 from backend.domain.render import TextRenderer
 
 ROOT = Path(__file__).resolve().parents[2]
-SEED = Path("/work/shared/seeds/000_c205ebaffaece5dd.txt")
+SEED = (
+    Path(__file__).resolve().parents[2]
+    / "backend/emulator/seed_articles"
+    / "000_c205ebaffaece5dd.txt"
+)
 GUIDE = "parking_onsite_payment"
 
 catalog = load_catalog(ROOT / "macros")

@@ -14,7 +14,7 @@ from zenpy.lib.exception import APIException
 
 from backend.emulator import EmulatorServer, EmulatorStore, load_seed_articles
 
-SEEDS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
+SEEDS_DIR = Path(__file__).resolve().parents[2] / "backend" / "emulator" / "seed_articles"
 
 
 def _create_ticket_id(store: EmulatorStore) -> int:

@@ -14,78 +14,12 @@ from typing import Any
 
 import pytest
 import yaml
+from spec_ids import SPEC_BLOCKS, SPEC_BRANCHES, SPEC_NOTICES
 
 from backend.cli import main
 from backend.domain.check import check_guides
 
 ROOT = Path(__file__).resolve().parents[2]
-
-# GUIDES.md: the public identifiers of each guide.
-SPEC_BRANCHES = {
-    "parking_onsite_payment": {
-        "parking.collect_info",
-        "parking.lot_mismatch",
-        "parking.ineligible_entry_before_window",
-        "parking.ineligible_reserved_after_entry",
-        "parking.no_difference",
-        "parking.offer_coupon_after_ticket_cancel",
-        "parking.offer_coupon",
-        "parking.coupon_accepted",
-        "parking.cancel_onsite_payment",
-        "parking.offer_t_points",
-    },
-    "force_reconnect": {
-        "reconnect.verify_identity",
-        "reconnect.partner_situation_room",
-        "reconnect.consigned_not_started",
-        "reconnect.consigned_already_driven",
-        "reconnect.ask_presence",
-        "reconnect.call_back_when_together",
-        "reconnect.customer_outbound",
-        "reconnect.together.no_fare_change",
-        "reconnect.together.fare_change",
-        "reconnect.customer_unreachable",
-        "reconnect.separated.no_fare_change",
-        "reconnect.separated.fare_change",
-    },
-}
-SPEC_BLOCKS = {
-    "parking_onsite_payment": {
-        "identity_not_verified",
-        "different_parking_lot",
-        "entry_before_usage_time",
-        "reserved_after_entry",
-        "no_price_difference",
-        "invalid_coupon_split",
-    },
-    "force_reconnect": {
-        "identity_not_verified",
-        "partner_call_use_situation_room",
-        "consigned_call_not_reconnectable",
-        "wait_until_together",
-        "admin_status_not_reconnectable",
-        "customer_consent_required",
-        "customer_refused",
-        "driver_off_duty",
-        "customer_recalling",
-        "already_reconnected_once",
-        "fare_not_agreed",
-    },
-}
-SPEC_NOTICES = {
-    "parking_onsite_payment": {
-        "overtime_fee_applies",
-        "coupon_rounded_up",
-        "operator_not_onsite_cancellable",
-    },
-    "force_reconnect": {
-        "call_type_follows_own_call_flow",
-        "no_insurance_collect_cash",
-        "manual_payment_after_completion",
-        "repayment_required",
-        "reconnect_only_once",
-    },
-}
 
 
 # --- the real data --------------------------------------------------------------------------

@@ -11,25 +11,13 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from spec_ids import SPEC_BRANCHES as ALL_SPEC_BRANCHES
 
 from backend.domain.decision import Decision
 
 GUIDE = "force_reconnect"
 
-SPEC_BRANCHES = {
-    "reconnect.verify_identity",
-    "reconnect.partner_situation_room",
-    "reconnect.consigned_not_started",
-    "reconnect.consigned_already_driven",
-    "reconnect.ask_presence",
-    "reconnect.call_back_when_together",
-    "reconnect.customer_outbound",
-    "reconnect.together.no_fare_change",
-    "reconnect.together.fare_change",
-    "reconnect.customer_unreachable",
-    "reconnect.separated.no_fare_change",
-    "reconnect.separated.fare_change",
-}
+SPEC_BRANCHES = ALL_SPEC_BRANCHES[GUIDE]
 # Rows 8, 9, 10, 12, 13: "action + checks".
 CHECK_BRANCHES = [
     "reconnect.customer_outbound",

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from spec_ids import SPEC_BRANCHES as ALL_SPEC_BRANCHES
 
 from backend.domain.coupon import CouponPiece, parse_coupon_split
 from backend.domain.decision import Decision
@@ -19,18 +20,7 @@ from backend.domain.decision import Decision
 GUIDE = "parking_onsite_payment"
 
 # GUIDES.md §2: every branch of the table, and those whose eligible column is "action".
-SPEC_BRANCHES = {
-    "parking.collect_info",
-    "parking.lot_mismatch",
-    "parking.ineligible_entry_before_window",
-    "parking.ineligible_reserved_after_entry",
-    "parking.no_difference",
-    "parking.offer_coupon_after_ticket_cancel",
-    "parking.offer_coupon",
-    "parking.coupon_accepted",
-    "parking.cancel_onsite_payment",
-    "parking.offer_t_points",
-}
+SPEC_BRANCHES = ALL_SPEC_BRANCHES[GUIDE]
 ACTION_BRANCHES = {
     "parking.offer_coupon_after_ticket_cancel",
     "parking.offer_coupon",

@@ -161,31 +161,12 @@ class FieldCatalog:
 
     def to_json(self, key: str, value: object) -> JsonScalar:
         """Encode a value as JSON: tri-state bool, option code, ISO dates, canonical split."""
-        field = self.get(key)
-        match field.type:
-            case "tristate":
-                return v.parse_tristate(key, value)
-            case "dropdown":
-                return v.parse_option(key, value, field.options)
-            case "date":
-                day = v.parse_date(key, value)
-                return None if day is None else day.isoformat()
-            case "datetime":
-                stamp = v.parse_datetime(key, value)
-                return None if stamp is None else stamp.isoformat()
-            case "amount":
-                return v.parse_amount(key, value)
-            case "integer":
-                return v.parse_integer(key, value)
-            case "plate":
-                return v.parse_plate(key, value)
-            case "call_id":
-                return v.parse_call_id(key, value)
-            case "coupon_split":
-                pieces = parse_coupon_split(key, value)
-                return None if pieces is None else format_split(pieces)
-            case "text":
-                return v.parse_text(key, value)
+        parsed = self.parse(key, value)
+        if isinstance(parsed, date | datetime):
+            return parsed.isoformat()
+        if isinstance(parsed, tuple):
+            return format_split(parsed)
+        return parsed
 
     def values_to_json(self, values: Mapping[str, object]) -> dict[str, JsonScalar]:
         """Encode a mapping of field values as JSON, key by key."""

@@ -28,6 +28,10 @@ class EngineOptions:
     admin_call_url: str = "https://admin.example/calls/{call_id}"
 
 
+# Fields whose value is more than the ticket's (call_type falls back on the 상담유형 leaf).
+_COMPUTED_FIELDS = frozenset({"call_type"})
+
+
 class FactEnv:
     """Facts of one ticket for one guide: fields, the effective call type, derived facts."""
 
@@ -72,10 +76,18 @@ class FactEnv:
         """Every field, derived fact and guide setting, for templates (None when unknown)."""
         cache, lookup = self._cache, self.lookup
         context: dict[str, Any] = {}
-        for names in (self.catalog.fields.keys(), DERIVED):
-            for name in names:
-                found = cache.get(name)
-                context[name] = (found if found is not None else lookup(name))[0]
+        for name in self.catalog.fields:
+            found = cache.get(name)
+            if found is None:
+                if name in DERIVED or name in _COMPUTED_FIELDS:
+                    found = lookup(name)
+                else:
+                    # A plain field is its value on the ticket: skip _compute's checks.
+                    found = cache[name] = (self.field_value(name), ())
+            context[name] = found[0]
+        for name in DERIVED:
+            found = cache.get(name)
+            context[name] = (found if found is not None else lookup(name))[0]
         return context
 
 

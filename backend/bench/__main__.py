@@ -1,0 +1,103 @@
+"""`python -m backend.bench [--quick] [--out docs]`: run every section, write the report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from backend.bench.common import describe_environment
+from backend.bench.report import Results, write_report
+from backend.settings import REPO_ROOT
+
+T = TypeVar("T")
+SECTIONS = ("engine", "http", "macros", "sidebar", "scale")
+
+
+def log(message: str) -> None:
+    """Progress on stderr."""
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def timed(results: Results, name: str, run: Callable[[], T]) -> T:
+    """Run one section, noting its wall time."""
+    log(f"[bench] {name} …")
+    started = time.perf_counter()
+    value = run()
+    results.section_seconds[name] = time.perf_counter() - started
+    log(f"[bench] {name} done in {results.section_seconds[name]:.0f} s")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks and write docs/BENCHMARKS.md and docs/bench/*.png."""
+    parser = argparse.ArgumentParser(prog="python -m backend.bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes (< 2 minutes)")
+    parser.add_argument("--out", default=str(REPO_ROOT / "docs"), help="output folder")
+    parser.add_argument(
+        "--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}"
+    )
+    args = parser.parse_args(argv)
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    unknown = only - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
+    out_dir = Path(args.out)
+    quick: bool = args.quick
+    started = time.perf_counter()
+    results = Results(environment=describe_environment(quick))
+
+    from backend.bench.api import run_api
+    from backend.bench.engine import run_engine
+    from backend.bench.macros import QUICK_SIZES, SIZES, run_macros
+    from backend.bench.profile import profile_guidance
+    from backend.bench.remaining import remaining_section
+    from backend.bench.scale import run_scale
+    from backend.bench.sidebar import run_sidebar
+    from backend.bench.stack import EmulatorProcess
+
+    if "engine" in only:
+        seconds = 2.0 if quick else 10.0
+        results.engine = timed(results, "engine", lambda: run_engine(seconds, 10 if quick else 50))
+    if "macros" in only:
+        sizes = QUICK_SIZES if quick else SIZES
+        results.macros = timed(results, "macros", lambda: run_macros(sizes, progress=log))
+    if only & {"http", "sidebar", "scale"}:
+        with (
+            tempfile.TemporaryDirectory(prefix="guidepost-bench-") as workdir,
+            EmulatorProcess(Path(workdir)) as emulator,
+        ):
+            if "http" in only:
+                results.api = timed(results, "http", lambda: run_api(emulator, quick, progress=log))
+                results.profile = timed(
+                    results,
+                    "profile",
+                    lambda: profile_guidance(emulator, 72 if quick else 360),
+                )
+            if "sidebar" in only:
+                loads = 8 if quick else 30
+                results.sidebar = timed(
+                    results, "sidebar", lambda: run_sidebar(emulator, loads, progress=log)
+                )
+            if "scale" in only:
+                results.scale = timed(
+                    results, "scale", lambda: run_scale(emulator, quick, progress=log)
+                )
+    results.load_after = os.getloadavg()
+    path = write_report(results, out_dir, remaining_section(results))
+    raw = out_dir / "bench" / "results.json"
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    raw.write_text(json.dumps(results.to_json(), indent=1, default=str) + "\n", encoding="utf-8")
+    log(f"[bench] wrote {path} and {raw.parent}/ in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,213 @@
+"""The backend exactly as `guidepost serve` runs it, with stopwatches around Zendesk calls.
+
+`python -m backend.bench.server --port P [--workers N]` reads the same GUIDEPOST_*
+settings, builds the same app (`create_app`, no dependency overrides: FastAPI re-analyses
+every dependency per request once any override exists) and runs the same uvicorn options
+as `backend.api.server.run`. Instruments, all in this bench process only:
+
+- the `ZendeskGateway` methods of `ZenpyGateway` are wrapped (class level) to add their
+  duration and HTTP requests to the current request's `Stopwatch`;
+- a `requests` response hook (on every session this process creates, Zenpy's included)
+  adds the service time the emulator states in `X-Emulator-Service-Ms`;
+- an outermost ASGI middleware reports, per response:
+
+    x-bench-gateway-ms: 151.203   time blocked in ZendeskGateway methods (Zenpy + HTTP)
+    x-bench-zendesk-ms: 150.402   what the emulator says it spent serving those calls
+    x-bench-zendesk-calls: 2      HTTP requests the gateway sent
+    x-bench-app-ms: 153.911       ASGI app start → response start (uvicorn excluded)
+
+`BENCH_SHARED_GATEWAY=1` is a what-if, not production: `ZenpyGateway.from_settings`
+returns one gateway for the whole process (its Zenpy clients are per thread, and the
+per-request `close()` is skipped), so connections to Zendesk are kept alive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import uvicorn
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.api.app import create_app
+from backend.logs import configure_logging
+from backend.settings import Settings
+
+GATEWAY_MS = "x-bench-gateway-ms"
+ZENDESK_MS = "x-bench-zendesk-ms"
+ZENDESK_CALLS = "x-bench-zendesk-calls"
+APP_MS = "x-bench-app-ms"
+SERVICE_HEADER = "X-Emulator-Service-Ms"
+SHARED_GATEWAY_ENV = "BENCH_SHARED_GATEWAY"
+# The ZendeskGateway protocol's methods.
+GATEWAY_METHODS = (
+    "get_ticket",
+    "update_ticket",
+    "create_ticket",
+    "list_comments",
+    "search_tickets",
+    "list_ticket_fields",
+    "create_ticket_field",
+    "update_ticket_field",
+    "create_macro",
+    "update_macro",
+    "delete_macro",
+    "get_article",
+)
+
+
+@dataclass
+class Stopwatch:
+    """Time one request spent in gateway calls, Zendesk's share of it, and the calls."""
+
+    seconds: float = 0.0
+    service_seconds: float = 0.0
+    calls: int = 0
+
+
+_CURRENT: ContextVar[Stopwatch | None] = ContextVar("bench_stopwatch", default=None)
+
+
+def record_service_time(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    """requests hook: add the emulator's stated service time to the request's stopwatch."""
+    watch = _CURRENT.get()
+    raw = response.headers.get(SERVICE_HEADER)
+    if watch is not None and raw is not None:
+        watch.service_seconds += float(raw) / 1000
+
+
+def _timed(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a gateway method: add its duration and HTTP requests to the stopwatch."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        watch = _CURRENT.get()
+        if watch is None:
+            return method(self, *args, **kwargs)
+        before = int(self.thread_calls)
+        started = time.perf_counter()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            watch.seconds += time.perf_counter() - started
+            watch.calls += int(self.thread_calls) - before
+
+    return wrapper
+
+
+def install_instruments(shared_gateway: bool = False) -> Callable[[], None]:
+    """Time ZenpyGateway's calls and hook requests sessions; return a function undoing it."""
+    from backend.zendesk.zenpy_gateway import ZenpyGateway
+
+    plain_hooks = requests.sessions.default_hooks
+    saved = {name: ZenpyGateway.__dict__[name] for name in GATEWAY_METHODS}
+    saved_from_settings = ZenpyGateway.__dict__["from_settings"]
+
+    def hooks() -> dict[str, list[Any]]:
+        made: dict[str, list[Any]] = plain_hooks()
+        made["response"].append(record_service_time)
+        return made
+
+    # Bench-only instruments, applied by patching (in the bench's own processes).
+    setattr(requests.sessions, "default_hooks", hooks)  # noqa: B010
+    for name, method in saved.items():
+        setattr(ZenpyGateway, name, _timed(method))
+    if shared_gateway:
+        _share_one_gateway(ZenpyGateway)
+
+    def restore() -> None:
+        setattr(requests.sessions, "default_hooks", plain_hooks)  # noqa: B010
+        for name, method in saved.items():
+            setattr(ZenpyGateway, name, method)
+        setattr(ZenpyGateway, "from_settings", saved_from_settings)  # noqa: B010
+
+    return restore
+
+
+def _share_one_gateway(cls: Any) -> None:
+    """What-if: every `from_settings` returns the same gateway, never closed per request."""
+    make = cls.from_settings
+    shared: dict[str, Any] = {}
+
+    def from_settings(settings: Settings, wait_policy: str = "interactive") -> Any:
+        if wait_policy not in shared:
+            gateway = make(settings, wait_policy)
+            setattr(gateway, "close", lambda: None)  # noqa: B010 (kept for the process)
+            shared[wait_policy] = gateway
+        return shared[wait_policy]
+
+    setattr(cls, "from_settings", staticmethod(from_settings))  # noqa: B010
+
+
+class StopwatchMiddleware:
+    """Outermost ASGI middleware: a Stopwatch per request, reported in response headers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request with a fresh Stopwatch; add the bench headers to its answer."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        watch = Stopwatch()
+        token = _CURRENT.set(watch)
+        started = time.perf_counter()
+
+        async def stamp(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                app_ms = (time.perf_counter() - started) * 1000
+                headers = list(message.get("headers", []))
+                headers += [
+                    (GATEWAY_MS.encode(), f"{watch.seconds * 1000:.3f}".encode()),
+                    (ZENDESK_MS.encode(), f"{watch.service_seconds * 1000:.3f}".encode()),
+                    (ZENDESK_CALLS.encode(), str(watch.calls).encode()),
+                    (APP_MS.encode(), f"{app_ms:.3f}".encode()),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, stamp)
+        finally:
+            _CURRENT.reset(token)
+
+
+def create_bench_app() -> ASGIApp:
+    """The production app for the GUIDEPOST_* settings, instrumented (uvicorn factory)."""
+    settings = Settings()
+    settings.require_secrets("shared_secret", "zendesk_token")
+    configure_logging(settings.log_level)
+    install_instruments(shared_gateway=os.environ.get(SHARED_GATEWAY_ENV) == "1")
+    return StopwatchMiddleware(create_app(settings))
+
+
+def main() -> None:
+    """Serve the instrumented app with the options `guidepost serve` uses (plus --workers)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    settings = Settings()
+    uvicorn.run(
+        "backend.bench.server:create_bench_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        server_header=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

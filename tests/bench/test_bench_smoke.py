@@ -1,0 +1,162 @@
+"""Smoke test of `make bench`: every section runs on tiny sizes and returns sane numbers.
+
+No timing is asserted (this machine's speed is not under test); counts are, exactly:
+Zendesk calls per action, macro sync calls = ceil(N/100) (+ writes), naive = N (+ writes).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from backend.bench.api import run_api
+from backend.bench.common import describe_environment, percentile
+from backend.bench.engine import run_engine
+from backend.bench.macros import run_macros
+from backend.bench.profile import profile_guidance
+from backend.bench.remaining import remaining_section
+from backend.bench.report import Results, write_report
+from backend.bench.scale import run_scale
+from backend.bench.sidebar import CHROMIUM, run_sidebar
+from backend.bench.stack import EmulatorProcess
+
+TINY_HTTP = {0: {1: 4, 2: 4}, 150: {1: 2}}
+
+
+def quiet(message: str) -> None:
+    """Swallow progress lines."""
+
+
+def is_number(value: float) -> bool:
+    """A finite, non-negative number."""
+    return isinstance(value, int | float) and math.isfinite(value) and value >= 0
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
+    """One emulator process (demo data) for the HTTP, sidebar and scale smoke tests."""
+    with EmulatorProcess(tmp_path_factory.mktemp("bench")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def results() -> Results:
+    """The results the report test writes (filled by the section tests)."""
+    return Results(environment=describe_environment(quick=True))
+
+
+def test_percentile_interpolates() -> None:
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert percentile([5.0], 99) == 5.0
+    assert math.isnan(percentile([], 50))
+
+
+def test_engine_section_counts_decisions_and_renders(results: Results) -> None:
+    engine = run_engine(seconds=0.05, latency_rounds=1)
+    results.engine = engine
+    assert engine.guide_tickets == 33
+    assert engine.tickets == 36
+    assert engine.decisions > 0
+    assert engine.decisions % engine.guide_tickets == 0
+    assert engine.renders > engine.decisions
+    assert is_number(engine.decisions_per_cpu_second)
+    assert {item.guide for item in engine.latency} == {"force_reconnect", "parking_onsite_payment"}
+    for item in engine.latency:
+        assert item.samples == item.tickets
+        assert all(is_number(v) for v in (item.cpu_p50_us, item.cpu_p99_us, item.wall_p50_us))
+
+
+def test_macro_section_counts_calls_exactly(results: Results) -> None:
+    macros = run_macros((150,), progress=quiet)
+    results.macros = macros
+    unchanged = macros.find(150, "unchanged")
+    changed = macros.find(150, "10 % changed")
+    assert unchanged is not None
+    assert changed is not None
+    assert unchanged.guidepost_calls == math.ceil(150 / 100) == unchanged.guidepost_expected
+    assert unchanged.naive_calls == 150
+    assert unchanged.plan_counts == {"unchanged": 150}
+    assert changed.changed == 15
+    assert changed.guidepost_calls == 2 + 15
+    assert changed.naive_calls == 150 + 15
+    assert changed.plan_counts == {"unchanged": 135, "update": 15}
+    assert unchanged.ratio == 75.0
+
+
+def test_http_section_counts_zendesk_calls(emulator: EmulatorProcess, results: Results) -> None:
+    api = run_api(emulator, quick=True, progress=quiet, sizes=TINY_HTTP)
+    results.api = api
+    by_action = {(c.action, c.klass): c for c in api.calls}
+    for count in api.calls:
+        assert count.calls_min == count.calls_max == count.expected, count
+    assert by_action["guidance", "parking_onsite_payment"].calls_min == 1
+    assert by_action["guidance", "force_reconnect, 원콜 ID known (+search)"].calls_min == 2
+    assert by_action["apply", "parking_onsite_payment"].calls_min == 2
+    assert by_action["apply", "force_reconnect, 원콜 ID known (+search)"].calls_min == 3
+    assert by_action["apply again", "parking_onsite_payment"].calls_min == 1
+    assert sum(c.tickets for c in api.calls if c.action == "guidance") == 36
+    assert len(api.runs) == 2 * (2 + 1)  # guidance and apply at (0 ms: c=1, 2) and (150 ms: c=1)
+    for run in api.runs:
+        assert run.errors == 0
+        assert run.requests > 0
+        assert is_number(run.rps)
+        assert is_number(run.total_p50)
+        assert is_number(run.mean_zendesk)
+        # The server's call count (headers) and the emulator's agree.
+        assert run.header_calls_per_action == pytest.approx(run.calls_per_action)
+        if run.action == "apply":
+            assert 2 <= run.calls_per_action <= 3
+        if run.latency_ms == 150:
+            assert run.mean_zendesk >= 150 * run.calls_per_action * 0.99
+    assert [run.variant for run in api.what_if] == ["timed", "plain", "shared"]
+    assert math.isnan(api.what_if[1].mean_zendesk)  # `guidepost serve` has no stopwatch
+    assert is_number(api.healthz_p50_ms)
+
+
+def test_profile_attributes_cpu(emulator: EmulatorProcess, results: Results) -> None:
+    profile = profile_guidance(emulator, requests=6)
+    results.profile = profile
+    assert profile.hops_per_request >= 1
+    assert is_number(profile.cpu_ms_per_request)
+    total = sum(ms for _, ms in profile.components)
+    assert total == pytest.approx(profile.cpu_ms_per_request, rel=0.01)
+    assert profile.top_functions
+
+
+@pytest.mark.browser
+def test_sidebar_section_times_loads(emulator: EmulatorProcess, results: Results) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    sidebar = run_sidebar(emulator, loads=2, progress=quiet)
+    results.sidebar = sidebar
+    assert sidebar.skipped == ""
+    assert len(sidebar.loads) == 2
+    for load in sidebar.loads:
+        assert is_number(load.boot_ms)
+        assert load.registered_to_paint_ms >= load.registered_to_dom_ms > 0
+
+
+def test_scale_section_measures_workers(emulator: EmulatorProcess, results: Results) -> None:
+    scale = run_scale(emulator, quick=True, progress=quiet, runs=((0, 2, 8),))
+    results.scale = scale
+    assert [m.workers for m in scale.memory] == [1, 2]
+    assert len(scale.memory[0].idle_mib) == 1
+    assert len(scale.memory[1].idle_mib) == 2
+    assert all(v > 0 for m in scale.memory for v in m.idle_mib + m.peak_mib)
+    (throughput,) = scale.throughput
+    assert set(throughput.rps) == {1, 2}
+    assert all(is_number(v) for v in throughput.rps.values())
+
+
+def test_report_is_written(tmp_path: Path, results: Results) -> None:
+    path = write_report(results, tmp_path, remaining_section(results))
+    text = path.read_text(encoding="utf-8")
+    for heading in ("## Targets vs measured", "## 1. Engine", "## 2. HTTP", "## 3. Macro sync"):
+        assert heading in text
+    assert "## 5. Scale" in text
+    charts = {p.name for p in (tmp_path / "bench").glob("*.png")}
+    assert {"engine.png", "http_latency.png", "http_breakdown.png", "macro_sync.png"} <= charts
+    assert "scale.png" in charts

@@ -44,6 +44,10 @@ def run_explain(
         data = json.loads(raw_text)
     except json.JSONDecodeError as exc:
         raise InputError(f"input: invalid JSON ({exc.msg} at line {exc.lineno})") from exc
+    except RecursionError as exc:
+        raise InputError("input: JSON nested too deeply") from exc
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise InputError(f"input: invalid JSON ({exc})") from exc
     catalog = load_catalog(guides_dir)
     ticket = parse_input(data, catalog.fields, field_map)
     options = EngineOptions(admin_call_url=Settings().admin_call_url)

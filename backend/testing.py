@@ -70,7 +70,7 @@ class Stack:
 
 def _bind_free_socket(host: str) -> socket.socket:
     """Bind a listening-ready socket on a free loopback port (handed to uvicorn)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     return sock

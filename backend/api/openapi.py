@@ -31,6 +31,7 @@ CALL_ID_PATTERN = rf"^[0-9]{{1,{MAX_CALL_ID_DIGITS}}}$"
 SPLIT_PATTERN = r"^([1-9]|10)000x[1-9]$"
 # Free text: no control characters other than tab and newline.
 TEXT_PATTERN = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+BLANK: dict[str, Any] = {"type": "string", "pattern": r"^\s*$"}
 TRISTATE_WORDS = ("true", "false", "yes", "no", "예", "아니오", "아니요")
 
 
@@ -60,8 +61,11 @@ def describe_field_value(field: FieldDef) -> dict[str, Any]:
             variants = [{"type": "string", "pattern": SPLIT_PATTERN}]
         case _:
             variants = [{"type": "string", "maxLength": MAX_TEXT, "pattern": TEXT_PATTERN}]
+            # An approval or trip number often arrives typed as a JSON number.
+            variants.append({"type": "integer"})
     return {
-        "anyOf": [*variants, NULL],
+        # A blank string means "unknown" for every field, like null (values.is_blank).
+        "anyOf": [*variants, BLANK, NULL],
         "title": field.label_en,
         "description": f"{field.label_ko} ({field.type})",
     }

@@ -68,9 +68,13 @@ def sdk_js() -> str:
     return bundle_zaf_sdk()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One headless Chromium for the session (Debian's build; nothing is downloaded)."""
+    """One headless Chromium per test module (Debian's build; nothing is downloaded).
+
+    Module scope, not session: Playwright's sync API keeps an event loop running while
+    it is open, which would break later tests that run asyncio themselves.
+    """
     pytest.importorskip("playwright")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed")

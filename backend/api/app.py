@@ -13,6 +13,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backend.api.deps import load_engine
 from backend.api.openapi import build_openapi
 from backend.api.problems import (
+    BODY_TOO_LARGE_FLAG,
+    MAX_BODY_BYTES,
+    build_body_too_large_response,
     build_internal_error_response,
     install_problem_handlers,
 )
@@ -23,6 +26,58 @@ from backend.logs import configure_logging, get_logger, open_request_scope
 from backend.settings import Settings, get_settings
 
 API_VERSION = "1.0.0"
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over MAX_BODY_BYTES with a 413 problem, before reading them."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check Content-Length, then count streamed bytes (chunked bodies have none)."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    # FastAPI turns errors while reading the body into a 400; the flag
+                    # lets the problem handler answer 413 instead.
+                    scope[BODY_TOO_LARGE_FLAG] = True
+                    raise _BodyTooLargeError
+            return message
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except _BodyTooLargeError:
+            if not started:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await build_body_too_large_response(self.limit)(scope, receive, send)
+
+
+class _BodyTooLargeError(Exception):
+    """Raised inside the app when a streamed body passes the limit."""
 
 
 class AccessLogMiddleware:
@@ -102,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_problem_handlers(app)
     app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(AccessLogMiddleware)
     if settings.cors_origins:
         app.add_middleware(

@@ -31,6 +31,12 @@ _HTTP_SLUGS = {
 }
 
 
+# The largest request body read: an `explain`-shaped ticket is a few KiB at most.
+MAX_BODY_BYTES = 64 * 1024
+# Set in the ASGI scope by the body limit middleware when a streamed body passes it.
+BODY_TOO_LARGE_FLAG = "guidepost.body_too_large"
+
+
 class Problem(BaseModel):
     """An error answer (application/problem+json)."""
 
@@ -90,6 +96,14 @@ def build_error_response(exc: GuidepostError) -> ProblemResponse:
     )
 
 
+def build_body_too_large_response(limit: int = MAX_BODY_BYTES) -> ProblemResponse:
+    """The 413 answer for a request body over the limit."""
+    slug, title = _HTTP_SLUGS[413]
+    return build_problem_response(
+        413, slug, title, f"the request body must not exceed {limit} bytes"
+    )
+
+
 def build_internal_error_response() -> ProblemResponse:
     """The 500 answer for an unexpected exception: no internals leak out."""
     return build_problem_response(
@@ -127,6 +141,8 @@ async def _handle_validation_error(request: Request, exc: Exception) -> ProblemR
 
 async def _handle_http_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if request.scope.get(BODY_TOO_LARGE_FLAG):
+        return build_body_too_large_response()
     if exc.status_code == 400:
         # FastAPI's only 400 is a body it cannot decode (not UTF-8, not JSON): a 422 here.
         return build_problem_response(

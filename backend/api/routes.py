@@ -301,7 +301,7 @@ def list_guides(
     "/v1/preview",
     response_model=Decision,
     dependencies=authenticated,
-    responses=document_problems(401, 422, 500),
+    responses=document_problems(401, 413, 422, 500),
     tags=["decisions"],
 )
 def preview_decision(
@@ -338,7 +338,7 @@ def read_guidance(
     "/v1/tickets/{ticket_id}/apply",
     response_model=ApplyResponse,
     dependencies=authenticated,
-    responses=document_problems(401, 404, 409, 422, 500, 502, 503),
+    responses=document_problems(401, 404, 409, 413, 422, 500, 502, 503),
     tags=["tickets"],
 )
 def apply_guidance(

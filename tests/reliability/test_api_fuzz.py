@@ -367,3 +367,18 @@ def test_integer_text_values_are_documented(stack: Stack) -> None:
             if not any(variant.get("type") == "integer" for variant in variants):
                 undocumented.append(key)
     assert undocumented == []
+
+
+def test_oversized_body_is_refused_with_413(stack: Stack) -> None:
+    """A 2 MB body is refused before it is parsed (413 problem), on every POST route."""
+    headers = {
+        "Authorization": f"Bearer {make_token(stack.settings)}",
+        "Content-Type": "application/json",
+    }
+    body = b'{"fields": {}, "subject": "' + b"x" * 2_000_000 + b'"}'
+    ticket_id = demo_ids(stack, applicable=True)[0]
+    with httpx.Client(base_url=stack.backend_url, timeout=30.0) as client:
+        for path in ("/v1/preview", f"/v1/tickets/{ticket_id}/apply"):
+            response = client.post(path, headers=headers, content=body)
+            assert response.status_code == 413, (path, response.text[:200])
+            assert response.headers["content-type"].startswith("application/problem+json")

@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --quiet --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
 $(NODE_STAMP): zendesk_app/package.json zendesk_app/package-lock.json

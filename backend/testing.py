@@ -28,6 +28,21 @@ TOKEN_LIFETIME_SECONDS = 300
 ZENPY_ENV = ("ZENPY_FORCE_SCHEME", "ZENPY_FORCE_NETLOC")
 
 
+# Debian's Chromium, headless, without the background connections this closed network
+# refuses (Playwright never downloads a browser here).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
 def make_token(settings: Settings, **claims: Any) -> str:
     """Mint a token like the Zendesk app proxy: iss, aud, iat, exp; a None claim is dropped."""
     now = int(time.time())

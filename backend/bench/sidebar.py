@@ -11,23 +11,13 @@ from backend.bench.common import percentile
 from backend.bench.stack import BackendProcess, EmulatorProcess, backend_settings
 from backend.demo import DEMO_CASES
 from backend.harness import serve_harness
+from backend.testing import CHROMIUM, CHROMIUM_ARGS
 
 try:
     from playwright.sync_api import Error as PlaywrightError
 except ImportError:  # pragma: no cover
     PlaywrightError = RuntimeError  # type: ignore[assignment,misc]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 P95_TARGET_MS = 300.0
 LOAD_TIMEOUT_MS = 15_000
 # Runs in every frame before its scripts; in the app's iframe it notes (performance.now(),

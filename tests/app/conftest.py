@@ -13,19 +13,8 @@ from app_helpers import BrowserRun, Harness
 from backend.harness import serve_harness
 from backend.harness.sdk import bundle_zaf_sdk
 from backend.settings import REPO_ROOT
-from backend.testing import Stack, run_stack
+from backend.testing import CHROMIUM, CHROMIUM_ARGS, Stack, run_stack
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 
 

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from spec_ids import SPEC_BRANCHES as ALL_SPEC_BRANCHES
+from table_helpers import build_expected, read_outcome
 
 from backend.domain.coupon import CouponPiece, parse_coupon_split
 from backend.domain.decision import Decision
@@ -59,32 +60,12 @@ CANCELLABLE_OPERATORS = [
 
 def outcome(decision: Decision) -> dict[str, Any]:
     """The five things a table row decides."""
-    assert decision.guide == GUIDE
-    assert decision.suggested is False
-    return {
-        "branch": decision.branch,
-        "eligible": decision.eligible,
-        "blocks": decision.blocks,
-        "missing": decision.missing,
-        "notices": decision.notices,
-    }
+    return read_outcome(decision, GUIDE)
 
 
-def expect(
-    branch: str,
-    *,
-    eligible: bool = False,
-    blocks: list[str] | None = None,
-    missing: list[str] | None = None,
-    notices: list[str] | None = None,
-) -> dict[str, Any]:
-    return {
-        "branch": branch,
-        "eligible": eligible,
-        "blocks": blocks or [],
-        "missing": missing or [],
-        "notices": notices or [],
-    }
+def expect(branch: str, **spec: Any) -> dict[str, Any]:
+    """The spec's outcome for this guide."""
+    return build_expected(branch, **spec)
 
 
 def coupon_total(decision: Decision) -> int:

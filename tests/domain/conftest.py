@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from table_helpers import load_repo_catalog, load_repo_renderer
 
 from backend.domain.decision import Decision
 from backend.domain.engine import EngineOptions, decide
 from backend.domain.facts import parse_input
-from backend.domain.guides import GuideCatalog, load_catalog
+from backend.domain.guides import GuideCatalog
 from backend.domain.render import TextRenderer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,13 +116,13 @@ def _builder(base: Fields, per_branch: dict[str, Fields]) -> BuildFields:
 @pytest.fixture(scope="session")
 def catalog() -> GuideCatalog:
     """The repo's guides (macros/)."""
-    return load_catalog(ROOT / "macros")
+    return load_repo_catalog()
 
 
 @pytest.fixture(scope="session")
 def renderer(catalog: GuideCatalog) -> TextRenderer:
     """The text renderer over the repo's templates."""
-    return TextRenderer(catalog)
+    return load_repo_renderer()
 
 
 @pytest.fixture(scope="session")

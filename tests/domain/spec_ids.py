@@ -1,4 +1,4 @@
-"""The public identifiers of GUIDES.md, written out once for the tests.
+"""The public identifiers of GUIDES.md (and CONTRACTS.md's example), written once for the tests.
 
 Deliberately not imported from backend.domain.check: the tests check the code against
 the spec, so the spec's ids must not come from the code under test.
@@ -70,4 +70,19 @@ SPEC_NOTICES = {
         "repayment_required",
         "reconnect_only_once",
     },
+}
+
+# CONTRACTS.md's own `explain` example input.
+CONTRACT_EXAMPLE = {
+    "fields": {
+        "consult_type": "driver_force_rerun_own_normal",
+        "identity_verified": True,
+        "customer_presence": "together",
+        "fare_adjustment": False,
+        "payment_method": "card",
+        "original_fare": 23000,
+    },
+    "subject": "콜이 취소됐어요",
+    "description": "…",
+    "prior_reconnections": 0,
 }

@@ -1,10 +1,28 @@
-"""What a decision-table test compares: the five things a row decides."""
+"""Shared by the domain tests: the repo's guides, loaded once, and what a row decides."""
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from backend.domain.decision import Decision
+from backend.domain.guides import GuideCatalog, load_catalog
+from backend.domain.render import TextRenderer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@cache
+def load_repo_catalog() -> GuideCatalog:
+    """The repo's guides (macros/), loaded once per test session."""
+    return load_catalog(ROOT / "macros")
+
+
+@cache
+def load_repo_renderer() -> TextRenderer:
+    """The text renderer over the repo's templates, built once per test session."""
+    return TextRenderer(load_repo_catalog())
 
 
 def read_outcome(decision: Decision, guide: str) -> dict[str, Any]:

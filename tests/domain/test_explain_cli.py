@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from spec_ids import CONTRACT_EXAMPLE
 
 from backend.cli import main
 from backend.domain import guides, render
@@ -32,20 +33,6 @@ CONTRACT_KEYS = {
     "texts",
 }
 TEXT_KINDS = {"reply", "outbound", "sms", "note"}
-# CONTRACTS.md's own example input.
-CONTRACT_EXAMPLE = {
-    "fields": {
-        "consult_type": "driver_force_rerun_own_normal",
-        "identity_verified": True,
-        "customer_presence": "together",
-        "fare_adjustment": False,
-        "payment_method": "card",
-        "original_fare": 23000,
-    },
-    "subject": "콜이 취소됐어요",
-    "description": "…",
-    "prior_reconnections": 0,
-}
 ELIGIBLE = {
     "fields": {
         **CONTRACT_EXAMPLE["fields"],

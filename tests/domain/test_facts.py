@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from spec_ids import CONTRACT_EXAMPLE
 
 from backend.domain.coupon import CouponPiece
 from backend.domain.facts import (
@@ -143,20 +144,6 @@ def test_load_field_catalog_missing_file(tmp_path: Path) -> None:
 
 
 # --- semantic input ----------------------------------------------------------
-
-CONTRACT_EXAMPLE = {
-    "fields": {
-        "consult_type": "driver_force_rerun_own_normal",
-        "identity_verified": True,
-        "customer_presence": "together",
-        "fare_adjustment": False,
-        "payment_method": "card",
-        "original_fare": 23000,
-    },
-    "subject": "콜이 취소됐어요",
-    "description": "…",
-    "prior_reconnections": 0,
-}
 
 
 def test_parse_input_semantic_shape() -> None:

@@ -1,9 +1,7 @@
 """Golden tests: the words of guide force_reconnect against its seed.
 
-The seed (a Help Center article) is the source of truth for wording. When the
-shared seed folder is present, the expected sentences are extracted from it at
-test time; otherwise the literals below are used (and a test proves that the
-literals are the seed's own sentences whenever the seed is available).
+The seed (a Help Center article) is the source of truth for wording. The expected
+sentences are written out below, and a test proves they are the seed's own lines.
 """
 
 from __future__ import annotations
@@ -13,30 +11,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from table_helpers import load_repo_catalog, load_repo_renderer
 
 from backend.domain.decision import Decision, RenderedText
 from backend.domain.engine import EngineOptions, decide
 from backend.domain.facts import parse_input
-from backend.domain.guides import load_catalog
-from backend.domain.render import TextRenderer
 
 ROOT = Path(__file__).resolve().parents[2]
-SEED = (
-    Path(__file__).resolve().parents[2]
-    / "backend/emulator/seed_articles"
-    / "004_d88a9bf861b2af20.txt"
-)
+# The seed article as shipped with the emulator (tests/emulator checks it equals the shared seed).
+SEED = ROOT / "backend/emulator/seed_articles" / "004_d88a9bf861b2af20.txt"
 GUIDE = "force_reconnect"
 
-catalog = load_catalog(ROOT / "macros")
-renderer = TextRenderer(catalog)
+catalog = load_repo_catalog()
+renderer = load_repo_renderer()
 
 # --- the seed's sentences -------------------------------------------------------
 
 # Each block: the seed's lines from its first to its last sentence (markdown,
 # blockquote marks, ⓐ/ⓑ and 카드 콜/현금 콜 headings dropped, runs of spaces collapsed).
 # Where a first line occurs several times in the seed, the first occurrence is meant.
-FALLBACK_BLOCKS: dict[str, list[str]] = {
+SEED_BLOCKS: dict[str, list[str]] = {
     "q1.1.empathy": [
         "그러셨군요, 다시 운행하게 되어 다행입니다.",
         "콜이 취소되어 많이 놀라셨겠습니다. 제가 몇 가지 확인 후 신속하게 안내해 드리겠습니다.",
@@ -239,22 +233,19 @@ def _extract(lines: list[str], first: str, last: str) -> list[str]:
     return lines[start : end + 1]
 
 
-def _blocks_from_seed() -> dict[str, list[str]]:
+def _read_blocks_from_seed() -> dict[str, list[str]]:
     lines = _seed_lines(SEED.read_text(encoding="utf-8"))
-    return {key: _extract(lines, block[0], block[-1]) for key, block in FALLBACK_BLOCKS.items()}
+    return {key: _extract(lines, block[0], block[-1]) for key, block in SEED_BLOCKS.items()}
 
 
 def seed_block(key: str) -> list[str]:
-    """A block of seed sentences: from the seed file when present, else the literals."""
-    if SEED.exists():
-        return _blocks_from_seed()[key]
-    return FALLBACK_BLOCKS[key]
+    """A block of seed sentences (the literals, proven equal to the seed file below)."""
+    return SEED_BLOCKS[key]
 
 
-@pytest.mark.skipif(not SEED.exists(), reason="shared seed folder not available")
-def test_fallback_literals_are_the_seed_sentences() -> None:
-    """The literals used without the seed folder are exactly the seed's own lines."""
-    assert _blocks_from_seed() == FALLBACK_BLOCKS
+def test_literals_are_the_seed_sentences() -> None:
+    """The literal blocks are exactly the seed's own lines (the seed ships in the repo)."""
+    assert _read_blocks_from_seed() == SEED_BLOCKS
 
 
 # --- helpers ----------------------------------------------------------------------

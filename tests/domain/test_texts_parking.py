@@ -1,9 +1,7 @@
 """Golden tests: the words of guide parking_onsite_payment against its seed.
 
-The seed (a Help Center article) is the source of truth for wording. When the
-shared seed folder is present, the expected sentences are extracted from it at
-test time; otherwise the literals below are used (and a test proves that the
-literals are the seed's own sentences whenever the seed is available).
+The seed (a Help Center article) is the source of truth for wording. The expected
+sentences are written out below, and a test proves they are the seed's own lines.
 """
 
 from __future__ import annotations
@@ -13,29 +11,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from table_helpers import load_repo_catalog, load_repo_renderer
 
 from backend.domain.decision import Decision, RenderedText
 from backend.domain.engine import decide
 from backend.domain.facts import parse_input
-from backend.domain.guides import load_catalog
-from backend.domain.render import TextRenderer
 
 ROOT = Path(__file__).resolve().parents[2]
-SEED = (
-    Path(__file__).resolve().parents[2]
-    / "backend/emulator/seed_articles"
-    / "000_c205ebaffaece5dd.txt"
-)
+# The seed article as shipped with the emulator (tests/emulator checks it equals the shared seed).
+SEED = ROOT / "backend/emulator/seed_articles" / "000_c205ebaffaece5dd.txt"
 GUIDE = "parking_onsite_payment"
 
-catalog = load_catalog(ROOT / "macros")
-renderer = TextRenderer(catalog)
+catalog = load_repo_catalog()
+renderer = load_repo_renderer()
 
 # --- the seed's sentences -------------------------------------------------------
 
 # Each block: the seed's lines from its first to its last sentence (markdown, "(예시)"
 # markers and headings dropped, runs of spaces collapsed).
-FALLBACK_BLOCKS: dict[str, list[str]] = {
+SEED_BLOCKS: dict[str, list[str]] = {
     "a1.1.basic": [
         "현장결제가 발생되어 당황스러우셨을 텐데요.",
         "정확한 확인을 위해 문의하시는 카카오 T 계정의 가입자 본인이 맞으신가요?",
@@ -136,22 +130,19 @@ def _extract(lines: list[str], first: str, last: str) -> list[str]:
     return [line for line in lines[start : end + 1] if not _is_heading(line)]
 
 
-def _blocks_from_seed() -> dict[str, list[str]]:
+def _read_blocks_from_seed() -> dict[str, list[str]]:
     lines = _seed_lines(SEED.read_text(encoding="utf-8"))
-    return {key: _extract(lines, block[0], block[-1]) for key, block in FALLBACK_BLOCKS.items()}
+    return {key: _extract(lines, block[0], block[-1]) for key, block in SEED_BLOCKS.items()}
 
 
 def seed_block(key: str) -> list[str]:
-    """A block of seed sentences: from the seed file when present, else the literals."""
-    if SEED.exists():
-        return _blocks_from_seed()[key]
-    return FALLBACK_BLOCKS[key]
+    """A block of seed sentences (the literals, proven equal to the seed file below)."""
+    return SEED_BLOCKS[key]
 
 
-@pytest.mark.skipif(not SEED.exists(), reason="shared seed folder not available")
-def test_fallback_literals_are_the_seed_sentences() -> None:
-    """The literals used without the seed folder are exactly the seed's own lines."""
-    assert _blocks_from_seed() == FALLBACK_BLOCKS
+def test_literals_are_the_seed_sentences() -> None:
+    """The literal blocks are exactly the seed's own lines (the seed ships in the repo)."""
+    assert _read_blocks_from_seed() == SEED_BLOCKS
     lines = _seed_lines(SEED.read_text(encoding="utf-8"))
     for caution in CAUTIONS.values():
         assert any(caution in line for line in lines), caution

@@ -253,8 +253,6 @@ def apply_decision(
         update = build_update(found, ctx)
         try:
             written = gateway.update_ticket(update)
-        except BranchChangedError:
-            raise
         except ConflictError:
             # Someone wrote in between: read again; the winner's fingerprint stops us.
             continue

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := zendesk_app/node_modules/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test lint typecheck unit audit guides-check chromium install bench clean
+.PHONY: run test lint typecheck unit audit guides-check chromium install bench app clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ guides-check: $(STAMP)
 	$(BIN)/guidepost guides check
 
 audit: $(STAMP)
-	$(BIN)/python -m backend.audit
+	$(BIN)/python -m tooling.audit
 
 unit: install chromium
 	$(BIN)/pytest
@@ -47,10 +47,13 @@ unit: install chromium
 test: install chromium lint typecheck guides-check unit audit
 
 run: install
-	$(BIN)/python -m backend.devstack
+	$(BIN)/python -m tooling.devstack
+
+app: $(STAMP)
+	$(BIN)/python -m tooling app package
 
 bench: install chromium
-	$(BIN)/python -m backend.bench $(if $(QUICK),--quick,)
+	$(BIN)/python -m tooling.bench $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf $(VENV) zendesk_app/node_modules dist var test-artifacts .mypy_cache .ruff_cache .pytest_cache

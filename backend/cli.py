@@ -143,14 +143,6 @@ def _cmd_macros(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return int(handlers[args.macros_command](args, Settings(), out, err))
 
 
-def _cmd_app_package(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from backend.app_package import build_app_zip
-
-    path = build_app_zip(Path(args.out))
-    out.write(f"{path}\n")
-    return EXIT_OK
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="guidepost", description=__doc__)
@@ -195,12 +187,6 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--lock-file", default=None)
     for p in (render, plan, sync):
         p.set_defaults(handler=_cmd_macros)
-
-    app = sub.add_parser("app", help="Zendesk sidebar app")
-    app_sub = app.add_subparsers(dest="app_command", required=True)
-    package = app_sub.add_parser("package", help="build the installable app zip")
-    package.add_argument("--out", default="dist/guidepost-app.zip")
-    package.set_defaults(handler=_cmd_app_package)
     return parser
 
 

@@ -17,8 +17,8 @@ from backend.api import deps
 from backend.api.app import create_app
 from backend.domain.fields import FieldCatalog, load_field_catalog
 from backend.settings import REPO_ROOT, Settings
-from backend.testing import TEST_SHARED_SECRET, build_auth_headers
 from backend.zendesk.fake_gateway import FakeGateway
+from tooling.testing import TEST_SHARED_SECRET, build_auth_headers
 
 # Starlette 1.x warns that it prefers httpx2 for its TestClient; httpx is what we have.
 with warnings.catch_warnings():

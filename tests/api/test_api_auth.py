@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from backend.api.auth import MAX_TOKEN_BYTES, encode_token
 from backend.settings import Settings
-from backend.testing import make_token
 from backend.zendesk.fake_gateway import FakeGateway
+from tooling.testing import make_token
 
 FORGED_SECRET = "another-secret-of-thirty-two-bytes!!"
 

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from backend.api.app import create_app
 from backend.api.problems import MAX_BODY_BYTES
 from backend.settings import Settings
-from backend.testing import make_token
+from tooling.testing import make_token
 
 with warnings.catch_warnings():
     # Starlette's TestClient warns about its httpx version (filterwarnings = error).

@@ -13,7 +13,7 @@ from api_helpers import PARKING_OFFER, TicketFactory
 from fastapi.testclient import TestClient
 
 from backend.logs import configure_logging, get_logger, mask_text
-from backend.testing import TEST_SHARED_SECRET
+from tooling.testing import TEST_SHARED_SECRET
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from api_helpers import PARKING_OFFER
 from backend.demo import DEMO_CASES, build_new_ticket
 from backend.domain.fields import load_field_catalog
 from backend.logs import configure_logging
-from backend.testing import Stack, make_token, run_stack
 from backend.zendesk.zenpy_gateway import ZenpyGateway
+from tooling.testing import Stack, make_token, run_stack
 
 PROBLEM = "application/problem+json"
 TICKET_PATH = r"^/api/v2/tickets/\d+(\.json)?$"

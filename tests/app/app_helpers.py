@@ -11,7 +11,7 @@ import httpx
 
 from backend.api.auth import encode_token
 from backend.demo import DEMO_CASES
-from backend.testing import Stack
+from tooling.testing import Stack
 
 APP_READY = "[data-state], [data-error], .gp-empty, .gp-status"
 TIMEOUT_MS = 10_000

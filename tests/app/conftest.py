@@ -10,10 +10,10 @@ import httpx
 import pytest
 from app_helpers import BrowserRun, Harness
 
-from backend.harness import serve_harness
-from backend.harness.sdk import bundle_zaf_sdk
 from backend.settings import REPO_ROOT
-from backend.testing import CHROMIUM, CHROMIUM_ARGS, Stack, run_stack
+from tooling.harness import serve_harness
+from tooling.harness.sdk import bundle_zaf_sdk
+from tooling.testing import CHROMIUM, CHROMIUM_ARGS, Stack, run_stack
 
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 

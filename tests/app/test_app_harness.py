@@ -14,12 +14,12 @@ import jwt
 import pytest
 from pydantic import SecretStr
 
-from backend.app_package import APP_DIR, ZAF_SDK_CDN_URL
-from backend.harness import serve_harness
-from backend.harness.app import APP_CSP
-from backend.harness.proxy import ProxyError, ZendeskProxy
-from backend.harness.sdk import SDK_PATH, bundle_zaf_sdk
 from backend.settings import Settings
+from tooling.app_package import APP_DIR, ZAF_SDK_CDN_URL
+from tooling.harness import serve_harness
+from tooling.harness.app import APP_CSP
+from tooling.harness.proxy import ProxyError, ZendeskProxy
+from tooling.harness.sdk import SDK_PATH, bundle_zaf_sdk
 
 SECRET = "harness-test-secret-0123456789abcdef"
 OPTIONS: dict[str, Any] = {

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from backend.app_package import (
+from tooling.app_package import (
     APP_DIR,
     GARDEN_CSS,
     AppPackageError,

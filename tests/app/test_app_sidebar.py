@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from app_helpers import BrowserRun, guidance, guides, set_field, ticket_id
 
-from backend.testing import Stack
+from tooling.testing import Stack
 
 pytestmark = pytest.mark.browser
 
@@ -442,7 +442,7 @@ def test_the_secret_never_reaches_the_browser(browser_run: BrowserRun, stack: St
 
 def test_make_run_serves_the_sdk_itself(chromium: Any, stack: Stack) -> None:
     """`make run`: iframe.html comes with the SDK URL swapped for the harness's npm copy."""
-    from backend.harness import serve_harness
+    from tooling.harness import serve_harness
 
     with serve_harness(stack.backend_url, stack.emulator.url, stack.settings) as harness:
         context = chromium.new_context()

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from backend.bench.api import run_api
-from backend.bench.common import describe_environment, percentile
-from backend.bench.engine import run_engine
-from backend.bench.macros import run_macros
-from backend.bench.profile import profile_guidance
-from backend.bench.remaining import remaining_section
-from backend.bench.report import Results, write_report
-from backend.bench.scale import run_scale
-from backend.bench.sidebar import CHROMIUM, run_sidebar
-from backend.bench.stack import EmulatorProcess
+from tooling.bench.api import run_api
+from tooling.bench.common import describe_environment, percentile
+from tooling.bench.engine import run_engine
+from tooling.bench.macros import run_macros
+from tooling.bench.profile import profile_guidance
+from tooling.bench.remaining import remaining_section
+from tooling.bench.report import Results, write_report
+from tooling.bench.scale import run_scale
+from tooling.bench.sidebar import CHROMIUM, run_sidebar
+from tooling.bench.stack import EmulatorProcess
 
 TINY_HTTP = {0: {1: 4, 2: 4}, 150: {1: 2}}
 

@@ -12,7 +12,7 @@ import structlog
 from reliability_helpers import FIGURES_PATH, LOG_PATH, CaptureHandler, LogCapture, Recorder
 
 from backend.logs import configure_logging
-from backend.reliability_report import record_figures, write_report
+from tooling.reliability_report import record_figures, write_report
 
 HERE = Path(__file__).resolve().parent
 PRIVACY_TEST = HERE / "test_privacy.py"

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from backend import testing
 from backend.demo import DEMO_CASES
 from backend.settings import REPO_ROOT
-from backend.testing import Stack, run_stack
+from tooling import testing
+from tooling.testing import Stack, run_stack
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 FIGURES_PATH = ARTIFACTS / "reliability.json"
@@ -28,7 +28,7 @@ Recorder = Callable[[str, Mapping[str, Any]], None]
 
 
 def _bind_tcp_socket(host: str) -> socket.socket:
-    """`backend.testing._bind_free_socket`, but with proto=IPPROTO_TCP.
+    """`tooling.testing._bind_free_socket`, but with proto=IPPROTO_TCP.
 
     asyncio only sets TCP_NODELAY on accepted sockets whose listening socket says
     proto == IPPROTO_TCP; `socket.socket(AF_INET, SOCK_STREAM)` says 0, so every

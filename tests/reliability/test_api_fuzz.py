@@ -43,7 +43,7 @@ from schemathesis.specs.openapi.checks import (
 
 from backend.domain.fields import load_field_catalog
 from backend.settings import REPO_ROOT
-from backend.testing import Stack, make_token
+from tooling.testing import Stack, make_token
 
 LONG = os.environ.get("GUIDEPOST_LONG") == "1"
 SHORT_TARGET = 1_000

@@ -22,7 +22,7 @@ from reliability_helpers import Recorder, demo_ids, start_stack
 
 from backend.api.auth import MAX_TOKEN_BYTES, encode_token
 from backend.demo import DEMO_CASES
-from backend.testing import Stack, make_token
+from tooling.testing import Stack, make_token
 
 WRONG_SECRET = "not-the-shared-secret-but-just-as-long"
 # A public key as an RS256 deployment would publish it: the classic HS/RS confusion signs

@@ -29,7 +29,7 @@ from backend.demo import DEMO_CASES
 from backend.domain.fields import FieldCatalog, load_field_catalog
 from backend.domain.writeback import FINGERPRINT_PREFIX
 from backend.emulator.faults import Fault
-from backend.testing import Stack, make_token
+from tooling.testing import Stack, make_token
 
 APPLIES = 1_000
 ROUNDS = 10

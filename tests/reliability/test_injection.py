@@ -31,7 +31,7 @@ from backend.domain.guides import load_catalog
 from backend.domain.render import TextRenderer
 from backend.errors import GuideDataError
 from backend.settings import REPO_ROOT
-from backend.testing import Stack, make_token
+from tooling.testing import Stack, make_token
 
 # Each payload carries a marker so the tests can find where it went.
 PAYLOADS = (
@@ -346,7 +346,7 @@ def test_sidebar_renders_payloads_as_text(stack: Stack, catalog_fields: FieldCat
     pytest.importorskip("playwright")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed")
-    from backend.harness import serve_harness
+    from tooling.harness import serve_harness
 
     store = stack.emulator.store
     store.reset()

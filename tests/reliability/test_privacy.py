@@ -16,7 +16,7 @@ import httpx
 import pytest
 from reliability_helpers import TICKET_PATH, LogCapture, Recorder, demo_ids, start_stack
 
-from backend.testing import TEST_SHARED_SECRET, TEST_ZENDESK_TOKEN, Stack, make_token
+from tooling.testing import TEST_SHARED_SECRET, TEST_ZENDESK_TOKEN, Stack, make_token
 
 # Digit boundaries: a fuzzed ticket id such as 23040102927711845835 is not a phone number.
 PLATE = re.compile(r"(?<!\d)\d{2,3}\s?[가-힣]\s?\d{4}(?!\d)")

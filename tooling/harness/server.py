@@ -13,9 +13,9 @@ from pathlib import Path
 
 import uvicorn
 
-from backend.app_package import APP_DIR
-from backend.harness.app import create_harness_app
 from backend.settings import Settings
+from tooling.app_package import APP_DIR
+from tooling.harness.app import create_harness_app
 
 __all__ = ["RunningHarness", "run_harness", "serve_harness"]
 

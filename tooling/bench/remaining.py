@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from backend.bench.api import OVERHEAD_P50_TARGET_MS, OVERHEAD_P99_TARGET_MS, ApiRun
-from backend.bench.common import fmt
+from tooling.bench.api import OVERHEAD_P50_TARGET_MS, OVERHEAD_P99_TARGET_MS, ApiRun
+from tooling.bench.common import fmt
 
 if TYPE_CHECKING:
-    from backend.bench.report import Results
+    from tooling.bench.report import Results
 
 OPTIMISATIONS = """## Optimisations made for these targets
 
@@ -41,7 +41,7 @@ def profile_section(results: Results) -> str:
     top = "\n".join(f"| `{name}` | {ms:.3f} |" for name, ms in profile.top_functions)
     return f"""## Profile of a guidance request
 
-**Method.** `backend/bench/profile.py`: {profile.requests} guidance requests (the demo mix)
+**Method.** `tooling/bench/profile.py`: {profile.requests} guidance requests (the demo mix)
 through the production app in this process (`httpx.ASGITransport`, the emulator process
 behind), cProfile with a CPU-time timer, anyio's threadpool hop replaced by a direct call
 so every line runs on one thread (the hops are counted: **{profile.hops_per_request:.0f}

@@ -3,7 +3,7 @@
 The reliability tests (`tests/reliability/`) record their figures in
 `test-artifacts/reliability.json`; at the end of the pytest session the suite calls
 `write_report`, which renders the figures of every item, how they were obtained and
-when. Run `python -m backend.reliability_report` to render the document again from the
+when. Run `python -m tooling.reliability_report` to render the document again from the
 recorded figures.
 """
 
@@ -289,7 +289,7 @@ def _audit_section() -> list[str]:
     """Item 8: the dependency audit runs as `make audit`, outside pytest."""
     ignored: dict[str, str] = {}
     try:
-        from backend.audit import read_ignored
+        from tooling.audit import read_ignored
 
         ignored = read_ignored()
     except Exception:
@@ -297,7 +297,7 @@ def _audit_section() -> list[str]:
     lines = [
         "## 8. Dependencies",
         "",
-        "`make audit` (the last step of `make test`, `backend/audit.py`) runs `pip-audit` "
+        "`make audit` (the last step of `make test`, `tooling/audit.py`) runs `pip-audit` "
         "over the installed, pinned dependencies of `pyproject.toml` and fails on any known "
         "vulnerability that `audit-ignore.toml` does not list with a reason. It runs outside "
         "pytest, so its result is the `make audit` output rather than a figure here.",
@@ -382,7 +382,7 @@ def write_report(figures_path: Path = FIGURES_PATH, report_path: Path = REPORT_P
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m backend.reliability_report [--figures F] [--out F]`."""
+    """`python -m tooling.reliability_report [--figures F] [--out F]`."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--figures", type=Path, default=FIGURES_PATH)
     parser.add_argument("--out", type=Path, default=REPORT_PATH)

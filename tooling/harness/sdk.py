@@ -12,7 +12,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from backend.app_package import APP_DIR
+from tooling.app_package import APP_DIR
 
 __all__ = ["SDK_DIR", "SDK_PATH", "bundle_zaf_sdk"]
 
@@ -56,7 +56,7 @@ def bundle_zaf_sdk(sdk_dir: Path = SDK_DIR) -> str:
         )
     version = json.loads((sdk_dir / "package.json").read_text(encoding="utf-8"))["version"]
     parts = [
-        f"/* zendesk_app_framework_sdk {version} (npm lib/, bundled by backend/harness/sdk.py) */",
+        f"/* zendesk_app_framework_sdk {version} (npm lib/, bundled by tooling/harness/sdk.py) */",
         "(function () {",
         "  var definitions = {};",
     ]

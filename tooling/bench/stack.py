@@ -13,7 +13,8 @@ from typing import IO, Any, Literal
 import httpx
 from pydantic import SecretStr
 
-from backend.bench.common import (
+from backend.settings import REPO_ROOT, Settings
+from tooling.bench.common import (
     PYTHON,
     child_pids,
     cpu_seconds,
@@ -21,21 +22,20 @@ from backend.bench.common import (
     stop_process,
     wait_for_http,
 )
-from backend.bench.server import SHARED_GATEWAY_ENV
-from backend.settings import REPO_ROOT, Settings
+from tooling.bench.server import SHARED_GATEWAY_ENV
 
 BENCH_SHARED_SECRET = "bench-shared-secret-0123456789"  # noqa: S105 (local bench only)
 BENCH_ZENDESK_TOKEN = "emulator-bench-token"  # noqa: S105 (the emulator accepts any)
 
 
 class EmulatorProcess:
-    """`python -m backend.bench.emulator` as a child process, driven over HTTP and stdin."""
+    """`python -m tooling.bench.emulator` as a child process, driven over HTTP and stdin."""
 
     def __init__(self, workdir: Path) -> None:
         self.field_map_path = workdir / "field_map.json"
         self._log = (workdir / "emulator.log").open("w", encoding="utf-8")
         self.process = subprocess.Popen(  # noqa: S603 (our own module)
-            [PYTHON, "-m", "backend.bench.emulator", "--field-map", str(self.field_map_path)],
+            [PYTHON, "-m", "tooling.bench.emulator", "--field-map", str(self.field_map_path)],
             cwd=REPO_ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -141,7 +141,7 @@ def backend_env(emulator: EmulatorProcess) -> dict[str, str]:
 
 
 # timed: production app + stopwatch; plain: `guidepost serve` itself; shared: what-if
-# with one gateway per process (see backend.bench.server).
+# with one gateway per process (see tooling.bench.server).
 Variant = Literal["timed", "plain", "shared"]
 
 
@@ -164,7 +164,7 @@ class BackendProcess:
             command = [
                 PYTHON,
                 "-m",
-                "backend.bench.server",
+                "tooling.bench.server",
                 "--port",
                 str(self.port),
                 "--workers",

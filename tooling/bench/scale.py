@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.bench.api import auth_headers, guidance_specs, measure
-from backend.bench.common import child_pids, cmdline, read_rss_kib
-from backend.bench.load import run_load
-from backend.bench.stack import BackendProcess, EmulatorProcess
+from tooling.bench.api import auth_headers, guidance_specs, measure
+from tooling.bench.common import child_pids, cmdline, read_rss_kib
+from tooling.bench.load import run_load
+from tooling.bench.stack import BackendProcess, EmulatorProcess
 
 WORKERS = (1, 2)
 # (latency ms, concurrency, requests per worker count): quick and full.

@@ -1,6 +1,6 @@
 """The backend exactly as `guidepost serve` runs it, with stopwatches around Zendesk calls.
 
-`python -m backend.bench.server --port P [--workers N]` reads the same GUIDEPOST_*
+`python -m tooling.bench.server --port P [--workers N]` reads the same GUIDEPOST_*
 settings, builds the same app (`create_app`, no dependency overrides: FastAPI re-analyses
 every dependency per request once any override exists) and runs the same uvicorn options
 as `backend.api.server.run`. Instruments, all in this bench process only:
@@ -198,7 +198,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     uvicorn.run(
-        "backend.bench.server:create_bench_app",
+        "tooling.bench.server:create_bench_app",
         factory=True,
         host=args.host,
         port=args.port,

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from backend.bench.server import APP_MS, GATEWAY_MS, ZENDESK_CALLS, ZENDESK_MS
+from tooling.bench.server import APP_MS, GATEWAY_MS, ZENDESK_CALLS, ZENDESK_MS
 
 
 @dataclass(frozen=True)

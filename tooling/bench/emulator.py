@@ -1,6 +1,6 @@
 """The emulator with demo data as a separate process, timing how long it serves each request.
 
-`python -m backend.bench.emulator --field-map PATH` starts the emulator exactly as
+`python -m tooling.bench.emulator --field-map PATH` starts the emulator exactly as
 `guidepost emulator` does (`start_emulator_with_demo`: fields bootstrap, demo tickets),
 lifts the rate limit, prints `{"url", "ticket_ids"}` as one JSON line, and runs until
 stdin says `quit` (or closes).

@@ -35,10 +35,10 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from backend.api.auth import encode_token
-from backend.app_package import APP_DIR, ZAF_SDK_CDN_URL, app_files, manifest_path
-from backend.harness.proxy import ProxyError, ZendeskProxy
-from backend.harness.sdk import SDK_DIR, SDK_PATH, bundle_zaf_sdk
 from backend.settings import Settings
+from tooling.app_package import APP_DIR, ZAF_SDK_CDN_URL, app_files, manifest_path
+from tooling.harness.proxy import ProxyError, ZendeskProxy
+from tooling.harness.sdk import SDK_DIR, SDK_PATH, bundle_zaf_sdk
 
 __all__ = ["HarnessState", "create_harness_app"]
 

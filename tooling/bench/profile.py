@@ -1,6 +1,6 @@
 """A CPU profile of the guidance request inside one process (what the overhead is made of).
 
-The production app (`create_app`, instrumented as in `backend.bench.server`) is driven
+The production app (`create_app`, instrumented as in `tooling.bench.server`) is driven
 through `httpx.ASGITransport` against the emulator process, with anyio's threadpool hop
 replaced by a direct call so cProfile (CPU timer) sees every line on one thread; the hops
 are counted instead. Inclusive CPU time is attributed to the entry points below; the rest
@@ -22,10 +22,10 @@ import anyio.to_thread
 import httpx
 
 from backend.api.app import create_app
-from backend.bench.server import StopwatchMiddleware, install_instruments
-from backend.bench.stack import EmulatorProcess, backend_settings
 from backend.logs import configure_logging
-from backend.testing import make_token
+from tooling.bench.server import StopwatchMiddleware, install_instruments
+from tooling.bench.stack import EmulatorProcess, backend_settings
+from tooling.testing import make_token
 
 # (component, predicate on (filename, line, function)) — first match wins per entry point.
 Key = tuple[str, int, str]

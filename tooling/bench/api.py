@@ -11,15 +11,15 @@ from typing import Any
 
 import httpx
 
-from backend.bench.common import mean, percentile
-from backend.bench.load import LoadRun, RequestSpec, run_load
-from backend.bench.stack import BackendProcess, EmulatorProcess, backend_settings
 from backend.demo import DEMO_CASES, DemoCase, build_new_ticket
 from backend.domain.engine import EngineOptions, decide
 from backend.domain.facts import parse_input
 from backend.domain.guides import GuideCatalog, load_catalog
 from backend.domain.render import TextRenderer
-from backend.testing import make_token
+from tooling.bench.common import mean, percentile
+from tooling.bench.load import LoadRun, RequestSpec, run_load
+from tooling.bench.stack import BackendProcess, EmulatorProcess, backend_settings
+from tooling.testing import make_token
 
 LATENCIES_MS = (0, 150)
 CONCURRENCY = (1, 16, 64)

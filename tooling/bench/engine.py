@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.bench.common import percentile
 from backend.demo import DEMO_CASES
 from backend.domain.decision import Decision
 from backend.domain.engine import EngineOptions, decide
@@ -14,6 +13,7 @@ from backend.domain.facts import TicketInput, parse_input
 from backend.domain.guides import load_catalog
 from backend.domain.render import TextRenderer
 from backend.settings import Settings
+from tooling.bench.common import percentile
 
 TARGET_PER_SECOND = 2000.0
 

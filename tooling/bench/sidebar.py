@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backend.bench.common import percentile
-from backend.bench.stack import BackendProcess, EmulatorProcess, backend_settings
 from backend.demo import DEMO_CASES
-from backend.harness import serve_harness
-from backend.testing import CHROMIUM, CHROMIUM_ARGS
+from tooling.bench.common import percentile
+from tooling.bench.stack import BackendProcess, EmulatorProcess, backend_settings
+from tooling.harness import serve_harness
+from tooling.testing import CHROMIUM, CHROMIUM_ARGS
 
 try:
     from playwright.sync_api import Error as PlaywrightError

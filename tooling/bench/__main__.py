@@ -1,4 +1,4 @@
-"""`python -m backend.bench [--quick] [--out docs]`: run every section, write the report."""
+"""`python -m tooling.bench [--quick] [--out docs]`: run every section, write the report."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from backend.bench.common import describe_environment
-from backend.bench.report import Results, write_report
 from backend.settings import REPO_ROOT
+from tooling.bench.common import describe_environment
+from tooling.bench.report import Results, write_report
 
 T = TypeVar("T")
 SECTIONS = ("engine", "http", "macros", "sidebar", "scale")
@@ -38,7 +38,7 @@ def timed(results: Results, name: str, run: Callable[[], T]) -> T:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and write docs/BENCHMARKS.md and docs/bench/*.png."""
-    parser = argparse.ArgumentParser(prog="python -m backend.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tooling.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes (< 2 minutes)")
     parser.add_argument("--out", default=str(REPO_ROOT / "docs"), help="output folder")
     parser.add_argument(
@@ -54,14 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     results = Results(environment=describe_environment(quick))
 
-    from backend.bench.api import run_api
-    from backend.bench.engine import run_engine
-    from backend.bench.macros import QUICK_SIZES, SIZES, run_macros
-    from backend.bench.profile import profile_guidance
-    from backend.bench.remaining import remaining_section
-    from backend.bench.scale import run_scale
-    from backend.bench.sidebar import run_sidebar
-    from backend.bench.stack import EmulatorProcess
+    from tooling.bench.api import run_api
+    from tooling.bench.engine import run_engine
+    from tooling.bench.macros import QUICK_SIZES, SIZES, run_macros
+    from tooling.bench.profile import profile_guidance
+    from tooling.bench.remaining import remaining_section
+    from tooling.bench.scale import run_scale
+    from tooling.bench.sidebar import run_sidebar
+    from tooling.bench.stack import EmulatorProcess
 
     if "engine" in only:
         seconds = 2.0 if quick else 10.0

@@ -17,8 +17,8 @@ from pydantic import SecretStr
 
 from backend.api.app import create_app
 from backend.demo import DEMO_CASES, start_emulator_with_demo
-from backend.harness.server import run_harness
 from backend.settings import REPO_ROOT, Settings
+from tooling.harness.server import run_harness
 
 
 def start_backend(settings: Settings, host: str, port: int) -> uvicorn.Server:
@@ -37,7 +37,7 @@ def start_backend(settings: Settings, host: str, port: int) -> uvicorn.Server:
 
 def main(argv: list[str] | None = None) -> int:
     """Start the three parts and serve until Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m backend.devstack", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tooling.devstack", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--emulator-port", type=int, default=8765)
     parser.add_argument("--backend-port", type=int, default=8000)

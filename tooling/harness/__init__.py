@@ -4,7 +4,7 @@
 `serve_harness(...)` (a context manager on free ports) or `create_harness_app(...)`.
 """
 
-from backend.harness.app import create_harness_app
-from backend.harness.server import RunningHarness, run_harness, serve_harness
+from tooling.harness.app import create_harness_app
+from tooling.harness.server import RunningHarness, run_harness, serve_harness
 
 __all__ = ["RunningHarness", "create_harness_app", "run_harness", "serve_harness"]

@@ -1,0 +1,1 @@
+"""Guidepost tooling: dev stack, harness, bench, reports, audit, test helpers. Never shipped."""

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := zendesk_app/node_modules/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test lint typecheck unit audit guides-check chromium install bench app clean
+.PHONY: run test lint typecheck layers unit audit guides-check chromium install bench app clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+## Import rules between packages (.importlinter): domain pure, adapters apart, no tooling in the product.
+layers: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+
 guides-check: $(STAMP)
 	$(BIN)/guidepost guides check
 
@@ -44,7 +48,7 @@ audit: $(STAMP)
 unit: install chromium
 	$(BIN)/pytest
 
-test: install chromium lint typecheck guides-check unit audit
+test: install chromium lint typecheck layers guides-check unit audit
 
 run: install
 	$(BIN)/python -m tooling.devstack

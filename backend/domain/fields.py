@@ -176,7 +176,7 @@ class FieldCatalog:
 def load_field_catalog(path: Path) -> FieldCatalog:
     """Read and validate the field catalog (GuideDataError names what is wrong)."""
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data: Any = yaml.load(path.read_text("utf-8"), yaml.CSafeLoader)  # libyaml: 10x faster
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise GuideDataError(f"{path}: {exc}") from exc
     fields = data.get("fields") if isinstance(data, dict) else None

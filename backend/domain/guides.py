@@ -219,7 +219,7 @@ class GuideCatalog(BaseModel):
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text("utf-8"), yaml.CSafeLoader)  # libyaml: 10x faster
     except (OSError, yaml.YAMLError) as exc:
         raise GuideDataError(f"{path}: {exc}") from exc
 

@@ -53,8 +53,9 @@ test: install chromium lint typecheck layers guides-check unit audit
 run: install
 	$(BIN)/python -m tooling.devstack
 
+## The app zip; its domainWhitelist is GUIDEPOST_BACKEND_URL's host (DEV=1: a local package).
 app: $(STAMP)
-	$(BIN)/python -m tooling app package
+	$(BIN)/python -m tooling app package $(if $(DEV),--dev,)
 
 bench: install chromium
 	$(BIN)/python -m tooling.bench $(if $(QUICK),--quick,)

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     retries: int = 3
     log_level: str = "INFO"
     cors_origins: list[str] = []
+    # The backend's public https URL; `make app` puts its host in the app's domainWhitelist.
+    backend_url: str = ""
 
     @field_validator("zendesk_url")
     @classmethod

@@ -16,12 +16,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     app_sub = app.add_subparsers(dest="app_command", required=True)
     package = app_sub.add_parser("package", help="build the installable app zip")
     package.add_argument("--out", default="dist/guidepost-app.zip")
+    package.add_argument(
+        "--dev",
+        action="store_true",
+        help="a local package: allow loopback/example/http backends (default: the manifest's)",
+    )
     args = parser.parse_args(argv)
 
-    from tooling.app_package import build_app_zip
+    from backend.errors import GuidepostError
+    from backend.settings import Settings
+    from tooling.app_package import build_app_zip, domain_whitelist
 
-    path = build_app_zip(Path(args.out))
-    sys.stdout.write(f"{path}\n")
+    try:
+        whitelist = domain_whitelist(Settings().backend_url, dev=args.dev)
+        path = build_app_zip(Path(args.out), whitelist=whitelist)
+    except GuidepostError as exc:
+        sys.stderr.write(f"app package: {exc.detail}\n")
+        return 1
+    sys.stdout.write(
+        f"{path} (domainWhitelist: {', '.join(whitelist or ['as in manifest.json'])})\n"
+    )
     return 0
 
 

@@ -1,4 +1,4 @@
-"""`python -m tooling.bench [--quick] [--out docs]`: run every section, write the report."""
+"""`python -m tooling.bench [--quick] [--out DIR]`: run every section, write the report."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ from tooling.bench.report import Results, write_report
 
 T = TypeVar("T")
 SECTIONS = ("engine", "http", "macros", "sidebar", "scale")
+DOCS_DIR = REPO_ROOT / "docs"
+# Quick runs (small sizes) go to an ignored folder, so they never replace the full report.
+QUICK_DIR = REPO_ROOT / "test-artifacts" / "bench-quick"
 
 
 def log(message: str) -> None:
@@ -40,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and write docs/BENCHMARKS.md and docs/bench/*.png."""
     parser = argparse.ArgumentParser(prog="python -m tooling.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes (< 2 minutes)")
-    parser.add_argument("--out", default=str(REPO_ROOT / "docs"), help="output folder")
+    parser.add_argument(
+        "--out", help=f"output folder (default: {DOCS_DIR}, or {QUICK_DIR} with --quick)"
+    )
     parser.add_argument(
         "--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}"
     )
@@ -49,8 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = only - set(SECTIONS)
     if unknown:
         parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
-    out_dir = Path(args.out)
     quick: bool = args.quick
+    out_dir = Path(args.out) if args.out else (QUICK_DIR if quick else DOCS_DIR)
+    if quick and out_dir.resolve() == DOCS_DIR.resolve():
+        parser.error(f"--quick never writes to {DOCS_DIR}: the committed report is a full run")
     started = time.perf_counter()
     results = Results(environment=describe_environment(quick))
 

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := zendesk_app/node_modules/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test lint typecheck layers unit audit guides-check chromium install bench app clean
+.PHONY: run test lint typecheck layers unit audit reliability-report guides-check chromium install bench app clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,8 +50,13 @@ unit: install chromium
 
 test: install chromium lint typecheck layers guides-check unit audit
 
+## Ports: PORT=<base> (harness, app, backend, emulator on base … base+3), or HARNESS_PORT,
+## APP_PORT, BACKEND_PORT, EMULATOR_PORT one by one (defaults 8780, 8781, 8000, 8765).
 run: install
-	$(BIN)/python -m tooling.devstack
+	@$(BIN)/python -m tooling.devstack $(if $(PORT),--port $(PORT)) \
+	  $(if $(HARNESS_PORT),--harness-port $(HARNESS_PORT)) $(if $(APP_PORT),--app-port $(APP_PORT)) \
+	  $(if $(BACKEND_PORT),--backend-port $(BACKEND_PORT)) \
+	  $(if $(EMULATOR_PORT),--emulator-port $(EMULATOR_PORT))
 
 ## The app zip; its domainWhitelist is GUIDEPOST_BACKEND_URL's host (DEV=1: a local package).
 app: $(STAMP)
@@ -59,6 +64,10 @@ app: $(STAMP)
 
 bench: install chromium
 	$(BIN)/python -m tooling.bench $(if $(QUICK),--quick,)
+
+## Publish the last test run's reliability figures as docs/RELIABILITY.md (+ docs/reliability.json).
+reliability-report: $(STAMP)
+	$(BIN)/python -m tooling.reliability_report --publish
 
 clean:
 	rm -rf $(VENV) zendesk_app/node_modules dist var test-artifacts .mypy_cache .ruff_cache .pytest_cache

@@ -135,7 +135,7 @@ def print_demo(url: str, ids: list[int], out: TextIO) -> None:
 
 
 def start_emulator_with_demo(
-    settings: Settings, host: str, port: int
+    settings: Settings, host: str, port: int, log: TextIO | None = None
 ) -> tuple[EmulatorServer, list[int]]:
     """Start the emulator and fill it: articles, custom fields (field map), demo tickets."""
     from backend.bootstrap import bootstrap_fields
@@ -151,7 +151,9 @@ def start_emulator_with_demo(
         )
         catalog = load_field_catalog(settings.guides_dir / "fields.yaml")
         with ZenpyGateway.from_settings(local, wait_policy="batch") as gateway:
-            field_map = bootstrap_fields(gateway, catalog, settings.field_map, log=sys.stderr)
+            field_map = bootstrap_fields(
+                gateway, catalog, settings.field_map, log=log or sys.stderr
+            )
             ids = seed_demo(gateway, catalog, field_map)
         # `POST /__emulator/reset` now returns to the demo data, not to an empty account.
         server.store.mark_initial()

@@ -24,6 +24,8 @@ HERE = Path(__file__).resolve().parent
 DEMO_FILE = HERE / "demo_tickets.yaml"
 # The seed articles ship with the emulator (a copy of the project's shared seeds).
 SEEDS_DIR = HERE / "emulator" / "seed_articles"
+# The HTML probe one demo case carries in its subject, description and parking lot.
+XSS_PROBE = "<img src=x onerror=alert(1)>"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

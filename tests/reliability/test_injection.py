@@ -371,8 +371,10 @@ def test_sidebar_renders_payloads_as_text(stack: Stack, catalog_fields: FieldCat
         assert RAW_TAG.search(notes[0]["html_body"]) is None
 
 
-def test_record_figures(figures: Recorder) -> None:
-    """Record what the server-side injection tests checked (the browser test adds its own)."""
+@pytest.fixture(scope="module", autouse=True)
+def _record_figures(figures: Recorder) -> Iterator[None]:
+    """After the module: record what its injection tests checked (a fixture, not a test)."""
+    yield
     figures(
         "injection",
         {

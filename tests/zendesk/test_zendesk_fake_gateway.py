@@ -19,13 +19,7 @@ from backend.zendesk.gateway import (
     MacroSpec,
     NewTicket,
     TicketUpdate,
-    ZendeskGateway,
 )
-
-
-def test_fake_satisfies_the_protocol() -> None:
-    gateway: ZendeskGateway = FakeGateway()
-    assert gateway.search_tickets("type:ticket") == []
 
 
 def test_update_replaces_tags_merges_fields_adds_private_note_and_bumps_stamp() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tooling.bench.api import run_api
+from tooling.bench.cli import run_cli
 from tooling.bench.common import describe_environment, percentile
 from tooling.bench.engine import run_engine
 from tooling.bench.macros import run_macros
@@ -151,12 +152,21 @@ def test_scale_section_measures_workers(emulator: EmulatorProcess, results: Resu
     assert all(is_number(v) for v in throughput.rps.values())
 
 
+def test_cli_section_times_explain_in_fresh_processes(results: Results) -> None:
+    cli = run_cli(runs=2)
+    results.cli = cli
+    assert len(cli.explain.wall_ms) == len(cli.explain.cpu_ms) == 2
+    assert len(cli.bare_python.wall_ms) == 2
+    assert all(is_number(v) and v > 0 for v in cli.explain.wall_ms + cli.explain.cpu_ms)
+
+
 def test_report_is_written(tmp_path: Path, results: Results) -> None:
     path = write_report(results, tmp_path, remaining_section(results))
     text = path.read_text(encoding="utf-8")
     for heading in ("## Targets vs measured", "## 1. Engine", "## 2. HTTP", "## 3. Macro sync"):
         assert heading in text
     assert "## 5. Scale" in text
+    assert "## 6. CLI" in text
     charts = {p.name for p in (tmp_path / "bench").glob("*.png")}
     assert {"engine.png", "http_latency.png", "http_breakdown.png", "macro_sync.png"} <= charts
     assert "scale.png" in charts

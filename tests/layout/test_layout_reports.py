@@ -51,4 +51,13 @@ def test_a_quick_bench_never_writes_the_committed_report(
     with pytest.raises(SystemExit) as stopped:
         bench_main(["--quick", "--out", str(DOCS_DIR), "--only", "engine"])
     assert stopped.value.code == 2
-    assert "--quick never writes to" in capsys.readouterr().err
+    assert "--quick/--only never write to" in capsys.readouterr().err
+
+
+def test_a_partial_bench_never_writes_the_committed_report(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        bench_main(["--only", "cli", "--out", str(DOCS_DIR)])
+    assert stopped.value.code == 2
+    assert "never write to" in capsys.readouterr().err

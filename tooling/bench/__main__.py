@@ -17,9 +17,9 @@ from tooling.bench.common import describe_environment
 from tooling.bench.report import Results, write_report
 
 T = TypeVar("T")
-SECTIONS = ("engine", "http", "macros", "sidebar", "scale")
+SECTIONS = ("engine", "http", "macros", "sidebar", "scale", "cli")
 DOCS_DIR = REPO_ROOT / "docs"
-# Quick runs (small sizes) go to an ignored folder, so they never replace the full report.
+# Quick or partial runs go to an ignored folder, so they never replace the full report.
 QUICK_DIR = REPO_ROOT / "test-artifacts" / "bench-quick"
 
 
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tooling.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes (< 2 minutes)")
     parser.add_argument(
-        "--out", help=f"output folder (default: {DOCS_DIR}, or {QUICK_DIR} with --quick)"
+        "--out", help=f"output folder (default: {DOCS_DIR}; {QUICK_DIR} with --quick/--only)"
     )
     parser.add_argument(
         "--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}"
@@ -55,9 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
     quick: bool = args.quick
-    out_dir = Path(args.out) if args.out else (QUICK_DIR if quick else DOCS_DIR)
-    if quick and out_dir.resolve() == DOCS_DIR.resolve():
-        parser.error(f"--quick never writes to {DOCS_DIR}: the committed report is a full run")
+    partial = quick or only != set(SECTIONS)
+    out_dir = Path(args.out) if args.out else (QUICK_DIR if partial else DOCS_DIR)
+    if partial and out_dir.resolve() == DOCS_DIR.resolve():
+        parser.error(
+            f"--quick/--only never write to {DOCS_DIR}: the committed report is a full run"
+        )
     started = time.perf_counter()
     results = Results(environment=describe_environment(quick))
 
@@ -73,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     if "engine" in only:
         seconds = 2.0 if quick else 10.0
         results.engine = timed(results, "engine", lambda: run_engine(seconds, 10 if quick else 50))
+    if "cli" in only:
+        from tooling.bench.cli import run_cli
+
+        results.cli = timed(results, "cli", lambda: run_cli(5 if quick else 20))
     if "macros" in only:
         sizes = QUICK_SIZES if quick else SIZES
         results.macros = timed(results, "macros", lambda: run_macros(sizes, progress=log))

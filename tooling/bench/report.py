@@ -10,6 +10,7 @@ from typing import Any
 
 from tooling.bench.api import ApiResult
 from tooling.bench.api_report import http_section
+from tooling.bench.cli import CliResult, cli_section
 from tooling.bench.common import Environment
 from tooling.bench.engine import EngineResult, engine_section
 from tooling.bench.macros import MacroResult, macros_section
@@ -30,6 +31,7 @@ class Results:
     sidebar: SidebarResult | None = None
     scale: ScaleResult | None = None
     profile: ProfileResult | None = None
+    cli: CliResult | None = None
     section_seconds: dict[str, float] = field(default_factory=dict)
     load_after: tuple[float, float, float] = (math.nan, math.nan, math.nan)
 
@@ -43,6 +45,7 @@ class Results:
             "sidebar": self.sidebar.to_json() if self.sidebar else None,
             "scale": self.scale.to_json() if self.scale else None,
             "profile": self.profile.to_json() if self.profile else None,
+            "cli": self.cli.to_json() if self.cli else None,
             "section_seconds": self.section_seconds,
             "load_after": list(self.load_after),
         }
@@ -110,6 +113,10 @@ def write_report(results: Results, out_dir: Path, remaining: str) -> Path:
         verdicts += found
     if results.scale:
         text, found = scale_section(results.scale, results.api, out_dir)
+        sections.append(text)
+        verdicts += found
+    if results.cli:
+        text, found = cli_section(results.cli)
         sections.append(text)
         verdicts += found
     command = "python -m tooling.bench" + (" --quick" if results.environment.quick else "")

@@ -1,0 +1,127 @@
+"""Section 6: the CLI's own cost — `guidepost explain` in fresh processes, p50 over 20 runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tooling.bench.common import PYTHON, fmt, percentile
+from tooling.bench.markdown import Verdict, table
+
+RUNS = 20
+TARGET_P50_MS = 300.0
+EXPLAIN_INPUT = {
+    "fields": {
+        "consult_type": "driver_force_rerun_own_normal",
+        "identity_verified": True,
+        "customer_presence": "together",
+        "fare_adjustment": False,
+        "payment_method": "card",
+        "original_fare": 23000,
+    }
+}
+CLI_HEADERS = ["command", ">runs", ">wall p50 ms", ">wall max ms", ">CPU p50 ms"]
+
+
+@dataclass
+class CliTimes:
+    """Wall and CPU milliseconds of one command over several fresh processes."""
+
+    command: str
+    wall_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The samples as JSON."""
+        return {"command": self.command, "wall_ms": self.wall_ms, "cpu_ms": self.cpu_ms}
+
+
+@dataclass
+class CliResult:
+    """What the CLI section measured: explain, and a bare interpreter start (the floor)."""
+
+    explain: CliTimes
+    bare_python: CliTimes
+    load_average: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as JSON."""
+        return {
+            "explain": self.explain.to_json(),
+            "bare_python": self.bare_python.to_json(),
+            "load_average": self.load_average,
+        }
+
+
+def _time_runs(label: str, argv: list[str], runs: int, cwd: Path, env: dict[str, str]) -> CliTimes:
+    """Run `argv` `runs` times in fresh processes; wall from the parent, CPU of the child."""
+    times = CliTimes(label)
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, check=True)  # noqa: S603
+        times.wall_ms.append((time.perf_counter() - started) * 1000)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        times.cpu_ms.append(cpu * 1000)
+    return times
+
+
+def run_cli(runs: int = RUNS) -> CliResult:
+    """Time `guidepost explain` (no GUIDEPOST_* variables, no .env) and `python -c pass`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUIDEPOST_")}
+    with tempfile.TemporaryDirectory(prefix="guidepost-bench-cli-") as tmp:
+        folder = Path(tmp)
+        ticket = folder / "ticket.json"
+        ticket.write_text(json.dumps(EXPLAIN_INPUT), encoding="utf-8")
+        explain = _time_runs(
+            "guidepost explain",
+            [PYTHON, "-m", "backend", "explain", str(ticket)],
+            runs,
+            folder,
+            env,
+        )
+        bare = _time_runs("python -c pass", [PYTHON, "-c", "pass"], runs, folder, env)
+    return CliResult(explain, bare, os.getloadavg()[0])
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def cli_section(result: CliResult) -> tuple[str, list[Verdict]]:
+    """Section 6 text and verdict."""
+    rows = [
+        [
+            f"`{t.command}`",
+            str(len(t.wall_ms)),
+            fmt(percentile(t.wall_ms, 50), 0),
+            fmt(max(t.wall_ms, default=float("nan")), 0),
+            fmt(percentile(t.cpu_ms, 50), 0),
+        ]
+        for t in (result.explain, result.bare_python)
+    ]
+    p50 = percentile(result.explain.wall_ms, 50)
+    met = p50 < TARGET_P50_MS
+    text = f"""## 6. CLI
+
+`guidepost explain` on one 강제재연결 ticket, each run a fresh process (what an operator's
+script pays), with no GUIDEPOST_* variable and no `.env` (explain then reads no
+settings). The guide YAML is parsed with libyaml (`yaml.CSafeLoader`). A bare
+`python -c pass` is the floor. Load average (1 min) at the end: {result.load_average:.2f}
+on {os.cpu_count()} cores — on a busy machine wall time is CPU time plus waiting.
+
+{table(CLI_HEADERS, rows)}
+
+**Target:** `guidepost explain` p50 < {TARGET_P50_MS:g} ms wall. **Measured:** p50
+{fmt(p50, 0)} ms: **{"met" if met else "missed"}**. Most of the CPU is importing
+pydantic (the guide and decision models) and Jinja2; the decision itself is a few ms.
+"""
+    verdict = Verdict("6 CLI", f"explain p50 < {TARGET_P50_MS:g} ms", f"{fmt(p50, 0)} ms", met)
+    return text, [verdict]

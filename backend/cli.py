@@ -78,7 +78,7 @@ def explain_settings() -> tuple[Path, Path, str]:
     and no .env file could change these three, their defaults (EXPLAIN_DEFAULTS, pinned
     equal to Settings' by a test) are used; otherwise Settings reads them as everywhere.
     """
-    if Path(".env").exists() or any(name.startswith("GUIDEPOST_") for name in os.environ):
+    if Path(".env").exists() or any(name.upper().startswith("GUIDEPOST_") for name in os.environ):
         from backend.settings import Settings
 
         settings = Settings()

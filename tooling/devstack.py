@@ -108,7 +108,7 @@ def serve(args: argparse.Namespace, out: TextIO) -> int:
     """Start emulator, backend and harness on the checked ports; serve until Ctrl-C."""
     host = args.host
     LOG_PATH.parent.mkdir(parents=True, exist_ok=True)
-    log = LOG_PATH.open("a", encoding="utf-8")
+    log = LOG_PATH.open("a", encoding="utf-8", buffering=1)  # line-buffered: tail -f works
     configure_logging("INFO", stream=log)
     emulator_url = f"http://{host}:{args.emulator_port}"
     backend_url = f"http://{host}:{args.backend_port}"

@@ -123,8 +123,12 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-def wait_for_http(url: str, process: subprocess.Popen[Any] | None, timeout: float = 30.0) -> None:
-    """Poll `url` until it answers (any status); RuntimeError when the process dies first."""
+def wait_for_http(url: str, process: subprocess.Popen[Any] | None, timeout: float = 120.0) -> None:
+    """Poll `url` until it answers (any status); RuntimeError when the process dies first.
+
+    The timeout is generous: on a machine shared with other work, two uvicorn workers may
+    take well over 30 s to import and bind; a crash still fails at once (process.poll()).
+    """
     deadline = time.monotonic() + timeout
     while True:
         if process is not None and process.poll() is not None:

@@ -263,7 +263,7 @@ def test_failure_between_writes_reports_then_rerun_converges(
     zendesk: Zendesk, generated: list[DesiredMacro]
 ) -> None:
     out, err = io.StringIO(), io.StringIO()
-    broken = _FailAfter(zendesk.gateway(), zendesk, n=20)
+    broken = _FailAfter(zendesk.gateway(), zendesk, n=21)  # the lease marker, then 20 macros
     code = run_sync_once(zendesk.settings, out, err, gateway_factory=lambda s: broken)
     assert code == 1
     text = out.getvalue()

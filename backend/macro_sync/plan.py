@@ -184,7 +184,11 @@ def is_as_generated(record: MacroRecord) -> bool:
     if normalized is None:
         restrictions.append(None)
     else:
+        # The generator writes {"type", "ids"}; Zendesk echoes `id` as well.
         restrictions.append({"type": normalized[0], "ids": list(normalized[1])})
+        raw_ids = (record.restriction or {}).get("ids")
+        if isinstance(raw_ids, list):
+            restrictions.append({"type": normalized[0], "ids": raw_ids})
     return any(
         compute_content_hash(record.title, record.actions, restriction, active) == recorded
         for restriction in restrictions

@@ -28,7 +28,7 @@ MAX_CONSECUTIVE_FAILURES = 5
 # Items named one by one in a summary before "… and n more".
 SUMMARY_ITEMS = 10
 # Listings after the first in a verified run; two hosts with different repos never settle.
-MAX_ROUNDS = 3
+MAX_ROUNDS = 5
 
 WriteHook = Callable[[PlanItem, bool], None]
 # Called before each write; a returned text stops the run (the lease was lost).

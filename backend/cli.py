@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from backend.errors import GuidepostError, InputError, SettingsError
+from backend.logs import install_log_masking, route_stdlib_logging
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -197,6 +199,9 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
+    # Gateway retries and Python warnings: masked JSON lines on stderr, never bare text.
+    install_log_masking()
+    route_stdlib_logging(err, logging.WARNING)
     try:
         code: int = args.handler(args, out, err)
     except SettingsError as exc:

@@ -157,7 +157,6 @@ ITEMS: tuple[Item, ...] = (
             ("duplicates", "duplicate active macros"),
             ("retired_twins", "lost-answer twins retired (then pruned)"),
             ("unmanaged_touched", "unmanaged macros changed"),
-            ("orphan_markers_cleared", "lease markers of killed runs (cleared by the next run)"),
             ("converged", "converged to the plan"),
             ("seconds", "duration (s)"),
         ),

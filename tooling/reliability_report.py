@@ -326,9 +326,11 @@ def _audit_section() -> list[str]:
     lines = [
         "## 8. Dependencies",
         "",
-        "`make audit` (the last step of `make test`, `tooling/audit.py`) runs `pip-audit` "
-        "over the installed, pinned dependencies of `pyproject.toml` and fails on any known "
-        "vulnerability that `audit-ignore.toml` does not list with a reason. It runs outside "
+        "`make audit` (`tooling/audit.py`) runs `pip-audit` over the installed, pinned "
+        "dependencies of `pyproject.toml` and fails on any known vulnerability that "
+        "`audit-ignore.toml` does not list with a reason, and when it could not audit (the "
+        "service unreachable, 0 packages audited). `make test` runs it only when the "
+        "vulnerability service answers and says loudly when it skipped it. It runs outside "
         "pytest, so its result is the `make audit` output rather than a figure here.",
         "",
         "| figure | value |",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,7 +20,7 @@ from backend.macro_sync.lease import (
 )
 from backend.macro_sync.sync import sync_macros
 from backend.zendesk.fake_gateway import FakeGateway
-from backend.zendesk.gateway import MacroAction, MacroRecord
+from backend.zendesk.gateway import MacroAction, MacroRecord, MacroSpec
 
 NOW = 1_800_000_000.0
 
@@ -205,3 +207,72 @@ def test_runs_that_see_the_same_listing_elect_at_most_one_holder(
         assert winners == [min(live, key=lambda m: m.macro_id)]
     else:
         assert winners == []
+
+
+class _OtherHostFirst:
+    """A gateway on which another host's whole sync lands just before our first create."""
+
+    def __init__(self, inner: FakeGateway, desired: list[DesiredMacro], every_list: bool = False):
+        self.inner = inner
+        self.desired = desired
+        self.every_list = every_list
+        self.raced = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def create_macro(self, spec: MacroSpec) -> MacroRecord:
+        """Let the other host run once, then create."""
+        if not self.raced:
+            self.raced = True
+            assert sync_macros(self.inner, self.desired).ok
+        return self.inner.create_macro(spec)
+
+    def list_macros(self) -> Iterator[MacroRecord]:
+        """List; a host that never stops adds a twin of every macro after each listing."""
+        records = list(self.inner.list_macros())
+        if self.every_list and self.raced:
+            for macro in self.desired:
+                self.inner.create_macro(macro.spec)
+        return iter(records)
+
+
+def _active_per_key(fake: FakeGateway) -> dict[str, int]:
+    """Active managed macros per key."""
+    counts: dict[str, int] = {}
+    for record in _managed(fake):
+        key = read_key(record.description)
+        if record.active and key is not None:
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def test_recheck_retires_the_twins_of_a_run_the_lease_did_not_keep_out() -> None:
+    fake = FakeGateway()
+    desired = _desired(3)
+    report = sync_macros(_OtherHostFirst(fake, desired), desired, verify=True)  # type: ignore[arg-type]
+    assert report.ok, report.summary_lines()
+    assert [item.action for item in report.done] == ["create"] * 3 + ["deactivate"] * 3
+    assert any("recheck: 3 write(s)" in line for line in report.summary_lines())
+    assert _active_per_key(fake) == {macro.key: 1 for macro in desired}
+    # The other host's macros (lower ids) are the ones kept.
+    kept = sorted(r.id for r in _managed(fake) if r.active)
+    assert kept == sorted(r.id for r in _managed(fake))[:3]
+
+
+def test_without_verify_the_twins_stay_until_the_next_run() -> None:
+    fake = FakeGateway()
+    desired = _desired(3)
+    assert sync_macros(_OtherHostFirst(fake, desired), desired).ok  # type: ignore[arg-type]
+    assert _active_per_key(fake) == {macro.key: 2 for macro in desired}
+
+
+def test_recheck_gives_up_when_another_run_never_stops() -> None:
+    fake = FakeGateway()
+    desired = _desired(2)
+    racing = _OtherHostFirst(fake, desired, every_list=True)
+    report = sync_macros(racing, desired, verify=True)  # type: ignore[arg-type]
+    assert not report.ok
+    assert report.stopped is not None
+    assert "still changing after 5 listings" in report.stopped
+    assert report.summary_lines()[0].startswith("macros sync: FAILED")

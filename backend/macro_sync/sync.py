@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from backend.errors import GuidepostError, RateLimitedError, ZendeskRejectedError
 from backend.macro_sync.generator import DesiredMacro
-from backend.macro_sync.lease import Lease, LeaseHeldError, read_marker
+from backend.macro_sync.lease import Lease, LeaseHeldError, LeaseLostError, read_marker
 from backend.macro_sync.plan import WRITE_ORDER, Plan, PlanItem, build_plan
 from backend.zendesk.gateway import MacroRecord, ZendeskGateway
 
@@ -273,6 +273,8 @@ def sync_macros(
         records = lease.acquire() if lease is not None else list_macros(gateway)
     except LeaseHeldError as exc:
         return SyncReport(error=exc.detail, lease_held=True)
+    except LeaseLostError as exc:
+        return SyncReport(error=f"could not take the lease: {exc.detail}")
     except GuidepostError as exc:
         return SyncReport(error=f"could not list the macros: {_describe_error(exc)}")
     try:

@@ -14,7 +14,7 @@ from backend.bootstrap import bootstrap_fields
 from backend.demo import SEEDS_DIR
 from backend.domain.guides import GuideCatalog
 from backend.emulator.articles import _split_title
-from backend.macro_sync.commands import run_plan
+from backend.macro_sync.commands import print_plan_table, run_plan
 from backend.macro_sync.generator import DesiredMacro, build_desired
 from backend.macro_sync.plan import build_plan, is_as_generated
 from backend.settings import REPO_ROOT, Settings
@@ -286,3 +286,12 @@ def test_echoed_forms_of_a_generated_macro_still_read_as_generated() -> None:
     assert is_as_generated(_record(5, echoed))
     assert not is_as_generated(_record(5, replace(macro.spec, title="고침")))
     assert not is_as_generated(replace(_record(5, macro.spec), description="guidepost:g/b/t"))
+
+
+def test_plan_table_names_the_macros_left_alone() -> None:
+    desired = _desired(1)
+    clone = replace(desired[0].spec, title="복제본", actions=(MacroAction("comment_value", "손"),))
+    plan = build_plan(desired, [_record(10, desired[0].spec), _record(11, clone)])
+    out = io.StringIO()
+    print_plan_table(plan, out)
+    assert "macros plan: left alone: macro 11 '복제본': a copy of macro 10 edited" in out.getvalue()

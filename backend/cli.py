@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from backend.errors import GuidepostError, InputError, SettingsError
+from backend.logs import install_log_masking, route_stdlib_logging
 
 if TYPE_CHECKING:
     from backend.settings import Settings
@@ -254,6 +256,9 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
+    # Gateway retries and Python warnings: masked JSON lines on stderr, never bare text.
+    install_log_masking()
+    route_stdlib_logging(err, logging.WARNING)
     try:
         code: int = args.handler(args, out, err)
     except SettingsError as exc:

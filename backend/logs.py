@@ -2,46 +2,120 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 import sys
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TextIO
+from urllib.parse import quote, quote_plus, unquote
 
 import structlog
 
 # Korean plates (optional region prefix), e.g. 12가3456, 123 가 4567, 서울12가3456.
 PLATE_RE = re.compile(r"(?<!\d)(?:[가-힣]{2}\s?)?\d{2,3}\s?[가-힣]\s?\d{4}(?!\d)")
-# Mobile numbers (010-1234-5678, 01012345678) and area-code landlines (02-123-4567).
-# 15xx/16xx-xxxx service numbers are public company numbers and stay readable.
-PHONE_RES = (
-    re.compile(r"(?<!\d)01[016789]-?\d{3,4}-?\d{4}(?!\d)"),
-    re.compile(r"(?<!\d)0\d{1,2}-\d{3,4}-\d{4}(?!\d)"),
+# Korean phone numbers in every written form: mobile (010…019), area codes (02, 031…064),
+# VoIP 070 and the 050x safe numbers; national (010-1234-5678, 010 1234 5678,
+# 010.1234.5678, (010) 1234-5678, 01012345678) or international (+82-10-…, +82 10 …,
+# +82 (0)10 …, 0082…), separators raw or URL-encoded (%20, %2D, %2E, + in a query).
+# 15xx/16xx service numbers are public company numbers and stay readable.
+_PHONE_SEP = r"(?:[ \t.\-\u2010-\u2015\u00a0+]|%20|%2[dDeE])"
+_PHONE_GAP = rf"{_PHONE_SEP}{{0,4}}"
+_PHONE_AREA = r"(?:1[016789]|2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70|50[2-8])"
+_PHONE_NATIONAL = rf"(?:0{_PHONE_AREA}|\(\s*0{_PHONE_AREA}\s*\))"
+_PHONE_INTL = (
+    rf"(?:\(?\s*(?:\+|%2[bB]|00)\s*82\s*\)?{_PHONE_GAP}(?:\(\s*0\s*\)|0)?{_PHONE_GAP}"
+    rf"\(?{_PHONE_AREA}\)?)"
 )
+PHONE_RES = (
+    re.compile(
+        rf"(?<!\d)(?:{_PHONE_INTL}|{_PHONE_NATIONAL}){_PHONE_GAP}\d{{3,4}}{_PHONE_GAP}\d{{4}}(?!\d)"
+    ),
+)
+# E-mail addresses, the @ raw or URL-encoded.
+EMAIL_RE = re.compile(r"[\w.%+\-]+(?:@|%40)[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}")
 # A JWT anywhere in a string (three base64url segments, header starting with {").
 JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 BEARER_RE = re.compile(r"(?i)\bbearer\s+\S+")
 SECRET_KEY_RE = re.compile(
     r"(?i)(authorization|token|secret|password|passwd|api[_-]?key|jwt|cookie|credential)"
 )
+# GUIDEPOST_ variables holding secrets by their name (SESSION_KEY, ZENDESK_TOKEN…).
+ENV_SECRET_NAME_RE = re.compile(r"(?i)(token|secret|password|passwd|key|credential)")
+# Secret values shorter than this are not real secrets (require_secrets refuses them);
+# masking them would blank common words in every line.
+MIN_SECRET_LENGTH = 4
 
 PLATE_MASK = "[plate]"
 PHONE_MASK = "[phone]"
+EMAIL_MASK = "[email]"
 REDACTED = "[redacted]"
 
 _REQUEST: ContextVar[dict[str, Any] | None] = ContextVar("guidepost_request", default=None)
+# Every secret value the process knows (settings' SecretStr values, GUIDEPOST_ secrets).
+_SECRETS: set[str] = set()
+_SECRET_RE: list[re.Pattern[str] | None] = [None]
 
 
-def mask_text(text: str) -> str:
-    """Replace plates, phone numbers, bearer credentials and JWTs inside a string."""
+def register_secrets(values: Iterable[str]) -> None:
+    """Add secret values that must never appear in a log line, in any encoding."""
+    added = False
+    for value in values:
+        if len(value) >= MIN_SECRET_LENGTH and value not in _SECRETS:
+            _SECRETS.add(value)
+            added = True
+    if added:
+        forms = {form for value in _SECRETS for form in _encoded_forms(value)}
+        alternation = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+        _SECRET_RE[0] = re.compile(alternation)
+
+
+def _encoded_forms(value: str) -> set[str]:
+    """A secret as it may be written: raw, URL-encoded (path and query), JSON-escaped."""
+    return {value, quote(value, safe=""), quote(value), quote_plus(value), json.dumps(value)[1:-1]}
+
+
+def register_env_secrets(environ: Mapping[str, str] | None = None) -> None:
+    """Register every GUIDEPOST_ variable whose name says it holds a secret."""
+    environ = os.environ if environ is None else environ
+    register_secrets(
+        value
+        for name, value in environ.items()
+        if name.upper().startswith("GUIDEPOST_") and ENV_SECRET_NAME_RE.search(name)
+    )
+
+
+def _mask_plain(text: str) -> str:
+    """Mask one string as it is written."""
+    secret_re = _SECRET_RE[0]
+    if secret_re is not None:
+        text = secret_re.sub(REDACTED, text)
     text = BEARER_RE.sub(f"Bearer {REDACTED}", text)
     text = JWT_RE.sub(REDACTED, text)
+    text = EMAIL_RE.sub(EMAIL_MASK, text)
     text = PLATE_RE.sub(PLATE_MASK, text)
     for pattern in PHONE_RES:
         text = pattern.sub(PHONE_MASK, text)
     return text
+
+
+def mask_text(text: str) -> str:
+    """Replace secrets, bearer credentials, JWTs, e-mails, plates and phone numbers.
+
+    A URL-encoded string is also read decoded: when that reveals something to mask,
+    the decoded, masked text is kept (fails closed: %30%31%30… is a phone number too).
+    """
+    masked = _mask_plain(text)
+    if "%" in text:
+        decoded = unquote(text)
+        if decoded != text:
+            masked_decoded = _mask_plain(decoded)
+            if masked_decoded != decoded:
+                return masked_decoded
+    return masked
 
 
 def mask_value(value: Any) -> Any:
@@ -50,7 +124,7 @@ def mask_value(value: Any) -> Any:
         return mask_text(value)
     if isinstance(value, Mapping):
         return {
-            key: REDACTED if _is_secret_key(key) else mask_value(item)
+            _mask_key(key): REDACTED if _is_secret_key(key) else mask_value(item)
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):
@@ -65,16 +139,96 @@ def _is_secret_key(key: object) -> bool:
     return isinstance(key, str) and SECRET_KEY_RE.search(key) is not None
 
 
+def _mask_key(key: Any) -> Any:
+    """Mask a mapping key: keys are written to the log too."""
+    return mask_text(key) if isinstance(key, str) else key
+
+
 def mask_processor(
     logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """Structlog processor: redact secret-named keys and mask personal data in every value."""
+    """Structlog processor: redact secret-named keys, mask personal data in keys and values."""
     for key in list(event_dict):
-        if _is_secret_key(key):
-            event_dict[key] = REDACTED
-        else:
-            event_dict[key] = mask_value(event_dict[key])
+        value = event_dict.pop(key)
+        event_dict[_mask_key(key)] = REDACTED if _is_secret_key(key) else mask_value(value)
     return event_dict
+
+
+def _mask_arg(arg: Any) -> Any:
+    """Mask one %-format argument of a stdlib record (numbers keep their type for %d)."""
+    if isinstance(arg, int | float | bool) or arg is None:
+        return arg
+    return mask_text(arg if isinstance(arg, str) else str(arg))
+
+
+def mask_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Mask a stdlib record in place: message, arguments, traceback and stack."""
+    record.msg = mask_text(record.msg if isinstance(record.msg, str) else str(record.msg))
+    if isinstance(record.args, Mapping):
+        record.args = {key: _mask_arg(arg) for key, arg in record.args.items()}
+    elif isinstance(record.args, tuple):
+        record.args = tuple(_mask_arg(arg) for arg in record.args)
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = mask_text(record.exc_text)
+    if record.stack_info:
+        record.stack_info = mask_text(record.stack_info)
+    return record
+
+
+class _MaskingRecordFactory:
+    """A log record factory that masks every record, whoever logs it and whatever handles it.
+
+    Handlers come and go (uvicorn's dictConfig replaces its own; pytest adds some); the
+    record factory is the one place every stdlib record passes, so masking there fails
+    closed.
+    """
+
+    def __init__(self, inner: Callable[..., logging.LogRecord]) -> None:
+        self.inner = inner
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        return mask_record(self.inner(*args, **kwargs))
+
+
+class _StructuredHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The root handler writing stdlib records (warnings included) as masked JSON lines."""
+
+
+def install_log_masking() -> None:
+    """Mask every stdlib record from now on, and send `warnings` through logging."""
+    factory = logging.getLogRecordFactory()
+    if not isinstance(factory, _MaskingRecordFactory):
+        logging.setLogRecordFactory(_MaskingRecordFactory(factory))
+    # Off and on again: whoever replaced `warnings.showwarning` since, logging gets it back.
+    logging.captureWarnings(False)
+    logging.captureWarnings(True)
+    register_env_secrets()
+
+
+def route_stdlib_logging(stream: Any, level: int = logging.INFO) -> None:
+    """Write the stdlib records reaching the root logger as structured JSON lines."""
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.stdlib.add_logger_name,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            mask_processor,
+            structlog.processors.JSONRenderer(ensure_ascii=False, sort_keys=False),
+        ],
+    )
+    handler = _StructuredHandler(stream)
+    handler.setLevel(level)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _StructuredHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
 
 
 class _CurrentStdout:
@@ -106,6 +260,8 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
         logger_factory=structlog.PrintLoggerFactory(file=stream or _CurrentStdout()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
+    install_log_masking()
+    route_stdlib_logging(stream or _CurrentStdout(), numeric)
 
 
 def get_logger(name: str = "guidepost") -> Any:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.errors import SettingsError
+from backend.logs import register_secrets
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,6 +99,14 @@ class Settings(BaseSettings):
         if self.zendesk_is_local:
             return "emulator"
         return host.split(".")[0]
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Tell the log masking every secret value, so no log line can show one."""
+        register_secrets(
+            value.get_secret_value()
+            for value in self.__dict__.values()
+            if isinstance(value, SecretStr)
+        )
 
 
 @lru_cache(maxsize=1)

@@ -234,6 +234,35 @@ ITEMS: tuple[Item, ...] = (
         headline="lines",
         failure_key="leaks",
     ),
+    Item(
+        "sync_concurrency",
+        "9. Macro sync on two hosts at once",
+        "tests/reliability/test_sync_concurrency.py",
+        "Pairs of real `python -m backend macros sync` processes with separate lock files "
+        "(as on two hosts) start together against the emulator, whose macro endpoints answer "
+        "slowly so the runs overlap: on an empty account, after a change of every macro, and "
+        "with `--prune` while a human's edited clone of a Guidepost macro (same `guidepost:` "
+        "key) is in the account. The lease held in Zendesk (a marker macro, create-then-list, "
+        "lowest live id wins) lets one run write; the other skips. Then the lease is defeated "
+        "(two syncs without it, at once, on an empty account) to prove the recheck alone: "
+        "each run that wrote lists again and retires the twins, keeping the lowest id per "
+        "key. After every pair each key has exactly one active macro, no lease marker is "
+        "left, and the clone and the unmanaged macro are exactly as they were.",
+        (
+            ("cli_pairs", "pairs of concurrent CLI syncs (lease)"),
+            ("skipped_by_lease", "runs that found the lease held and wrote nothing"),
+            ("lease_markers_left", "lease markers left behind"),
+            ("recheck_pairs", "pairs of concurrent syncs without the lease"),
+            ("race_twins", "twins those races created"),
+            ("recheck_writes", "recheck writes (both runs retire the same twins)"),
+            ("duplicates", "duplicate active macros afterwards"),
+            ("clone_survived_prune", "edited clone survived `--prune`"),
+            ("unmanaged_touched", "unmanaged macros changed"),
+            ("seconds", "duration (s)"),
+        ),
+        headline="cli_pairs",
+        failure_key="duplicates",
+    ),
 )
 
 
@@ -301,9 +330,11 @@ def _audit_section() -> list[str]:
     lines = [
         "## 8. Dependencies",
         "",
-        "`make audit` (the last step of `make test`, `tooling/audit.py`) runs `pip-audit` "
-        "over the installed, pinned dependencies of `pyproject.toml` and fails on any known "
-        "vulnerability that `audit-ignore.toml` does not list with a reason. It runs outside "
+        "`make audit` (`tooling/audit.py`) runs `pip-audit` over the installed, pinned "
+        "dependencies of `pyproject.toml` and fails on any known vulnerability that "
+        "`audit-ignore.toml` does not list with a reason, and when it could not audit (the "
+        "service unreachable, 0 packages audited). `make test` runs it only when the "
+        "vulnerability service answers and says loudly when it skipped it. It runs outside "
         "pytest, so its result is the `make audit` output rather than a figure here.",
         "",
         "| figure | value |",

@@ -2,7 +2,8 @@
 
 - `generator`: guide catalog + field map → the desired macros (pure).
 - `plan`: desired macros + the account's macros → what a sync would do (pure).
-- `sync`: list once, apply the plan through a `ZendeskGateway`, report.
+- `sync`: list once, apply the plan through a `ZendeskGateway`, recheck, report.
+- `lease`: the lease held in Zendesk that keeps syncs on other hosts out.
 - `drift`: compare each guide's source Help Center article with the recorded hash.
 - `schedule`: `--every` loop with jitter and a single-instance file lock.
 - `commands`: the thin CLI functions `guidepost macros render / plan / sync` call.

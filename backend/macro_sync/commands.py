@@ -25,6 +25,7 @@ from backend.domain.guides import GuideCatalog, load_catalog
 from backend.errors import SettingsError
 from backend.macro_sync.drift import DriftResult, check_drift
 from backend.macro_sync.generator import DesiredMacro, generate_macros, write_rendered
+from backend.macro_sync.lease import Lease, make_site
 from backend.macro_sync.plan import Plan, PlanItem
 from backend.macro_sync.schedule import (
     LockHeldError,
@@ -152,6 +153,11 @@ def print_plan_table(plan: Plan, out: TextIO) -> None:
         f"{plan.unmanaged} unmanaged (never touched)",
         markup=False,
     )
+    for item in plan.left_alone:
+        console.print(
+            f"macros plan: left alone: macro {item.macro_id} {item.title!r}: {item.reason}",
+            markup=False,
+        )
 
 
 def render_command(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
@@ -229,17 +235,29 @@ def run_sync_once(
     *,
     prune: bool = False,
     gateway_factory: GatewayFactory | None = None,
+    lock_path: Path | None = None,
 ) -> int:
-    """One sync: drift check, list, apply; a summary on stdout, drift and progress on stderr."""
+    """One sync: drift check, lease, list, apply, recheck; a summary on stdout.
+
+    The lease in Zendesk keeps syncs on other hosts out; the recheck retires twins a
+    run the lease could not keep out created anyway (see `lease.py`).
+    """
     catalog = load_catalog(settings.guides_dir)
     desired = generate_from_settings(settings, catalog)
     started = time.monotonic()
+    site = make_site(lock_path or get_default_lock_path())
     with _open_gateway(settings, gateway_factory) as gateway:
         drift = check_drift(gateway, catalog, settings.article_ids, settings.help_center_locale)
         drift_code = report_drift(drift, err)
         with _ProgressBar(err) as bar:
             report = sync_macros(
-                gateway, desired, prune=prune, on_plan=bar.size_to, on_write=bar.advance
+                gateway,
+                desired,
+                prune=prune,
+                on_plan=bar.size_to,
+                on_write=bar.advance,
+                verify=True,
+                lease=Lease(gateway, site),
             )
         calls = getattr(gateway, "calls", None)
     for line in report.summary_lines():
@@ -269,7 +287,13 @@ def sync_command(
     lock_file = getattr(args, "lock_file", None)
     lock_path = Path(lock_file) if lock_file else get_default_lock_path()
     run_once = partial(
-        run_sync_once, settings, out, err, prune=prune, gateway_factory=gateway_factory
+        run_sync_once,
+        settings,
+        out,
+        err,
+        prune=prune,
+        gateway_factory=gateway_factory,
+        lock_path=lock_path,
     )
     try:
         with hold_single_instance(lock_path):

@@ -3,6 +3,14 @@
 Pure. Managed macros are found by the key in their description's first line
 (`guidepost:<guide>/<branch>/<text>`), never by title; a macro without a key is
 somebody else's and is never touched.
+
+Several macros with one key: the lowest id is Guidepost's and follows the repo. A
+higher one is a twin (a lost answer, or a concurrent run on another host) when it holds
+the generated content, or exactly what some Guidepost version generated (its content
+matches the hash its description records); twins are retired. Anything else is a
+human's copy — Zendesk's clone copies the description, key included — and is reported
+and left alone, never deactivated or deleted, also with `--prune`. For a text no longer
+generated, only macros still as generated are retired; an edited one is left alone.
 """
 
 from __future__ import annotations
@@ -12,13 +20,21 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from backend.errors import GuideDataError
-from backend.macro_sync.generator import DesiredMacro, read_hash, read_key
+from backend.macro_sync.generator import (
+    DesiredMacro,
+    compute_content_hash,
+    read_hash,
+    read_key,
+)
 from backend.zendesk.gateway import MacroAction, MacroRecord, MacroSpec
 
 ActionKind = Literal["create", "update", "deactivate", "delete", "unchanged"]
 # Writes run in this order: replacements exist before anything is taken away.
 WRITE_ORDER: tuple[ActionKind, ...] = ("create", "update", "deactivate", "delete")
 COMPARED_FIELDS = ("title", "description", "actions", "restriction", "active")
+# Fields that tell a twin (same content) from a human's copy; description and active
+# differ between a twin and its original without making it anybody else's.
+CONTENT_FIELDS = frozenset({"title", "actions", "restriction"})
 # Action values Zendesk may echo as a list or as one space-separated string.
 TAG_ACTIONS = frozenset({"current_tags", "remove_tags", "set_tags"})
 
@@ -34,6 +50,8 @@ class PlanItem:
     changes: tuple[str, ...] = ()
     reason: str = ""
     spec: MacroSpec | None = None
+    # A human's copy (or an edited macro of a retired text): reported, never written.
+    left_alone: bool = False
 
     @property
     def is_write(self) -> bool:
@@ -72,6 +90,11 @@ class Plan:
         if self.prune:
             kinds = ("create", "update", "deactivate", "delete", "unchanged")
         return {kind: sum(1 for item in self.items if item.action == kind) for kind in kinds}
+
+    @property
+    def left_alone(self) -> list[PlanItem]:
+        """List the managed-looking macros a human made or edited, which no run touches."""
+        return [item for item in self.items if item.left_alone]
 
     @property
     def writes(self) -> list[PlanItem]:
@@ -146,6 +169,44 @@ def _freeze(value: Any) -> Any:
     return value
 
 
+def is_as_generated(record: MacroRecord) -> bool:
+    """Tell whether a macro holds exactly what some Guidepost version generated.
+
+    Recomputes the content hash its description records. Zendesk may echo actions in
+    another form than the generator wrote; such a twin then reads as edited and is left
+    alone: the safe side (a report, never a human's macro lost).
+    """
+    recorded = read_hash(record.description)
+    if recorded is None:
+        return False
+    restrictions: list[Mapping[str, Any] | None] = [record.restriction]
+    normalized = normalize_restriction(record.restriction)
+    if normalized is None:
+        restrictions.append(None)
+    else:
+        # The generator writes {"type", "ids"}; Zendesk echoes `id` as well.
+        restrictions.append({"type": normalized[0], "ids": list(normalized[1])})
+        raw_ids = (record.restriction or {}).get("ids")
+        if isinstance(raw_ids, list):
+            restrictions.append({"type": normalized[0], "ids": raw_ids})
+    return any(
+        compute_content_hash(record.title, record.actions, restriction, active) == recorded
+        for restriction in restrictions
+        for active in (True, False)
+    )
+
+
+def is_twin(record: MacroRecord, spec: MacroSpec) -> bool:
+    """Tell whether a second macro with a key is Guidepost's twin, not a human's copy."""
+    differs = CONTENT_FIELDS.intersection(find_changed_fields(record, spec))
+    return not differs or is_as_generated(record)
+
+
+def _leave_alone(record: MacroRecord, key: str, reason: str) -> PlanItem:
+    """Report a human's macro that carries a Guidepost key; no request is ever sent."""
+    return PlanItem("unchanged", key, record.title, record.id, reason=reason, left_alone=True)
+
+
 def _explain_update(record: MacroRecord, desired: DesiredMacro, changes: tuple[str, ...]) -> str:
     """Explain an update: the repo changed, or somebody edited the macro in Zendesk."""
     if changes == ("active",):
@@ -211,11 +272,19 @@ def build_plan(
             )
         else:
             items.append(PlanItem("unchanged", key, macro.spec.title, keep.id))
-        # An earlier run that died after a create but before its answer leaves twins.
-        items.extend(
-            _retire(twin, key, prune, f"duplicate of macro {keep.id}") for twin in duplicates
-        )
+        # A lost create answer or a run on another host leaves twins; a human's clone
+        # shares the key too, but not the content.
+        for other in duplicates:
+            if is_twin(other, macro.spec):
+                items.append(_retire(other, key, prune, f"duplicate of macro {keep.id}"))
+            else:
+                reason = f"a copy of macro {keep.id} edited in Zendesk (a clone); left alone"
+                items.append(_leave_alone(other, key, reason))
     for key, records in sorted(managed.items()):
         for record in sorted(records, key=lambda r: r.id):
-            items.append(_retire(record, key, prune, "no longer generated"))
+            if is_as_generated(record):
+                items.append(_retire(record, key, prune, "no longer generated"))
+            else:
+                reason = "no longer generated, but edited in Zendesk; left alone"
+                items.append(_leave_alone(record, key, reason))
     return Plan(items=tuple(items), listed=listed, unmanaged=unmanaged, prune=prune)

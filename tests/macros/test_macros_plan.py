@@ -14,9 +14,9 @@ from backend.bootstrap import bootstrap_fields
 from backend.demo import SEEDS_DIR
 from backend.domain.guides import GuideCatalog
 from backend.emulator.articles import _split_title
-from backend.macro_sync.commands import run_plan
+from backend.macro_sync.commands import print_plan_table, run_plan
 from backend.macro_sync.generator import DesiredMacro, build_desired
-from backend.macro_sync.plan import build_plan
+from backend.macro_sync.plan import build_plan, is_as_generated
 from backend.settings import REPO_ROOT, Settings
 from backend.zendesk.fake_gateway import FakeGateway
 from backend.zendesk.gateway import MacroAction, MacroRecord, MacroSpec
@@ -214,3 +214,84 @@ def test_plan_table_names_the_changes(fake_settings: tuple[Settings, FakeGateway
     text = out.getvalue()
     assert "force_reconnect/reconnect.verify_identity/q1.1.empathy" in text
     assert "macros plan: create 77, update 0, deactivate 0, unchanged 0" in text
+
+
+def test_human_clone_sharing_a_key_is_left_alone_also_when_pruning() -> None:
+    desired = _desired(2)
+    # Zendesk's clone copies the description (key and hash); the human then edits it.
+    clone = replace(
+        desired[0].spec, title="우리 팀 버전", actions=(MacroAction("comment_value", "손"),)
+    )
+    existing = [_record(10, desired[0].spec), _record(11, desired[1].spec), _record(40, clone)]
+    for prune in (False, True):
+        plan = build_plan(desired, existing, prune=prune)
+        item = next(i for i in plan.items if i.macro_id == 40)
+        assert (item.action, item.left_alone, item.is_write) == ("unchanged", True, False)
+        assert "clone" in item.reason
+        assert [i.macro_id for i in plan.left_alone] == [40]
+        assert plan.writes == []
+    # Gone from the repo: the generated macro is retired, the clone still left alone.
+    pruned = build_plan(desired[1:], existing, prune=True)
+    assert {i.macro_id: i.action for i in pruned.writes} == {10: "delete"}
+    assert [i.macro_id for i in pruned.left_alone] == [40]
+
+
+def test_unedited_copies_and_old_version_twins_are_retired() -> None:
+    desired = _desired(1)
+    exact_copy = replace(desired[0].spec, active=True)
+    old = build_desired(
+        desired[0].key, "예전 제목", (MacroAction("comment_value_html", "예전 본문"),)
+    )
+    existing = [
+        _record(10, old.spec),  # the original, still at the old version
+        _record(11, old.spec),  # a lost-answer twin of the old version
+        _record(12, exact_copy),  # a twin of the current version
+        _record(13, replace(old.spec, active=False)),  # an old twin, already retired
+    ]
+    plan = build_plan(desired, existing)
+    assert {i.macro_id: i.action for i in plan.items} == {
+        10: "update",
+        11: "deactivate",
+        12: "deactivate",
+        13: "unchanged",
+    }
+    assert plan.left_alone == []
+    assert {i.macro_id: i.action for i in build_plan(desired, existing, prune=True).writes} == {
+        10: "update",
+        11: "delete",
+        12: "delete",
+        13: "delete",
+    }
+
+
+def test_edited_macro_of_a_text_no_longer_generated_is_left_alone() -> None:
+    desired = _desired(2)
+    edited = replace(desired[1].spec, actions=(MacroAction("comment_value_html", "고친 본문"),))
+    plan = build_plan(desired[:1], [_record(10, desired[0].spec), _record(11, edited)], prune=True)
+    assert plan.writes == []
+    assert [i.macro_id for i in plan.left_alone] == [11]
+    assert "no longer generated" in plan.left_alone[0].reason
+
+
+def test_echoed_forms_of_a_generated_macro_still_read_as_generated() -> None:
+    macro = build_desired(
+        "g/b/t",
+        "제목",
+        (MacroAction("comment_value_html", "본문"),),
+        restriction={"type": "Group", "ids": [7, 3]},
+    )
+    echoed = replace(
+        macro.spec, active=False, restriction={"type": "Group", "id": 7, "ids": [7, 3]}
+    )
+    assert is_as_generated(_record(5, echoed))
+    assert not is_as_generated(_record(5, replace(macro.spec, title="고침")))
+    assert not is_as_generated(replace(_record(5, macro.spec), description="guidepost:g/b/t"))
+
+
+def test_plan_table_names_the_macros_left_alone() -> None:
+    desired = _desired(1)
+    clone = replace(desired[0].spec, title="복제본", actions=(MacroAction("comment_value", "손"),))
+    plan = build_plan(desired, [_record(10, desired[0].spec), _record(11, clone)])
+    out = io.StringIO()
+    print_plan_table(plan, out)
+    assert "macros plan: left alone: macro 11 '복제본': a copy of macro 10 edited" in out.getvalue()

@@ -16,6 +16,7 @@ from macro_helpers import Zendesk
 from backend.cli import main
 from backend.errors import InputError, ZendeskUnavailableError
 from backend.macro_sync.commands import sync_command
+from backend.macro_sync.lease import LEASE_TITLE
 from backend.macro_sync.schedule import (
     LockHeldError,
     hold_single_instance,
@@ -140,7 +141,9 @@ def test_scheduled_sync_loops_and_a_failed_run_does_not_stop_it(
     assert len(sleeps) == 2
     assert all(81 <= pause <= 99 for pause in sleeps)
     assert "run 1 exited 1" in err.getvalue()
-    assert zendesk.store.counters()["writes"] == 77
+    # 77 creates, and per run the lease marker's create and delete.
+    assert zendesk.store.counters()["writes"] == 77 + 3 * 2
+    assert not [m for m in zendesk.store.macros() if m["title"] == LEASE_TITLE]
 
 
 def test_dry_run_writes_nothing(zendesk: Zendesk) -> None:

@@ -263,7 +263,7 @@ def test_failure_between_writes_reports_then_rerun_converges(
     zendesk: Zendesk, generated: list[DesiredMacro]
 ) -> None:
     out, err = io.StringIO(), io.StringIO()
-    broken = _FailAfter(zendesk.gateway(), zendesk, n=20)
+    broken = _FailAfter(zendesk.gateway(), zendesk, n=21)  # the lease marker, then 20 macros
     code = run_sync_once(zendesk.settings, out, err, gateway_factory=lambda s: broken)
     assert code == 1
     text = out.getvalue()
@@ -393,3 +393,38 @@ def test_summary_of_a_clean_run_and_of_a_dry_run(
         "macros sync: dry run, nothing written (create 2); 0 unmanaged macro(s) left untouched"
     ]
     assert zendesk.write_counts()["writes"] == 0
+
+
+def test_modified_clone_survives_prune(zendesk: Zendesk, generated: list[DesiredMacro]) -> None:
+    settings, factory = zendesk.settings, zendesk.factory()
+    assert run_sync_once(settings, io.StringIO(), io.StringIO(), gateway_factory=factory) == 0
+    original = next(m for m in _macros(zendesk) if read_key(m["description"]) == generated[0].key)
+    # Zendesk's clone copies everything, description (key, hash) included; one is edited.
+    copy = {key: original[key] for key in ("title", "description", "actions", "restriction")}
+    edited = zendesk.store.create_macro(
+        {
+            **copy,
+            "title": f"{original['title']} (우리 팀)",
+            "actions": [{"field": "comment_value_html", "value": "<p>팀이 고친 안내</p>"}],
+        }
+    )
+    unedited = zendesk.store.create_macro(copy)
+    out = io.StringIO()
+    assert run_sync_once(settings, out, io.StringIO(), prune=True, gateway_factory=factory) == 0, (
+        out.getvalue()
+    )
+    text = out.getvalue()
+    assert "macros sync: OK — delete 1;" in text  # the unedited copy is a twin
+    assert f"left alone: macro {edited['id']}" in text
+    after = {m["id"]: m for m in _macros(zendesk)}
+    assert unedited["id"] not in after
+    assert after[edited["id"]] == edited  # not deactivated, not deleted, not rewritten
+    assert after[original["id"]]["active"]
+    # Later runs keep leaving it alone.
+    zendesk.store.reset_counters()
+    assert (
+        run_sync_once(settings, io.StringIO(), io.StringIO(), prune=True, gateway_factory=factory)
+        == 0
+    )
+    assert {m["id"]: m for m in _macros(zendesk)} == after
+    assert zendesk.write_counts()["writes"] == 2  # the lease marker's create and delete

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from urllib.parse import quote, unquote
 
 import httpx
 import pytest
@@ -21,9 +22,22 @@ from tooling.testing import TEST_SHARED_SECRET, TEST_ZENDESK_TOKEN, Stack, make_
 # Digit boundaries: a fuzzed ticket id such as 23040102927711845835 is not a phone number.
 PLATE = re.compile(r"(?<!\d)\d{2,3}\s?[가-힣]\s?\d{4}(?!\d)")
 PHONE = re.compile(r"(?<!\d)01[016789]-?\d{3,4}-?\d{4}(?!\d)")
+# The probes' subscriber digits in any written form (separators, encodings) — a detector
+# independent of the masking's own patterns.
+PROBE_DIGITS = re.compile(r"9876(?:\D{1,6})?5432")
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.")
 PHONE_PROBE = "010-9876-5432"
 PLATE_PROBE = "34나5678"
+# Every Korean phone form the issue lists, sent where a log keeps URLs.
+PHONE_FORMS = (
+    "+82-10-9876-5432",
+    "+82 10 9876 5432",
+    "010 9876 5432",
+    "010.9876.5432",
+    "(010) 9876-5432",
+    "01098765432",
+)
+EMAIL_PROBE = "hong.gildong@example.co.kr"
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +96,19 @@ def provoke(stack: Stack) -> int:
         expired = make_token(stack.settings, iat=1, exp=2)
         call("GET", "/v1/guides", headers={"Authorization": f"Bearer {expired}"})
         call("GET", "/v1/guides", headers={"Authorization": f"Bearer {TEST_SHARED_SECRET}"})
+        # Phone forms, an e-mail and the secrets in paths and query strings.
+        for form in PHONE_FORMS:
+            call("GET", f"/v1/tickets/{quote(form, safe='')}/guidance", headers=headers)
+            call("GET", "/v1/guides", params={"phone": form, "email": EMAIL_PROBE}, headers=headers)
+        call("GET", f"/v1/tickets/{quote(EMAIL_PROBE)}/guidance", headers=headers)
+        call("GET", f"/v1/tickets/{TEST_ZENDESK_TOKEN}/guidance", headers=headers)
+        call("GET", f"/v1/{TEST_SHARED_SECRET}", params={"s": TEST_SHARED_SECRET})
+        call(
+            "POST",
+            "/v1/preview",
+            headers=headers,
+            json={"fields": {"car_number": EMAIL_PROBE, "parking_lot": PHONE_FORMS[0]}},
+        )
         # Zendesk failing: the gateway logs its retries and the backend its 5xx answers.
         store.set_faults([{"kind": "status", "path": TICKET_PATH, "status": 500}])
         call("GET", f"/v1/tickets/{ticket_id}/guidance", headers=headers)
@@ -95,15 +122,28 @@ def provoke(stack: Stack) -> int:
 
 def find_leaks(lines: list[str]) -> dict[str, list[str]]:
     """Lines with a plate, phone number, JWT, the shared secret or the Zendesk token."""
-    leaks: dict[str, list[str]] = {"plates": [], "phones": [], "tokens": [], "secrets": []}
+    leaks: dict[str, list[str]] = {
+        "plates": [],
+        "phones": [],
+        "emails": [],
+        "tokens": [],
+        "secrets": [],
+    }
+    secrets = {
+        form
+        for secret in (TEST_SHARED_SECRET, TEST_ZENDESK_TOKEN)
+        for form in (secret, quote(secret, safe=""))
+    }
     for line in lines:
         if PLATE.search(line):
             leaks["plates"].append(line)
-        if PHONE.search(line):
+        if PHONE.search(line) or PROBE_DIGITS.search(unquote(line)):
             leaks["phones"].append(line)
+        if "hong.gildong" in unquote(line):
+            leaks["emails"].append(line)
         if JWT.search(line):
             leaks["tokens"].append(line)
-        if TEST_SHARED_SECRET in line or TEST_ZENDESK_TOKEN in line:
+        if any(secret in line for secret in secrets):
             leaks["secrets"].append(line)
     return leaks
 
@@ -142,13 +182,19 @@ def test_scan_finds_what_it_looks_for(stack: Stack) -> None:
             f"token {token}",
             f"secret {TEST_SHARED_SECRET}",
             f"zendesk {TEST_ZENDESK_TOKEN}",
-            "masked [plate] [phone] [redacted]",
+            f"path /v1/{quote(TEST_SHARED_SECRET, safe='')}",
+            "phone +82%2010%209876%205432",
+            "phone (010) 9876-5432",
+            f"mail {EMAIL_PROBE}",
+            "mail hong.gildong%40example.co.kr",
+            "masked [plate] [phone] [email] [redacted]",
             "ticket /v1/tickets/23040102927711845835924832256/guidance",
         ]
     )
     assert {kind: len(found) for kind, found in leaks.items()} == {
         "plates": 2,
-        "phones": 2,
+        "phones": 4,
+        "emails": 2,
         "tokens": 1,
-        "secrets": 2,
+        "secrets": 3,
     }

@@ -35,6 +35,7 @@ from backend.domain.guides import load_catalog
 from backend.emulator.server import EmulatorServer
 from backend.emulator.store import EmulatorStore
 from backend.macro_sync.generator import DesiredMacro, generate_macros, read_key
+from backend.macro_sync.lease import LEASE_MARKER
 from backend.macro_sync.sync import fetch_plan, sync_macros
 from backend.settings import REPO_ROOT, Settings
 from backend.zendesk.gateway import MacroRecord, MacroSpec, ZendeskGateway
@@ -139,8 +140,17 @@ def desired_macros(account: Account, group_ids: list[int]) -> list[DesiredMacro]
 
 
 def unmanaged_snapshot(store: EmulatorStore) -> dict[int, dict[str, Any]]:
-    """Every macro without a Guidepost key, in full."""
-    return {m["id"]: m for m in store.macros() if read_key(m.get("description")) is None}
+    """Every macro without a Guidepost key, in full (lease markers left out)."""
+    return {
+        m["id"]: m
+        for m in store.macros()
+        if read_key(m.get("description")) is None and not is_marker(m)
+    }
+
+
+def is_marker(macro: dict[str, Any]) -> bool:
+    """Tell whether a listed macro is a sync lease marker."""
+    return (macro.get("description") or "").startswith(LEASE_MARKER)
 
 
 def managed(store: EmulatorStore, *, active: bool | None = None) -> Counter[str]:
@@ -321,6 +331,10 @@ def test_sync_survives_kills_and_storms(account: Account, figures: Recorder) -> 
     store.clear_faults()
     account.count_faults()
     assert unmanaged_snapshot(store) == before
+    # Killed runs leave their lease markers; the next run on this host clears them at once.
+    orphans = sum(1 for m in store.macros() if is_marker(m))
+    assert not run_cli_and_kill(account, after_writes=10**6)
+    assert [m for m in store.macros() if is_marker(m)] == []
     make_twin(account, first)
 
     # 2. A changed set (every macro restricted to a group) under storms and a Ctrl-C.
@@ -378,6 +392,7 @@ def test_sync_survives_kills_and_storms(account: Account, figures: Recorder) -> 
             "duplicates": active_duplicates,
             "retired_twins": retired_twins,
             "unmanaged_touched": sum(1 for i in before if before[i] != after.get(i)),
+            "orphan_markers_cleared": orphans,
             "converged": True,
             "seconds": round(time.monotonic() - started, 1),
         },

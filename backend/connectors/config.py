@@ -28,7 +28,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from backend.connectors.urls import UnsafeUrlError, UrlTemplate, check_braces, placeholders
 from backend.errors import GuideDataError
@@ -108,6 +115,12 @@ class FactSpec(BaseModel):
     pointer: str
     values: dict[str, Scalar] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: object) -> object:
+        """`fact: /pointer` is short for `fact: {pointer: /pointer}`."""
+        return {"pointer": data} if isinstance(data, str) else data
+
     @field_validator("pointer")
     @classmethod
     def _pointer(cls, value: str) -> str:
@@ -128,7 +141,7 @@ class ConnectorSpec(BaseModel):
     timeout_seconds: float = Field(2.0, gt=0, le=30)
     cache_ttl_seconds: float = Field(60.0, ge=0, le=86400)
     max_response_bytes: int = Field(65536, gt=0, le=MAX_RESPONSE_BYTES)
-    facts: dict[str, str | FactSpec] = Field(min_length=1)
+    facts: dict[str, FactSpec] = Field(min_length=1)
 
     @field_validator("url")
     @classmethod
@@ -199,18 +212,18 @@ def _build(path: Path, name: object, raw: object) -> tuple[Connector | None, lis
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            message = str(error["msg"]).removeprefix("Value error, ")
-            problems.append(f"{_where(path, name, error['loc'])}: {message}")
+            loc, message = error["loc"], str(error["msg"]).removeprefix("Value error, ")
+            if loc and loc[-1] == "[key]":
+                # YAML reads unquoted yes/no/on/off and numbers as keys that are not text.
+                loc = loc[:-2]
+                message = f"key {error['input']!r} must be quoted text"
+            problems.append(f"{_where(path, name, loc)}: {message}")
         return None, problems
     pointers: dict[str, Pointer] = {}
     value_maps: dict[str, Mapping[str, Scalar]] = {}
     for key, fact in spec.facts.items():
-        fact_spec = FactSpec(pointer=fact) if isinstance(fact, str) else fact
-        try:
-            pointers[key] = Pointer(fact_spec.pointer)
-        except ValueError as exc:
-            return None, [f"{_where(path, name, ('facts', key))}: {exc}"]
-        value_maps[key] = fact_spec.values
+        pointers[key] = Pointer(fact.pointer)
+        value_maps[key] = fact.values
     connector = Connector(
         name=name,
         spec=spec,

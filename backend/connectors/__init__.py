@@ -74,18 +74,20 @@ __all__ = [
 
 
 @functools.lru_cache(maxsize=8)
-def _load_cached(path: Path, mtime_ns: int) -> ConnectorSet:
+def _load_cached(path: Path, version: tuple[int, int]) -> ConnectorSet:
     return load_connectors(path)
 
 
 @functools.lru_cache(maxsize=4)
-def _fields_cached(path: Path, mtime_ns: int) -> FieldCatalog:
+def _fields_cached(path: Path, version: tuple[int, int]) -> FieldCatalog:
     return load_field_catalog(path)
 
 
-def _mtime(path: Path) -> int:
+def _mtime(path: Path) -> tuple[int, int]:
+    """(modification time, size): an edited file is read again."""
     try:
-        return path.stat().st_mtime_ns
+        stat = path.stat()
+        return stat.st_mtime_ns, stat.st_size
     except OSError as exc:
         raise SettingsError(f"cannot read {path}: {exc}") from None
 

@@ -49,6 +49,7 @@ class Fetched:
     fetched_at: datetime
     status: int | None = None
     cached: bool = False
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -77,7 +78,7 @@ class FactCache:
             if self._clock() >= expires:
                 del self._entries[key]
                 return None
-            return replace(fetched, cached=True)
+            return replace(fetched, cached=True, seconds=0.0)
 
     def put(self, key: CacheKey, fetched: Fetched, ttl: float) -> None:
         """Keep an outcome for ttl seconds (the oldest entry goes when full)."""
@@ -226,10 +227,11 @@ def fetch_one(
     """Send one request, read at most max_response_bytes before the deadline, map facts."""
     connector = request.connector
     spec = connector.spec
-    started = now()
+    started, begun = now(), clock()
 
     def failed(kind: FailureKind, detail: str, status: int | None = None) -> Fetched:
-        return Fetched({}, (_failure(connector, kind, detail),), started, status=status)
+        failure = _failure(connector, kind, detail)
+        return Fetched({}, (failure,), started, status=status, seconds=clock() - begun)
 
     remaining = deadline - clock()
     if remaining <= 0:
@@ -266,10 +268,10 @@ def fetch_one(
     except (ValueError, RecursionError):
         return failed("malformed_json", "the response is not JSON")
     values, failures = read_facts(connector, document, fields)
-    return Fetched(values, tuple(failures), started, status=status)
+    return Fetched(values, tuple(failures), started, status=status, seconds=clock() - begun)
 
 
-def _log_outcome(connector: Connector, fetched: Fetched | None, millis: float) -> None:
+def _log_outcome(connector: Connector, fetched: Fetched | None, budget: float) -> None:
     kinds = sorted({f.kind for f in fetched.failures}) if fetched else ["over_budget"]
     _log.info(
         "connector_fetch",
@@ -279,7 +281,7 @@ def _log_outcome(connector: Connector, fetched: Fetched | None, millis: float) -
         status=fetched.status if fetched else None,
         cached=fetched.cached if fetched else False,
         facts=len(fetched.values) if fetched else 0,
-        ms=round(millis, 1),
+        ms=round((fetched.seconds if fetched else budget) * 1000, 1),
     )
 
 
@@ -303,9 +305,19 @@ def _send_all(
     done, _ = wait(futures, timeout=max(0.0, deadline - clock()))
     executor.shutdown(wait=False, cancel_futures=True)
     return {
-        req.connector.name: (future.result() if future in done else None)
+        req.connector.name: (_result_of(future, req) if future in done else None)
         for future, req in futures.items()
     }
+
+
+def _result_of(future: Future[Fetched], request: PreparedRequest) -> Fetched:
+    """A finished fetch; an unexpected error is that source's failure, never the guidance's."""
+    error = future.exception()
+    if error is None:
+        return future.result()
+    _log.error("connector_crashed", connector=request.connector.name, error=type(error).__name__)
+    failure = _failure(request.connector, "unavailable", f"internal error ({type(error).__name__})")
+    return Fetched({}, (failure,), utc_now())
 
 
 def fetch_facts(
@@ -354,7 +366,7 @@ def fetch_facts(
         if connector.name not in outcomes:
             continue
         fetched = outcomes[connector.name]
-        _log_outcome(connector, fetched, elapsed * 1000)
+        _log_outcome(connector, fetched, budget)
         if fetched is None:
             failures.append(
                 _failure(connector, "over_budget", f"no answer within the {budget:.2f} s budget")

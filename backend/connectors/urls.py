@@ -73,12 +73,14 @@ class UrlTemplate:
             raise UnsafeUrlError("the URL needs a host")
         origin = f"{parts.scheme}://{parts.netloc}"
         rest = text[len(origin) :]
+        # The host as httpx will send it (lower case, IDNA), so fill() compares like with like.
+        host = httpx.URL(origin).host
         if rest and not rest.startswith(("/", "?")):
             raise UnsafeUrlError("the path must start with /")
         return cls(
             text=text,
             scheme=parts.scheme,
-            host=host.lower(),
+            host=host,
             port=port or DEFAULT_PORTS[parts.scheme],
             origin=origin,
             rest=rest,

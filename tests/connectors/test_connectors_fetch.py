@@ -365,3 +365,13 @@ def test_without_a_connectors_file_nothing_happens(fields: FieldCatalog) -> None
         "skipped": {},
         "elapsed_ms": 0.0,
     }
+
+
+def test_an_unexpected_error_fails_only_its_source(
+    router: respx.MockRouter, connectors: ConnectorSet, fields: FieldCatalog, cache: FactCache
+) -> None:
+    """A crash inside one source's fetch is that source's failure; the others still count."""
+    router.get(CALL_URL).mock(side_effect=RuntimeError("bug"))
+    result = run(connectors, fields, cache)
+    assert failure_of(result)[:2] == ("unavailable", "internal error (RuntimeError)")
+    assert dict(result.values) == {"estimated_fare": 27000}

@@ -222,11 +222,14 @@ def _handler_for(emulator: AdminEmulator) -> type[BaseHTTPRequestHandler]:
                 parts.path, parts.query, self.headers.get("Authorization", "")
             )
             data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (its budget ran out): nothing to answer
 
         def log_message(self, format: str, *args: Any) -> None:
             """Silent: request lines hold plates and call ids."""

@@ -2,6 +2,10 @@
 
 Nothing here is wired into the service yet; this is how the service should use it.
 
+`guides check` (backend/cli.py): add `check_for_guides(guides_dir, catalog.fields, Settings())`
+to the problems: it checks macros/connectors.yaml (structure, fact keys) and, when
+GUIDEPOST_CONNECTORS_FILE is set, that file against the settings (hosts, secrets).
+
 Start-up (`create_app`, next to `require_secrets`): when `settings.connectors_file` is set,
 call `load_checked_connectors(settings, catalog.fields)`. It raises SettingsError listing
 every problem (bad YAML, unknown fact keys, host not in GUIDEPOST_CONNECTOR_HOSTS, secret
@@ -10,8 +14,8 @@ Without `connectors_file` nothing is fetched and every function below is a no-op
 
 Guidance (GET and POST /v1/tickets/{id}/guidance):
   1. Parse the facts the agent typed (the ticket read, or the open form for POST).
-  2. Run `fetch_for_ticket(ticket.values, settings=settings, client=shared_client,
-     fields=catalog.fields)` in a worker thread *concurrently with* the Zendesk calls that
+  2. Run `fetch_for_ticket(ticket.values, settings=settings, fields=catalog.fields)`
+     (client=None uses one process-wide httpx.Client) in a worker thread *concurrently with* the Zendesk calls that
      do not decide the URL (for GET: the prior-reconnection search, after the ticket read
      that gives the 원콜 ID / car number; for POST the form already gives them, so start it
      before any Zendesk call). It returns within `connector_budget_seconds` whatever the
@@ -22,7 +26,8 @@ Guidance (GET and POST /v1/tickets/{id}/guidance):
      `connector_failures` = [f.to_json() for f in fetched.failures] (the sidebar shows "확인
      필요 — 대리 어드민 응답 없음" for `fetched.unknown`), and one notice per disagreement
      (`Disagreement.to_json(fields)`: typed value, fetched value, connector, time).
-     A fetched fact changes the decision: include `fact_sources` in the fingerprint input.
+     The C3 fingerprint needs nothing more: a fetched fact changes it only through the
+     decision it changes (hashing fetch times would turn each cache expiry into a 409).
 
 Apply (POST /v1/tickets/{id}/apply): re-read the ticket, fetch again (the TTL cache makes
 this cheap and returns the values the agent saw), merge, decide. `fields_to_fill(values,
@@ -43,7 +48,7 @@ from pathlib import Path
 
 import httpx
 
-from backend.connectors.check import check_connectors, check_connectors_file
+from backend.connectors.check import check_connectors, check_connectors_file, check_for_guides
 from backend.connectors.config import ConnectorSet, load_connectors
 from backend.connectors.fetch import DEFAULT_CACHE, FactCache, fetch_facts, shared_client
 from backend.connectors.merge import Disagreement, fields_to_fill, merge_facts
@@ -66,6 +71,7 @@ __all__ = [
     "SourceFailure",
     "check_connectors",
     "check_connectors_file",
+    "check_for_guides",
     "fetch_for_ticket",
     "fields_to_fill",
     "load_checked_connectors",

@@ -98,3 +98,15 @@ def check_connectors_file(
     """Every problem of one connectors.yaml: structure first, then the checks above."""
     connectors, problems = read_connectors(path)
     return problems + check_connectors(connectors, fields, settings)
+
+
+def check_for_guides(guides_dir: Path, fields: FieldCatalog, settings: Settings) -> list[str]:
+    """`guides check`: the shipped connectors.yaml, and the configured one against settings."""
+    shipped = guides_dir / "connectors.yaml"
+    configured = settings.connectors_file
+    problems: list[str] = []
+    if shipped.is_file() and (configured is None or configured.resolve() != shipped.resolve()):
+        problems += check_connectors_file(shipped, fields)
+    if configured is not None:
+        problems += check_connectors_file(configured, fields, settings)
+    return problems

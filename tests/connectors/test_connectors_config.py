@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,10 +11,11 @@ from connector_helpers import CONNECTORS_YAML, ROOT, SECRET, make_settings
 from pydantic import SecretStr
 
 from backend.connectors import check_connectors, load_checked_connectors
-from backend.connectors.check import check_connectors_file
+from backend.connectors.check import check_connectors_file, check_for_guides
 from backend.connectors.config import ConnectorSet, Pointer, load_connectors, read_connectors
 from backend.domain.fields import FieldCatalog
 from backend.errors import GuideDataError, SettingsError
+from backend.settings import Settings
 
 WriteYaml = Callable[[str], Path]
 
@@ -242,3 +244,31 @@ def test_shipped_demo_connectors_are_sound(fields: FieldCatalog) -> None:
 def test_json_pointer(pointer: str, document: object, expected: tuple[bool, object]) -> None:
     """RFC 6901: escapes, array indexes without leading zeros, absent paths."""
     assert Pointer(pointer).resolve(document) == expected
+
+
+def test_check_for_guides(write_yaml: WriteYaml, fields: FieldCatalog, tmp_path: Path) -> None:
+    """`guides check` reads the shipped file alone, and the configured one with settings."""
+    guides = tmp_path / "guides"
+    guides.mkdir()
+    shipped = guides / "connectors.yaml"
+    shipped.write_text(CONNECTORS_YAML, encoding="utf-8")
+    assert check_for_guides(guides, fields, make_settings(connector_hosts=[])) == []
+    configured = make_settings(connectors_file=shipped, connector_hosts=[])
+    problems = check_for_guides(guides, fields, configured)
+    assert len(problems) == 2
+    assert all("is not in GUIDEPOST_CONNECTOR_HOSTS" in problem for problem in problems)
+    assert check_for_guides(tmp_path, fields, make_settings()) == []
+
+
+def test_secrets_come_from_the_environment_and_stay_masked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GUIDEPOST_CONNECTOR_SECRETS is a JSON object of SecretStr: masked in every repr."""
+    monkeypatch.setenv("GUIDEPOST_CONNECTOR_SECRETS", json.dumps({"driver_admin": SECRET}))
+    monkeypatch.setenv("GUIDEPOST_CONNECTOR_HOSTS", '["admin.test", "127.0.0.1:8790"]')
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.connector_secrets["driver_admin"].get_secret_value() == SECRET
+    assert settings.connector_hosts == ["admin.test", "127.0.0.1:8790"]
+    assert SECRET not in repr(settings)
+    assert SECRET not in str(settings.model_dump())
+    assert SECRET not in settings.model_dump_json()

@@ -118,6 +118,38 @@ CALLS: dict[str, dict[str, Any]] = {
 # 원콜 ID → 요금계산기 estimate (None: nothing computed for that call).
 FARE_ESTIMATES: dict[str, int | None] = {"880000606": 27000}
 
+# Demo tickets (`explain` inputs) for backend/demo.py: the agent typed only what the
+# conversation gives; with the admin emulator running the rest is fetched.
+ADMIN_DEMO_TICKETS: dict[str, dict[str, Any]] = {
+    "강제재연결: 어드민 정보는 자동 조회 (원콜 ID만 입력)": {
+        "subject": "운행 중에 콜이 취소됐어요",
+        "description": "손님이랑 같이 있고 경로 변경은 없습니다. 손님도 재연결에 동의하셨어요.",
+        "fields": {
+            "consult_type": "driver_force_rerun_own_normal",
+            "identity_verified": True,
+            "origin_call_id": FETCH_ONLY_CALL_ID,
+            "customer_presence": "together",
+            "fare_adjustment": False,
+            "customer_consent": "agreed",
+        },
+    },
+    "주차: 주차권 정보는 주차 어드민에서 조회": {
+        "subject": "주차권 결제했는데 현장에서도 결제했어요",
+        "description": "판교 주차장에서 출차할 때 15,000원을 또 냈습니다. 영수증 첨부합니다.",
+        "fields": {
+            "consult_type": "parking_integration_onsite_payment",
+            "identity_verified": True,
+            "usage_date": FETCH_ONLY_PLATE[1],
+            "car_number": FETCH_ONLY_PLATE[0],
+            "entry_time": "2024-11-21T10:05",
+            "exit_time": "2024-11-21T16:50",
+            "receipt_attached": True,
+            "receipt_lot_matches": True,
+            "onsite_amount": 15000,
+        },
+    },
+}
+
 _CALL_PATH = re.compile(r"/driver/v1/calls/([0-9]{1,20})(/fare-estimate)?")
 
 

@@ -20,6 +20,7 @@ from backend.domain.guides import load_catalog
 from backend.domain.render import TextRenderer
 from backend.settings import Settings
 from tooling.admin_emulator import (
+    ADMIN_DEMO_TICKETS,
     CALLS,
     FETCH_ONLY_CALL_ID,
     FETCH_ONLY_PLATE,
@@ -173,3 +174,32 @@ def test_demo_tickets_agree_with_the_admin(admin_settings: Settings, fields: Fie
         result = fetch_for_ticket(known, settings=admin_settings, fields=fields, cache=FactCache())
         assert result.failures == (), case.name
         assert merge_facts(known, result)[2] == (), case.name
+
+
+@pytest.mark.parametrize(
+    ("name", "branch"),
+    [
+        (
+            "강제재연결: 어드민 정보는 자동 조회 (원콜 ID만 입력)",
+            "reconnect.together.no_fare_change",
+        ),
+        ("주차: 주차권 정보는 주차 어드민에서 조회", "parking.offer_coupon_after_ticket_cancel"),
+    ],
+)
+def test_admin_demo_tickets(
+    admin_settings: Settings, fields: FieldCatalog, tmp_path: Path, name: str, branch: str
+) -> None:
+    """The proposed demo tickets: eligible with the admin up, pending with it down."""
+    raw = ADMIN_DEMO_TICKETS[name]["fields"]
+    result, values = fetch(raw, admin_settings, fields)
+    assert result.failures == ()
+    decision = decide_on(values)
+    assert (decision.branch, decision.eligible, decision.missing) == (branch, True, [])
+    server = AdminEmulator().start()
+    down = settings_for(server, make_settings(connector_budget_seconds=0.5), tmp_path)
+    server.stop()
+    _, values = fetch(raw, down, fields)
+    decision = decide_on(values)
+    assert decision.eligible is False
+    assert decision.blocks == []
+    assert decision.missing

@@ -15,11 +15,12 @@ Without `connectors_file` nothing is fetched and every function below is a no-op
 Guidance (GET and POST /v1/tickets/{id}/guidance):
   1. Parse the facts the agent typed (the ticket read, or the open form for POST).
   2. Run `fetch_for_ticket(ticket.values, settings=settings, fields=catalog.fields)`
-     (client=None uses one process-wide httpx.Client) in a worker thread *concurrently with* the Zendesk calls that
-     do not decide the URL (for GET: the prior-reconnection search, after the ticket read
-     that gives the 원콜 ID / car number; for POST the form already gives them, so start it
-     before any Zendesk call). It returns within `connector_budget_seconds` whatever the
-     sources do, and never raises for a source failure.
+     (client=None uses one process-wide httpx.Client) in a worker thread *concurrently
+     with* the Zendesk calls that do not decide the URL (for GET: the prior-reconnection
+     search, after the ticket read that gives the 원콜 ID / car number; for POST the form
+     already gives them, so start it before any Zendesk call). It returns within
+     `connector_budget_seconds` whatever the sources do, and never raises for a source
+     failure.
   3. `values, provenance, disagreements = merge_facts(ticket.values, fetched,
      agent_source="ticket" | "form")`; decide on `TicketInput(values=values, …)`.
   4. Answer additively: `fact_sources` = {key: FactSource.to_json()},

@@ -162,6 +162,12 @@ class ConnectorSpec(BaseModel):
                 raise ValueError(str(exc)) from None
         return value
 
+    @model_validator(mode="after")
+    def _body_needs_post(self) -> ConnectorSpec:
+        if self.body and self.method != "POST":
+            raise ValueError("body: only sent with method: POST")
+        return self
+
 
 @dataclass(frozen=True)
 class Connector:

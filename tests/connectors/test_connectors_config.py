@@ -92,6 +92,10 @@ GOOD = (
             "connector 'calls': method: Input should be 'GET' or 'POST'",
         ),
         (
+            '{label: x, url: "https://admin.test/a", facts: {a: /a}, body: {a: "{b}"}}',
+            "connector 'calls': body: only sent with method: POST",
+        ),
+        (
             '{label: x, url: "https://admin.test/a", facts: {a: /a}, timeout_seconds: 0}',
             "connector 'calls': timeout_seconds: Input should be greater than 0",
         ),

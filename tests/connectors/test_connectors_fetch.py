@@ -6,8 +6,10 @@ import io
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -16,7 +18,7 @@ from connector_helpers import CALL_JSON, ORIGIN, SECRET, make_settings
 from pydantic import SecretStr
 
 from backend.connectors import NO_CONNECTOR_FACTS, fetch_for_ticket
-from backend.connectors.config import ConnectorSet
+from backend.connectors.config import ConnectorSet, load_connectors
 from backend.connectors.fetch import FactCache, fetch_facts
 from backend.connectors.result import ConnectorFacts
 from backend.domain.fields import FieldCatalog
@@ -375,3 +377,34 @@ def test_an_unexpected_error_fails_only_its_source(
     result = run(connectors, fields, cache)
     assert failure_of(result)[:2] == ("unavailable", "internal error (RuntimeError)")
     assert dict(result.values) == {"estimated_fare": 27000}
+
+
+LOT_YAML = """
+connectors:
+  lots:
+    label: 주차 어드민
+    url: "https://admin.test/lots/{parking_lot}?date={usage_date}"
+    facts: {ticket_price: /price}
+"""
+
+
+@pytest.mark.parametrize(
+    "lot", ["x/../../admin", "http://evil.example/steal", "a?b=1#c@d:e", "//evil.example"]
+)
+def test_hostile_fact_values_reach_only_the_allowed_host(
+    write_yaml: Callable[[str], Path], fields: FieldCatalog, cache: FactCache, lot: str
+) -> None:
+    """End to end: a hostile 주차장명 is one encoded path segment on admin.test, nothing else."""
+    connectors = load_connectors(write_yaml(LOT_YAML))
+    with respx.mock(assert_all_mocked=True) as mock:
+        route = mock.get(host="admin.test").mock(
+            return_value=httpx.Response(200, json={"price": 9000})
+        )
+        result = run(
+            connectors, fields, cache, known={"parking_lot": lot, "usage_date": "2024-11-21"}
+        )
+    assert result.failures == ()
+    request = route.calls.last.request
+    assert (request.url.scheme, request.url.host, request.url.port) == ("https", "admin.test", None)
+    assert unquote(request.url.raw_path.decode().split("?")[0].split("/")[2]) == lot
+    assert dict(request.url.params) == {"date": "2024-11-21"}

@@ -92,6 +92,7 @@ def test_success_types_values_and_records_provenance(
     assert source.fetched_at >= before
     assert result.provenance["estimated_fare"].connector == "fares"
     assert route.calls.last.request.headers["Authorization"] == f"Bearer {SECRET}"
+    assert route.calls.last.request.headers["Accept-Encoding"] == "identity"
     fare_request = router.routes[0].calls.last.request
     assert json.loads(fare_request.content) == {"call": "880000101"}
     assert "authorization" not in fare_request.headers

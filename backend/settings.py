@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []
     # The backend's public https URL; `make app` puts its host in the app's domainWhitelist.
     backend_url: str = ""
+    # Admin-system connectors (backend/connectors): None = no connector (nothing is fetched).
+    connectors_file: Path | None = None
+    # host or host:port entries a connector may call; anything else is refused.
+    connector_hosts: list[str] = []
+    # The longest a guidance request waits for every connector together.
+    connector_budget_seconds: float = Field(1.0, gt=0, le=10)
+    # Secrets a connector's `auth.secret` names, e.g. {"parking_admin": "…"}.
+    connector_secrets: dict[str, SecretStr] = {}
 
     @field_validator("zendesk_url")
     @classmethod

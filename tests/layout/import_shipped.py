@@ -20,7 +20,6 @@ DEV_ONLY = frozenset(
     {
         "matplotlib",
         "playwright",
-        "httpx",
         "respx",
         "pytest",
         "_pytest",
@@ -36,6 +35,10 @@ DEV_ONLY = frozenset(
 )
 
 
+# httpx is a runtime dependency (admin-system connectors); its test clients are not.
+DEV_ONLY_MODULES = frozenset({"starlette.testclient", "fastapi.testclient"})
+
+
 class DevOnlyBlocker(importlib.abc.MetaPathFinder):
     """Refuses dev-only packages and remembers which module chain asked for them."""
 
@@ -49,7 +52,7 @@ class DevOnlyBlocker(importlib.abc.MetaPathFinder):
         target: ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
         """Raise for a dev-only top-level package; defer to the other finders otherwise."""
-        if fullname.split(".")[0] not in DEV_ONLY:
+        if fullname.split(".")[0] not in DEV_ONLY and fullname not in DEV_ONLY_MODULES:
             return None
         chain = [
             str(frame.frame.f_globals.get("__name__"))

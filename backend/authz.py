@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 
-from backend.errors import ForbiddenError
+from backend.errors import ForbiddenError, NotFoundError
 
 TicketAccess = Literal["all", "groups", "assigned", "none"]
 
@@ -167,7 +167,11 @@ class TicketAuthorizer:
         return self._permissions.get_or_load(user_id, lambda: self._load_permissions(user_id))
 
     def _load_permissions(self, user_id: int) -> Permissions:
-        profile = self.directory.get_user_profile(user_id)
+        try:
+            profile = self.directory.get_user_profile(user_id)
+        except NotFoundError:
+            # A user Zendesk does not know (deleted since the session began): no access.
+            return Permissions(user_id=user_id, access="none")
         role_access = None
         if profile.role == "agent" and profile.custom_role_id is not None:
             role_id = profile.custom_role_id

@@ -159,12 +159,15 @@ def _run_stack_on(
     from backend.demo import seed_demo
     from backend.domain.fields import load_field_catalog
     from backend.zendesk.zenpy_gateway import ZenpyGateway
+    from tooling.harness.proxy import ZendeskSigner
 
     values: dict[str, Any] = {
         "zendesk_url": emulator.url,
         "zendesk_token": SecretStr(TEST_ZENDESK_TOKEN),
         "shared_secret": SecretStr(TEST_SHARED_SECRET),
         "session_secret": SecretStr(TEST_SESSION_SECRET),
+        "zaf_public_key": ZendeskSigner.process_public_pem(),
+        "zaf_installation_id": ZendeskSigner.DEFAULT_INSTALLATION,
         "field_map": tmp_path / "field_map.json",
         "zendesk_timeout_seconds": 2.0,
         "interactive_max_wait_seconds": 2.0,

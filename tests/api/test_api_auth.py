@@ -203,7 +203,7 @@ def _hmac_token(claims: dict[str, Any], key: bytes) -> str:
 
 
 def _zaf_variants(signer: ZendeskSigner, settings: Settings) -> dict[str, str]:
-    other = ZendeskSigner("https://acme.zendesk.com", signer.installation_id)
+    other = ZendeskSigner("https://acme.zendesk.com", signer.installation_id, fresh_key=True)
     now = int(time.time())
     return {
         "other_key": other.sign(TEST_AGENT_ID),

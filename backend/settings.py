@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -136,9 +135,3 @@ class Settings(BaseSettings):
         if self.zendesk_is_local:
             return "emulator"
         return host.split(".")[0]
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings (FastAPI dependency; tests override it)."""
-    return Settings()

@@ -28,7 +28,7 @@ from backend.api.routers import guides, health, preview, session, tickets
 from backend.domain.fields import FieldCatalog
 from backend.errors import GuidepostError
 from backend.logs import configure_logging, get_logger, open_request_scope
-from backend.settings import Settings, get_settings
+from backend.settings import Settings
 
 API_VERSION = "1.0.0"
 
@@ -161,7 +161,7 @@ async def run_gateway(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the Guidepost API for these settings (process settings by default)."""
-    settings = settings or get_settings()
+    settings = settings or Settings()
     if not structlog.is_configured():
         configure_logging(settings.log_level)
     app = FastAPI(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -21,6 +22,8 @@ from backend.logs import bind_request
 from backend.service import ServiceContext
 from backend.settings import Settings
 from backend.zendesk.gateway import ZendeskGateway
+
+T = TypeVar("T")
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
@@ -140,6 +143,14 @@ class CountedGateway:
                 self.calls += self._thread_calls() - before
 
         return counted
+
+    def count_during(self, action: Callable[[], T]) -> T:
+        """Run `action` (e.g. an authorization read on the same transport), counting its calls."""
+        before = self._thread_calls()
+        try:
+            return action()
+        finally:
+            self.calls += self._thread_calls() - before
 
     def _thread_calls(self) -> int:
         count = getattr(self._gateway, "thread_calls", None)

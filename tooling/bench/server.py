@@ -183,7 +183,7 @@ class StopwatchMiddleware:
 def create_bench_app() -> ASGIApp:
     """The production app for the GUIDEPOST_* settings, instrumented (uvicorn factory)."""
     settings = Settings()
-    settings.require_secrets("shared_secret", "zendesk_token")
+    settings.require_secrets("session_secret", "zendesk_token")
     configure_logging(settings.log_level)
     install_instruments(shared_gateway=os.environ.get(SHARED_GATEWAY_ENV) == "1")
     return StopwatchMiddleware(create_app(settings))

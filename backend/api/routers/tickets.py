@@ -6,7 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends
 
-from backend.api.deps import AgentDep, AuthorizerDep, GatewayDep, ServiceContextDep
+from backend.api.deps import (
+    AgentDep,
+    AuthorizerDep,
+    CountedGateway,
+    GatewayDep,
+    ServiceContextDep,
+)
 from backend.api.problems import document_problems
 from backend.api.schemas import ApplyRequest, ApplyResponse, GuidanceResponse, TicketId
 from backend.audit_log import record_write_back
@@ -17,10 +23,16 @@ from backend.service import apply_decision, decision_outcome, get_guidance
 router = APIRouter(tags=["tickets"])
 
 
-def authorize_ticket(ticket_id: TicketId, agent: AgentDep, authorizer: AuthorizerDep) -> Agent:
+def authorize_ticket(
+    ticket_id: TicketId, agent: AgentDep, authorizer: AuthorizerDep, gateway: GatewayDep
+) -> Agent:
     """The agent, once Zendesk's permissions say they may see this ticket (403 otherwise)."""
     bind_request(ticket_id=ticket_id)
-    authorizer.check(agent, ticket_id)
+    if isinstance(gateway, CountedGateway):
+        # The directory reads share the gateway's transport: count them in this request.
+        gateway.count_during(lambda: authorizer.check(agent, ticket_id))
+    else:
+        authorizer.check(agent, ticket_id)
     return agent
 
 

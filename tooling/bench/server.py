@@ -203,6 +203,8 @@ def main() -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # A worker on a loaded 2-core machine can take > 5 s (the default) to start.
+        timeout_worker_healthcheck=30,
         log_level=settings.log_level.lower(),
         access_log=False,
         server_header=False,

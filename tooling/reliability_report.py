@@ -267,6 +267,8 @@ ITEMS: tuple[Item, ...] = (
             ("dropped_by_server", "slow connections dropped by the server"),
             ("normal_request_ms", "normal request afterwards (ms)"),
             ("stderr_bytes", "server stderr (bytes)"),
+            ("log_bytes", "server log (bytes)"),
+            ("accept_failed_lines", "accept_failed log lines"),
             ("tracebacks", "tracebacks"),
         ),
         headline="connections",

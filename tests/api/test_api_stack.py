@@ -428,3 +428,20 @@ def test_logs_hold_no_plate_or_phone(
     text = log_stream.getvalue()
     for secret in ("34나5678", "77다 8888", "010-2222-3333", "test-shared-secret"):
         assert secret not in text
+
+
+def test_zenpy_directory_reads_users_and_tickets_from_zendesk(stack: Stack) -> None:
+    """The Zenpy-based directory speaks Zendesk's user and ticket shapes (emulator)."""
+    from backend.errors import NotFoundError
+    from backend.zendesk.users import ZenpyDirectory
+    from tooling.testing import TEST_AGENT_ID
+
+    with ZenpyGateway.from_settings(stack.settings, wait_policy="batch") as gateway:
+        directory = ZenpyDirectory(gateway)
+        profile = directory.get_user_profile(TEST_AGENT_ID)
+        placement = directory.get_ticket_placement(stack.ticket_ids[0])
+        with pytest.raises(NotFoundError):
+            directory.get_user_profile(424242)
+        assert gateway.calls == 3
+    assert (profile.id, profile.role, profile.custom_role_id) == (TEST_AGENT_ID, "admin", None)
+    assert (placement.group_id, placement.assignee_id) == (None, None)

@@ -18,6 +18,7 @@ from backend.logs import install_log_masking, route_stdlib_logging
 
 if TYPE_CHECKING:
     from backend.settings import Settings
+from backend.field_map import parse_field_map
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -33,16 +34,7 @@ EXPLAIN_DEFAULTS = (
 
 def read_field_map(path: Path) -> dict[str, int] | None:
     """The field map written by `fields bootstrap`, or None when there is none yet."""
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return {str(key): int(value) for key, value in data.items()}
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError) as exc:
-        raise SettingsError(
-            f"GUIDEPOST_FIELD_MAP: {path} is not a JSON object of field ids "
-            f"({type(exc).__name__}); run `guidepost fields bootstrap` again"
-        ) from exc
+    return parse_field_map(path) if path.is_file() else None
 
 
 def run_explain(

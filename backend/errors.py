@@ -1,10 +1,35 @@
 """The typed error tree of Guidepost.
 
 Every error the product can answer with lives here; the HTTP edge turns them into
-problem+json (`backend.api.problems`) and the CLI into exit codes.
+problem+json (`backend.api.problems`, type `https://guidepost.dev/problems/<slug>`)
+and the CLI into exit codes.
+
+    GuidepostError                      500 internal
+    ├── InputError                      422 invalid-input
+    │   ├── FieldValueError             422 invalid-field-value
+    │   ├── UnknownFieldError           422 unknown-field
+    │   └── NothingToApplyError         422 nothing-to-apply
+    ├── GuideDataError                  500 guide-data
+    ├── AuthError                       401 unauthorized
+    │   └── SessionExpiredError         401 session-expired
+    ├── ForbiddenError                  403 forbidden
+    ├── SettingsError                   500 settings
+    ├── SourceDriftError                500 source-drift
+    ├── DecisionChangedError            409 decision-changed
+    ├── TicketClosedError               409 ticket-closed
+    └── ZendeskError                    502 zendesk
+        ├── TicketNotFoundError         404 ticket-not-found
+        ├── NotFoundError               404 not-found
+        ├── ConflictError               409 conflict
+        │   └── BranchChangedError      409 branch-changed
+        ├── RateLimitedError            503 rate-limited
+        ├── ZendeskUnavailableError     502 zendesk-unavailable
+        └── ZendeskRejectedError        502 zendesk-rejected
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class GuidepostError(Exception):
@@ -63,6 +88,41 @@ class AuthError(GuidepostError):
     status = 401
     title = "Unauthorized"
     slug = "unauthorized"
+
+
+class SessionExpiredError(AuthError):
+    """The Guidepost session token is past its bounded lifetime: reload the app."""
+
+    title = "Session expired"
+    slug = "session-expired"
+
+
+class ForbiddenError(GuidepostError):
+    """The agent may not see this ticket in Zendesk, so Guidepost will not touch it."""
+
+    status = 403
+    title = "Forbidden"
+    slug = "forbidden"
+
+
+class DecisionChangedError(GuidepostError):
+    """The decision re-read at apply time differs from the one the agent saw (C3)."""
+
+    status = 409
+    title = "Decision changed"
+    slug = "decision-changed"
+
+    def __init__(self, detail: str, decision: dict[str, Any]) -> None:
+        super().__init__(detail)
+        self.decision = decision
+
+
+class TicketClosedError(GuidepostError):
+    """A closed ticket cannot be updated in Zendesk."""
+
+    status = 409
+    title = "Ticket closed"
+    slug = "ticket-closed"
 
 
 class SettingsError(GuidepostError):
@@ -147,3 +207,10 @@ class SourceDriftError(GuidepostError):
 
     title = "Source article changed"
     slug = "source-drift"
+
+
+class NothingToApplyError(InputError):
+    """The decision has no guide, or only a suggested one: there is nothing to write back."""
+
+    slug = "nothing-to-apply"
+    title = "Nothing to apply"

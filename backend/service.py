@@ -6,22 +6,30 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
 
 from backend.domain.decision import Decision
 from backend.domain.engine import EngineOptions, decide
 from backend.domain.facts import PRIOR_RECONNECTIONS, TicketInput, parse_ticket_record
+from backend.domain.fields import option_tag
 from backend.domain.guides import GuideCatalog
 from backend.domain.render import TextRenderer
 from backend.domain.writeback import fingerprint
 from backend.errors import (
     BranchChangedError,
     ConflictError,
+    DecisionChangedError,
     InputError,
+    NothingToApplyError,
     SettingsError,
+    TicketClosedError,
 )
 from backend.logs import bind_request
 from backend.zendesk.gateway import JSONScalar, TicketRecord, TicketUpdate, ZendeskGateway
@@ -29,13 +37,77 @@ from backend.zendesk.gateway import JSONScalar, TicketRecord, TicketUpdate, Zend
 MAX_APPLY_ATTEMPTS = 3
 ORIGIN_TAG_PREFIX = "fr_origin_"
 FORCED_TAG = "fr_forced"
+# Guidepost's own decision tags (writeback.build_tags, the gp_applied_ fingerprint): a
+# write-back replaces them with the current decision's. Dropdown option tags (also gp_…)
+# are field values in Zendesk — removing one would clear its field — so they are kept.
+OWN_TAG_PREFIXES = ("gp_guide_", "gp_branch_", "gp_block_", "gp_applied_")
+OWN_OUTCOME_TAGS = frozenset({"gp_eligible", "gp_blocked", "gp_pending"})
+CLOSED_STATUS = "closed"
+Outcome = Literal["eligible", "blocked", "pending"]
 
 
-class NothingToApplyError(InputError):
-    """The decision has no guide, or only a suggested one: there is nothing to write back."""
+@dataclass(frozen=True)
+class AuthoredUpdate(TicketUpdate):
+    """A ticket update whose internal note is authored by the agent who applied."""
 
-    slug = "nothing-to-apply"
-    title = "Nothing to apply"
+    # Zendesk: `comment.author_id` on Update Ticket; the adapter must send it.
+    note_author_id: int | None = None
+
+
+class TicketGuidance(Decision):
+    """The decision on a Zendesk ticket, with what the sidebar needs to apply it."""
+
+    ticket_id: int
+    ticket_updated_at: str | None
+    already_applied: bool = Field(description="this decision's write-back is already on the ticket")
+    prior_reconnections: int = Field(
+        description="other 강콜 recorded for this ticket's 원콜 (Zendesk search; 0 without one)"
+    )
+    fingerprint: str = Field(
+        description="hash of guide, branch, outcome, blocks and note: send it back with apply"
+    )
+    source: Literal["ticket", "form"] = "ticket"
+
+
+class ApplyResult(BaseModel):
+    """The write-back's outcome; `applied: false` when the same decision was already written."""
+
+    applied: bool
+    tags_added: list[str]
+    tags_removed: list[str] = []
+    note: str
+    fields_set: dict[str, Any]
+    ticket_id: int
+    ticket_updated_at: str
+    fingerprint: str = Field(description="the write-back's idempotency tag (gp_applied_…)")
+    decision_fingerprint: str
+    decision: Decision
+
+
+def decision_outcome(decision: Decision) -> Outcome:
+    """eligible / blocked / pending (contract C1; derived when the engine gives none)."""
+    given = getattr(decision, "outcome", None)
+    if given in ("eligible", "blocked", "pending"):
+        return given  # type: ignore[no-any-return]
+    if decision.eligible:
+        return "eligible"
+    return "blocked" if decision.blocks else "pending"
+
+
+def decision_fingerprint(decision: Decision) -> str:
+    """What the agent saw, hashed (contract C3): guide, branch, outcome, blocks, note."""
+    payload = json.dumps(
+        {
+            "guide": decision.guide,
+            "branch": decision.branch,
+            "outcome": decision_outcome(decision),
+            "blocks": sorted(decision.blocks),
+            "note": decision.note,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
 
 
 @dataclass(frozen=True)
@@ -175,20 +247,27 @@ def read_decision(gateway: ZendeskGateway, ticket_id: int, ctx: ServiceContext) 
     )
 
 
-def get_guidance(gateway: ZendeskGateway, ticket_id: int, ctx: ServiceContext) -> dict[str, Any]:
-    """The decision JSON for a Zendesk ticket, plus `ticket_id` and `ticket_updated_at`."""
-    found = read_decision(gateway, ticket_id, ctx)
-    return {
-        **found.decision.to_json(),
-        "ticket_id": found.record.id,
-        "ticket_updated_at": found.record.updated_at,
-        "already_applied": found.already_applied,
-        "prior_reconnections": found.ticket.prior_reconnections,
-    }
+def get_guidance(gateway: ZendeskGateway, ticket_id: int, ctx: ServiceContext) -> TicketGuidance:
+    """The decision for a Zendesk ticket, plus `ticket_id`, `ticket_updated_at`, fingerprint."""
+    return build_guidance(read_decision(gateway, ticket_id, ctx))
 
 
-def build_update(found: TicketDecision, ctx: ServiceContext) -> TicketUpdate:
-    """The one safe update of a write-back: tags read ∪ new ∪ fingerprint, note, fields."""
+def build_guidance(found: TicketDecision) -> TicketGuidance:
+    """The guidance answer for one decided ticket."""
+    return TicketGuidance(
+        **dict(found.decision),
+        ticket_id=found.record.id,
+        ticket_updated_at=found.record.updated_at,
+        already_applied=found.already_applied,
+        prior_reconnections=found.ticket.prior_reconnections,
+        fingerprint=decision_fingerprint(found.decision),
+    )
+
+
+def build_update(
+    found: TicketDecision, ctx: ServiceContext, author_id: int | None = None
+) -> AuthoredUpdate:
+    """The one safe update: foreign tags kept, own gp_* tags replaced, note, fields."""
     field_map = require_field_map(ctx)
     custom_fields: dict[int, JSONScalar] = {}
     for key, value in found.decision.fields_set.items():
@@ -198,8 +277,11 @@ def build_update(found: TicketDecision, ctx: ServiceContext) -> TicketUpdate:
                 f"field map has no Zendesk id for {key}; run `guidepost fields bootstrap`"
             )
         custom_fields[field_id] = ctx.catalog.fields.zendesk_value(key, value)
-    tags = tuple(dict.fromkeys([*found.record.tags, *found.decision.tags, found.fingerprint]))
-    return TicketUpdate(
+    current = [*found.decision.tags, found.fingerprint]
+    options = _field_option_tags(ctx)
+    kept = [tag for tag in found.record.tags if not _is_stale_own_tag(tag, current, options)]
+    tags = tuple(dict.fromkeys([*kept, *current]))
+    return AuthoredUpdate(
         ticket_id=found.record.id,
         updated_stamp=found.record.updated_at,
         tags=tags,
@@ -207,15 +289,42 @@ def build_update(found: TicketDecision, ctx: ServiceContext) -> TicketUpdate:
         # Plain `body` (not html_body): Zendesk escapes it, so user values cannot inject HTML.
         note_body=found.decision.note,
         note_public=False,
+        note_author_id=author_id,
     )
 
 
-def _check_applicable(found: TicketDecision, branch: str) -> None:
+def _field_option_tags(ctx: ServiceContext) -> frozenset[str]:
+    """Every tag a Guidepost dropdown or yes/no field value can be (gp_<key>_<code>)."""
+    return frozenset(
+        option_tag(field.key, code)
+        for field in ctx.catalog.fields.fields()
+        for code in (*field.options, "yes", "no")
+    )
+
+
+def _is_stale_own_tag(tag: str, current: list[str], options: frozenset[str]) -> bool:
+    """A decision tag of an earlier decision (views keyed on gp_* must see only the current)."""
+    own = tag in OWN_OUTCOME_TAGS or tag.startswith(OWN_TAG_PREFIXES)
+    return own and tag not in current and tag not in options
+
+
+def _check_open_and_branch(found: TicketDecision, branch: str) -> None:
+    if found.record.status == CLOSED_STATUS:
+        raise TicketClosedError(f"ticket {found.record.id} is closed: Zendesk allows no update")
     decision = found.decision
     if decision.branch != branch:
         raise BranchChangedError(
             f"the ticket changed: its branch is now {decision.branch!r}, not {branch!r}; "
             "reload the guidance"
+        )
+
+
+def _check_writable(found: TicketDecision, fingerprint: str | None) -> None:
+    decision = found.decision
+    if fingerprint is not None and decision_fingerprint(decision) != fingerprint:
+        raise DecisionChangedError(
+            "the decision changed since the guidance was shown; review the new one",
+            decision=build_guidance(found).model_dump(mode="json"),
         )
     if decision.guide is None:
         raise NothingToApplyError("the ticket matches no guide: nothing to apply", field="branch")
@@ -240,28 +349,35 @@ def apply_decision(
     branch: str,
     ticket_updated_at: str,
     ctx: ServiceContext,
-) -> dict[str, Any]:
+    *,
+    fingerprint: str | None = None,
+    author_id: int | None = None,
+) -> ApplyResult:
     """Write the decision back exactly once (ARCHITECTURE.md "Exactly-once write-back")."""
     for attempt in range(1, MAX_APPLY_ATTEMPTS + 1):
         found = read_decision(gateway, ticket_id, ctx)
-        _check_applicable(found, branch)
-        # A changed ticket whose branch still holds is applied on its current data.
+        _check_open_and_branch(found, branch)
+        # A changed ticket whose decision still holds is applied on its current data.
         bind_request(stale=not _is_same_instant(found.record.updated_at, ticket_updated_at))
         if found.already_applied:
+            # Before the fingerprint check: the write-back's own fields settle the decision.
             bind_request(applied=False, attempts=attempt)
             return _build_result(found, applied=False, updated_at=found.record.updated_at)
-        update = build_update(found, ctx)
+        _check_writable(found, fingerprint)
+        update = build_update(found, ctx, author_id)
         try:
             written = gateway.update_ticket(update)
         except ConflictError:
             # Someone wrote in between: read again; the winner's fingerprint stops us.
             continue
         bind_request(applied=True, attempts=attempt)
+        new_tags = update.tags or ()
         return _build_result(
             found,
             applied=True,
             updated_at=written.updated_at,
-            tags_added=[tag for tag in update.tags or () if tag not in found.record.tags],
+            tags_added=[tag for tag in new_tags if tag not in found.record.tags],
+            tags_removed=[tag for tag in found.record.tags if tag not in new_tags],
         )
     raise ConflictError(
         f"ticket {ticket_id} kept changing during the write-back "
@@ -275,15 +391,18 @@ def _build_result(
     applied: bool,
     updated_at: str,
     tags_added: list[str] | None = None,
-) -> dict[str, Any]:
+    tags_removed: list[str] | None = None,
+) -> ApplyResult:
     decision = found.decision
-    return {
-        "applied": applied,
-        "tags_added": tags_added or [],
-        "note": decision.note if applied else "",
-        "fields_set": dict(decision.fields_set) if applied else {},
-        "ticket_id": found.record.id,
-        "ticket_updated_at": updated_at,
-        "fingerprint": found.fingerprint,
-        "decision": decision.to_json(),
-    }
+    return ApplyResult(
+        applied=applied,
+        tags_added=tags_added or [],
+        tags_removed=tags_removed or [],
+        note=decision.note if applied else "",
+        fields_set=dict(decision.fields_set) if applied else {},
+        ticket_id=found.record.id,
+        ticket_updated_at=updated_at,
+        fingerprint=found.fingerprint,
+        decision_fingerprint=decision_fingerprint(decision),
+        decision=decision,
+    )

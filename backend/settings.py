@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,10 +30,32 @@ class Settings(BaseSettings):
     zendesk_url: str = Field("http://127.0.0.1:8765", description="https://acme.zendesk.com")
     zendesk_email: str = "agent@example.com"
     zendesk_token: SecretStr = SecretStr("")
+    # Legacy: the browser-built HS256 token (ERRATA 3) is no longer accepted by the API;
+    # only the local harness and the app package still read these three.
     shared_secret: SecretStr = SecretStr("")
     jwt_issuer: str = "guidepost-zendesk-app"
     jwt_audience: str = "guidepost-backend"
     jwt_leeway_seconds: int = 30
+    # Identity vouched for by Zendesk (docs/SECURITY.md): the ZAF JWT Zendesk signs (RS256)
+    # when `signedUrls` is on, checked with the app's public key
+    # (GET /api/v2/apps/{app_id}/public_key.pem).
+    zaf_public_key: str = Field("", description="PEM of the Zendesk app's public key")
+    zaf_app_id: int = 0
+    zaf_installation_id: int = 0
+    # Guidepost's own session token, minted after that check (HS256, server-side key).
+    session_secret: SecretStr = SecretStr("")
+    session_lifetime_seconds: int = Field(900, ge=60, le=3600)
+    session_audience: str = "guidepost-api"
+    # Where the signed-URL entry (POST /app/sidebar) sends the browser, and what the API
+    # serves under /app/assets/ (the sidebar's files; empty or missing = not served).
+    app_page_url: str = "/app/assets/iframe.html"
+    app_assets_dir: Path = REPO_ROOT / "zendesk_app" / "assets"
+    # How long an agent's Zendesk permissions are trusted before they are read again.
+    authz_cache_seconds: float = Field(60.0, ge=0, le=600)
+    # HTTP edge (backend/api/server.py).
+    http_header_timeout_seconds: float = Field(5.0, gt=0, le=60)
+    http_body_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    http_max_concurrency: int = Field(64, ge=1, le=10_000)
     field_map: Path = REPO_ROOT / "var" / "field_map.json"
     admin_call_url: str = "https://admin.example/calls/{call_id}"
     guides_dir: Path = REPO_ROOT / "macros"
@@ -89,6 +110,25 @@ class Settings(BaseSettings):
                 )
         if "shared_secret" in names and len(self.shared_secret.get_secret_value()) < 16:
             raise SettingsError("GUIDEPOST_SHARED_SECRET must be at least 16 characters")
+        if "session_secret" in names and len(self.session_secret.get_secret_value()) < 32:
+            raise SettingsError("GUIDEPOST_SESSION_SECRET must be at least 32 characters")
+
+    def require_zaf_identity(self) -> None:
+        """Fail fast unless the Zendesk app's public key and installation are configured."""
+        if "BEGIN PUBLIC KEY" not in self.zaf_public_key:
+            raise SettingsError("GUIDEPOST_ZAF_PUBLIC_KEY must hold the app's PEM public key")
+        if self.zaf_installation_id <= 0:
+            raise SettingsError("GUIDEPOST_ZAF_INSTALLATION_ID must be the app installation's id")
+
+    @property
+    def zaf_issuer(self) -> str:
+        """The `iss` of Zendesk's app JWT: the account's host, e.g. acme.zendesk.com."""
+        return self.zendesk_netloc
+
+    @property
+    def zaf_audience(self) -> str:
+        """The `aud` of Zendesk's app JWT: the installation's API URL."""
+        return f"{self.zendesk_url}/api/v2/apps/installations/{self.zaf_installation_id}.json"
 
     @property
     def zendesk_is_local(self) -> bool:
@@ -116,8 +156,3 @@ class Settings(BaseSettings):
             if isinstance(value, SecretStr)
         )
 
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings (FastAPI dependency; tests override it)."""
-    return Settings()

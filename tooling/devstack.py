@@ -26,6 +26,7 @@ from backend.api.app import create_app
 from backend.demo import DEMO_CASES, start_emulator_with_demo
 from backend.logs import configure_logging
 from backend.settings import REPO_ROOT, Settings
+from tooling.harness.proxy import ZendeskSigner
 from tooling.harness.server import run_harness
 
 
@@ -116,6 +117,9 @@ def serve(args: argparse.Namespace, out: TextIO) -> int:
         zendesk_url=emulator_url,
         zendesk_token=SecretStr(secrets.token_urlsafe(24)),
         shared_secret=SecretStr(secrets.token_urlsafe(32)),
+        session_secret=SecretStr(secrets.token_urlsafe(48)),
+        zaf_public_key=ZendeskSigner.process_public_pem(),
+        zaf_installation_id=ZendeskSigner.DEFAULT_INSTALLATION,
         field_map=REPO_ROOT / "var" / "field_map.json",
         cors_origins=[],
     )

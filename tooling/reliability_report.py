@@ -263,6 +263,50 @@ ITEMS: tuple[Item, ...] = (
         headline="cli_pairs",
         failure_key="duplicates",
     ),
+    Item(
+        "trust",
+        "10. Trust (authorization, what apply writes)",
+        "tests/reliability/test_trust_attacks.py",
+        "The API over an in-memory Zendesk (tickets) and directory (users, custom roles, "
+        "group memberships): agents of every kind ask for guidance and apply on tickets "
+        "placed in their group, another group, assigned to them or to someone else. "
+        "Refusals must be 403 `forbidden` with no ticket read and no write. Also proven: "
+        "sessions past their bounded lifetime are refused, the note's author is the agent, "
+        "one audit event per apply, an eligibility flip between guidance and apply is 409 "
+        "`decision-changed`, A → B → A leaves exactly the current decision's gp_* tags "
+        "(plus a property test over apply sequences), closed tickets answer 409.",
+        (
+            ("refused", "refused requests (403, no read, no write)"),
+            ("admin_calls_first", "directory calls for an admin's first request"),
+            ("group_agent_calls_first", "directory calls for a group agent's first request"),
+        ),
+        headline="refused",
+    ),
+    Item(
+        "slow_clients",
+        "11. Slow clients",
+        "tests/reliability/test_slow_clients.py",
+        "`guidepost serve` runs in a child process limited to 1,024 file descriptors. "
+        "1,100 connections send a partial request head, then one header line per second "
+        "(slowloris). The request-head deadline drops them; accept errors are logged "
+        "sparsely. Afterwards one normal request is timed, and the server's stderr is "
+        "measured.",
+        (
+            ("connections", "slow connections"),
+            ("opened", "connections opened"),
+            ("server_fd_limit", "server descriptor limit"),
+            ("header_timeout_s", "request-head deadline (s)"),
+            ("attack_seconds", "attack duration (s)"),
+            ("dropped_by_server", "slow connections dropped by the server"),
+            ("normal_request_ms", "normal request afterwards (ms)"),
+            ("stderr_bytes", "server stderr (bytes)"),
+            ("log_bytes", "server log (bytes)"),
+            ("accept_failed_lines", "accept_failed log lines"),
+            ("tracebacks", "tracebacks"),
+        ),
+        headline="connections",
+        failure_key="tracebacks",
+    ),
 )
 
 

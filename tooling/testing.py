@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from backend.api.auth import encode_token
+from backend.api.auth import SESSION_ISSUER, SESSION_TYPE, encode_token
 from backend.settings import Settings
 
 if TYPE_CHECKING:
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 TEST_SHARED_SECRET = "test-shared-secret-0123456789"  # noqa: S105 (tests only)
 TEST_ZENDESK_TOKEN = "emulator-api-token"  # noqa: S105 (the emulator accepts any)
+TEST_SESSION_SECRET = "test-session-secret-0123456789-abcdefghij"  # noqa: S105 (tests only)
+# The emulator's agent (an admin): sessions in tests speak for this Zendesk user.
+TEST_AGENT_ID = 1_001_001
 TOKEN_LIFETIME_SECONDS = 300
 ZENPY_ENV = ("ZENPY_FORCE_SCHEME", "ZENPY_FORCE_NETLOC")
 
@@ -44,17 +47,21 @@ CHROMIUM_ARGS = [
 
 
 def make_token(settings: Settings, **claims: Any) -> str:
-    """Mint a token like the Zendesk app proxy: iss, aud, iat, exp; a None claim is dropped."""
+    """Mint a Guidepost session token as POST /v1/session does; a None claim is dropped."""
     now = int(time.time())
     payload: dict[str, Any] = {
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
+        "iss": SESSION_ISSUER,
+        "aud": settings.session_audience,
+        "sub": str(TEST_AGENT_ID),
+        "acct": settings.zaf_issuer,
+        "typ": SESSION_TYPE,
+        "vouched": now,
         "iat": now,
-        "exp": now + TOKEN_LIFETIME_SECONDS,
+        "exp": now + min(TOKEN_LIFETIME_SECONDS, settings.session_lifetime_seconds),
     }
     payload.update(claims)
     payload = {key: value for key, value in payload.items() if value is not None}
-    return encode_token(payload, settings.shared_secret.get_secret_value())
+    return encode_token(payload, settings.session_secret.get_secret_value())
 
 
 def build_auth_headers(settings: Settings, **claims: Any) -> dict[str, str]:
@@ -152,11 +159,15 @@ def _run_stack_on(
     from backend.demo import seed_demo
     from backend.domain.fields import load_field_catalog
     from backend.zendesk.zenpy_gateway import ZenpyGateway
+    from tooling.harness.proxy import ZendeskSigner
 
     values: dict[str, Any] = {
         "zendesk_url": emulator.url,
         "zendesk_token": SecretStr(TEST_ZENDESK_TOKEN),
         "shared_secret": SecretStr(TEST_SHARED_SECRET),
+        "session_secret": SecretStr(TEST_SESSION_SECRET),
+        "zaf_public_key": ZendeskSigner.process_public_pem(),
+        "zaf_installation_id": ZendeskSigner.DEFAULT_INSTALLATION,
         "field_map": tmp_path / "field_map.json",
         "zendesk_timeout_seconds": 2.0,
         "interactive_max_wait_seconds": 2.0,

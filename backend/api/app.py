@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.api.deps import load_engine
+from backend.api.deps import close_gateway, load_engine, open_gateway
+from backend.api.edge import EdgeMiddleware
 from backend.api.openapi import build_openapi
 from backend.api.problems import (
     BODY_TOO_LARGE_FLAG,
@@ -19,11 +24,11 @@ from backend.api.problems import (
     build_internal_error_response,
     install_problem_handlers,
 )
-from backend.api.routes import router
+from backend.api.routers import guides, health, preview, session, tickets
 from backend.domain.fields import FieldCatalog
 from backend.errors import GuidepostError
 from backend.logs import configure_logging, get_logger, open_request_scope
-from backend.settings import Settings, get_settings
+from backend.settings import Settings
 
 API_VERSION = "1.0.0"
 
@@ -142,12 +147,25 @@ class AccessLogMiddleware:
         getattr(self.log, level)("request", **line)
 
 
+@asynccontextmanager
+async def run_gateway(app: FastAPI) -> AsyncIterator[None]:
+    """One Zendesk gateway (and agent directory) per process, closed on shutdown."""
+    settings: Settings = app.state.settings
+    if settings.zendesk_token.get_secret_value():
+        open_gateway(app.state)
+    try:
+        yield
+    finally:
+        close_gateway(app.state)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the Guidepost API for these settings (process settings by default)."""
-    settings = settings or get_settings()
+    settings = settings or Settings()
     if not structlog.is_configured():
         configure_logging(settings.log_level)
     app = FastAPI(
+        lifespan=run_gateway,
         title="Guidepost",
         version=API_VERSION,
         description="Guided workflows for Zendesk agents: decisions and exactly-once write-back.",
@@ -155,8 +173,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.gateway = None
+    app.state.directory = None
+    app.state.gateway_lock = threading.Lock()
     install_problem_handlers(app)
-    app.include_router(router)
+    for module in (health, guides, preview, tickets, session):
+        app.include_router(module.router)
+    if settings.app_assets_dir.is_dir():
+        app.mount("/app/assets", StaticFiles(directory=settings.app_assets_dir), name="app")
+    app.add_middleware(
+        EdgeMiddleware,
+        max_in_flight=settings.http_max_concurrency,
+        body_timeout=settings.http_body_timeout_seconds,
+    )
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(AccessLogMiddleware)
     if settings.cors_origins:

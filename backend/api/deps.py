@@ -1,29 +1,43 @@
-"""FastAPI dependency providers; tests replace them with `app.dependency_overrides`."""
+"""FastAPI dependencies as `Annotated` aliases; tests replace them with `dependency_overrides`."""
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import cast
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from backend.api.auth import MAX_TOKEN_BYTES, verify_session
+from backend.authz import Agent, AgentDirectory, TicketAuthorizer
 from backend.domain.engine import EngineOptions
 from backend.domain.guides import GuideCatalog, load_catalog
 from backend.domain.render import TextRenderer
-from backend.errors import SettingsError
+from backend.errors import AuthError, SettingsError
+from backend.field_map import FIELD_MAPS
 from backend.logs import bind_request
+from backend.service import ServiceContext
 from backend.settings import Settings
 from backend.zendesk.gateway import ZendeskGateway
 
+T = TypeVar("T")
 
-def get_settings(request: Request) -> Settings:
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description="Guidepost session token (POST /v1/session with Zendesk's signed app token)",
+)
+
+
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     return cast(Settings, request.app.state.settings)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 @dataclass(frozen=True)
@@ -41,85 +55,160 @@ def load_engine(guides_dir: Path) -> Engine:
     return Engine(catalog=catalog, renderer=TextRenderer(catalog))
 
 
-def get_engine(settings: Settings = Depends(get_settings)) -> Engine:  # noqa: B008
+async def get_engine(settings: SettingsDep) -> Engine:
     """The cached catalog and renderer of the configured guides folder."""
     return load_engine(settings.guides_dir)
 
 
-def get_catalog(engine: Engine = Depends(get_engine)) -> GuideCatalog:  # noqa: B008
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+async def get_catalog(engine: EngineDep) -> GuideCatalog:
     """The cached guide catalog."""
     return engine.catalog
 
 
-def get_renderer(engine: Engine = Depends(get_engine)) -> TextRenderer:  # noqa: B008
-    """The cached text renderer."""
-    return engine.renderer
+CatalogDep = Annotated[GuideCatalog, Depends(get_catalog)]
 
 
-def get_engine_options(settings: Settings = Depends(get_settings)) -> EngineOptions:  # noqa: B008
-    """Engine knobs taken from the settings."""
-    return EngineOptions(admin_call_url=settings.admin_call_url)
-
-
-class FieldMapCache:
-    """The field map file, re-read whenever its mtime or size changes (bootstrap rewrites it)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[Path, tuple[tuple[int, int], dict[str, int]]] = {}
-
-    def read(self, path: Path) -> dict[str, int] | None:
-        """Return the map at `path`, None when the file does not exist."""
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise SettingsError(f"field map {path.name}: cannot read ({exc.strerror})") from None
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        with self._lock:
-            cached = self._entries.get(path)
-            if cached is not None and cached[0] == stamp:
-                return dict(cached[1])
-            field_map = self._parse(path)
-            self._entries[path] = (stamp, field_map)
-            return dict(field_map)
-
-    @staticmethod
-    def _parse(path: Path) -> dict[str, int]:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(data, dict):
-                raise ValueError("expected a JSON object")
-            return {str(key): int(value) for key, value in data.items()}
-        except (OSError, ValueError, TypeError) as exc:
-            raise SettingsError(
-                f"field map {path.name} is unreadable ({exc}); run `guidepost fields bootstrap`"
-            ) from None
-
-
-FIELD_MAPS = FieldMapCache()
-
-
-def get_field_map(settings: Settings = Depends(get_settings)) -> dict[str, int] | None:  # noqa: B008
+async def get_field_map(settings: SettingsDep) -> dict[str, int] | None:
     """The field map (semantic key → Zendesk field id), or None before `fields bootstrap`."""
     return FIELD_MAPS.read(settings.field_map)
 
 
-def get_gateway(settings: Settings = Depends(get_settings)) -> Iterator[ZendeskGateway]:  # noqa: B008
-    """A fresh Zendesk gateway per request (zenpy is not thread-safe), interactive waits."""
+FieldMapDep = Annotated[dict[str, int] | None, Depends(get_field_map)]
+
+
+async def get_service_context(
+    engine: EngineDep, settings: SettingsDep, field_map: FieldMapDep
+) -> ServiceContext:
+    """Bundle what the service needs to decide."""
+    return ServiceContext(
+        catalog=engine.catalog,
+        renderer=engine.renderer,
+        options=EngineOptions(admin_call_url=settings.admin_call_url),
+        field_map=field_map,
+    )
+
+
+ServiceContextDep = Annotated[ServiceContext, Depends(get_service_context)]
+
+
+def open_gateway(state: Any) -> ZendeskGateway:
+    """The process's one Zendesk gateway and agent directory, created once (thread-safe)."""
+    from backend.zendesk.users import ZenpyDirectory
     from backend.zendesk.zenpy_gateway import ZenpyGateway
 
-    gateway = ZenpyGateway.from_settings(settings, wait_policy="interactive")
-    try:
-        yield gateway
-    finally:
-        close = getattr(gateway, "close", None)
-        if callable(close):
-            close()
+    with state.gateway_lock:
+        if state.gateway is None:
+            gateway = ZenpyGateway.from_settings(state.settings, wait_policy="interactive")
+            state.directory = ZenpyDirectory(gateway)
+            state.gateway = gateway
+        return cast(ZendeskGateway, state.gateway)
 
 
-def use_gateway(gateway: ZendeskGateway = Depends(get_gateway)) -> ZendeskGateway:  # noqa: B008
-    """The request's gateway, registered so the access log can report its call count."""
-    bind_request(gateway=gateway)
-    return gateway
+def close_gateway(state: Any) -> None:
+    """Close the process's gateway (app shutdown)."""
+    with state.gateway_lock:
+        gateway, state.gateway, state.directory = state.gateway, None, None
+    if gateway is not None:
+        gateway.close()
+
+
+def get_gateway(request: Request) -> ZendeskGateway:
+    """The process's one Zendesk gateway (made in the app lifespan, or on first use)."""
+    state = request.app.state
+    gateway = state.gateway
+    return cast(ZendeskGateway, gateway) if gateway is not None else open_gateway(state)
+
+
+class CountedGateway:
+    """The shared gateway seen by one request: counts the Zendesk calls it makes."""
+
+    def __init__(self, gateway: ZendeskGateway) -> None:
+        self._gateway = gateway
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._gateway, name)
+        if not callable(target) or name.startswith("_"):
+            return target
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            # Per-thread counts when the gateway keeps them (shared by concurrent requests).
+            before = self._thread_calls()
+            try:
+                return target(*args, **kwargs)
+            finally:
+                self.calls += self._thread_calls() - before
+
+        return counted
+
+    def count_during(self, action: Callable[[], T]) -> T:
+        """Run `action` (e.g. an authorization read on the same transport), counting its calls."""
+        before = self._thread_calls()
+        try:
+            return action()
+        finally:
+            self.calls += self._thread_calls() - before
+
+    def _thread_calls(self) -> int:
+        count = getattr(self._gateway, "thread_calls", None)
+        if not isinstance(count, int):
+            count = getattr(self._gateway, "calls", 0)
+        return count if isinstance(count, int) else 0
+
+
+async def use_gateway(gateway: Annotated[ZendeskGateway, Depends(get_gateway)]) -> ZendeskGateway:
+    """The request's view of the gateway, registered so the access log reports its calls."""
+    counted = CountedGateway(gateway)
+    bind_request(gateway=counted)
+    return cast(ZendeskGateway, counted)
+
+
+GatewayDep = Annotated[ZendeskGateway, Depends(use_gateway)]
+
+
+def get_directory(request: Request) -> AgentDirectory:
+    """Where agents' Zendesk permissions are read (built with the gateway)."""
+    state = request.app.state
+    if state.directory is None:
+        open_gateway(state)
+    if state.directory is None:
+        raise SettingsError("no agent directory: authorization cannot run")
+    return cast(AgentDirectory, state.directory)
+
+
+async def get_authorizer(
+    request: Request,
+    settings: SettingsDep,
+    directory: Annotated[AgentDirectory, Depends(get_directory)],
+) -> TicketAuthorizer:
+    """The process's authorizer (its cache lives as long as the app), per directory."""
+    authorizer = getattr(request.app.state, "authorizer", None)
+    if not isinstance(authorizer, TicketAuthorizer) or authorizer.directory is not directory:
+        authorizer = TicketAuthorizer(directory, ttl=settings.authz_cache_seconds)
+        request.app.state.authorizer = authorizer
+    return authorizer
+
+
+AuthorizerDep = Annotated[TicketAuthorizer, Depends(get_authorizer)]
+
+
+async def require_agent(
+    request: Request,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Agent:
+    """The agent of the request's session token (401 otherwise)."""
+    raw_header = request.headers.get("authorization", "")
+    if len(raw_header.encode("utf-8")) > MAX_TOKEN_BYTES + len("Bearer "):
+        raise AuthError("token too large")
+    if credentials is None or not credentials.credentials:
+        raise AuthError("missing bearer token")
+    agent = verify_session(credentials.credentials, settings)
+    bind_request(auth="ok", agent_id=agent.user_id)
+    return agent
+
+
+AgentDep = Annotated[Agent, Depends(require_agent)]

@@ -12,7 +12,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from backend.errors import AuthError, GuidepostError, InputError, RateLimitedError
+from backend.errors import (
+    AuthError,
+    DecisionChangedError,
+    GuidepostError,
+    InputError,
+    RateLimitedError,
+)
 from backend.logs import bind_request
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -48,6 +54,9 @@ class Problem(BaseModel):
     retry_after: int | None = Field(
         default=None, description="seconds to wait before retrying (503 only; as Retry-After)"
     )
+    decision: dict[str, Any] | None = Field(
+        default=None, description="the current decision (409 decision-changed only)"
+    )
 
 
 class ProblemResponse(JSONResponse):
@@ -64,6 +73,7 @@ def build_problem_response(
     field: str | None = None,
     headers: dict[str, str] | None = None,
     retry_after: int | None = None,
+    decision: dict[str, Any] | None = None,
 ) -> ProblemResponse:
     """Build one problem+json response (the `field` key only when there is one)."""
     body = Problem(
@@ -73,6 +83,7 @@ def build_problem_response(
         detail=detail,
         field=field,
         retry_after=retry_after,
+        decision=decision,
     )
     bind_request(problem=slug)
     return ProblemResponse(
@@ -91,8 +102,9 @@ def build_error_response(exc: GuidepostError) -> ProblemResponse:
         retry_after = max(1, math.ceil(exc.retry_after))
         headers["Retry-After"] = str(retry_after)
     field = exc.field if isinstance(exc, InputError) else None
+    decision = exc.decision if isinstance(exc, DecisionChangedError) else None
     return build_problem_response(
-        exc.status, exc.slug, exc.title, exc.detail, field, headers, retry_after
+        exc.status, exc.slug, exc.title, exc.detail, field, headers, retry_after, decision
     )
 
 
@@ -164,9 +176,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 def document_problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting problem+json answers for these statuses."""
     descriptions = {
-        401: "Missing, expired, forged or misaddressed token",
+        401: "Missing, expired, forged or misaddressed token (session-expired: reload the app)",
+        403: "The agent may not see this ticket in Zendesk (forbidden)",
         404: "Unknown ticket",
-        409: "The ticket changed and the branch no longer holds",
+        409: "The decision changed since it was shown (decision-changed, with `decision`), "
+        "the branch no longer holds (branch-changed), or the ticket is closed (ticket-closed)",
         422: "Invalid input (names the field)",
         500: "Misconfiguration (e.g. no field map yet) or an unexpected error",
         502: "Zendesk failed or refused the request",

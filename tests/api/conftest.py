@@ -18,7 +18,14 @@ from backend.api.app import create_app
 from backend.domain.fields import FieldCatalog, load_field_catalog
 from backend.settings import REPO_ROOT, Settings
 from backend.zendesk.fake_gateway import FakeGateway
-from tooling.testing import TEST_SHARED_SECRET, build_auth_headers
+from tooling.fake_directory import FakeDirectory
+from tooling.harness.proxy import ZendeskSigner
+from tooling.testing import (
+    TEST_AGENT_ID,
+    TEST_SESSION_SECRET,
+    TEST_SHARED_SECRET,
+    build_auth_headers,
+)
 
 # Starlette 1.x warns that it prefers httpx2 for its TestClient; httpx is what we have.
 with warnings.catch_warnings():
@@ -44,8 +51,14 @@ def field_map(catalog_fields: FieldCatalog) -> dict[str, int]:
     }
 
 
+@pytest.fixture(scope="session")
+def signer() -> ZendeskSigner:
+    """Zendesk's app signer with a key pair made for this test run."""
+    return ZendeskSigner("https://acme.zendesk.com")
+
+
 @pytest.fixture
-def settings(tmp_path: Path, field_map: dict[str, int]) -> Settings:
+def settings(tmp_path: Path, field_map: dict[str, int], signer: ZendeskSigner) -> Settings:
     """Settings with the test secret and a field map file in tmp_path."""
     path = tmp_path / "field_map.json"
     path.write_text(json.dumps(field_map), encoding="utf-8")
@@ -54,6 +67,9 @@ def settings(tmp_path: Path, field_map: dict[str, int]) -> Settings:
         zendesk_url="https://acme.zendesk.com",
         zendesk_token=SecretStr("zendesk-api-token"),
         shared_secret=SecretStr(TEST_SHARED_SECRET),
+        session_secret=SecretStr(TEST_SESSION_SECRET),
+        zaf_public_key=signer.public_pem,
+        zaf_installation_id=signer.installation_id,
         field_map=path,
         cors_origins=["https://acme.zendesk.com"],
     )
@@ -66,10 +82,19 @@ def gateway() -> FakeGateway:
 
 
 @pytest.fixture
-def app(settings: Settings, gateway: FakeGateway) -> FastAPI:
-    """The API wired to the FakeGateway through dependency overrides."""
+def directory() -> FakeDirectory:
+    """Zendesk's users: the test agent is an admin (sees every ticket)."""
+    fake = FakeDirectory()
+    fake.add_user(TEST_AGENT_ID, "admin")
+    return fake
+
+
+@pytest.fixture
+def app(settings: Settings, gateway: FakeGateway, directory: FakeDirectory) -> FastAPI:
+    """The API wired to the FakeGateway and FakeDirectory through dependency overrides."""
     application = create_app(settings)
     application.dependency_overrides[deps.get_gateway] = lambda: gateway
+    application.dependency_overrides[deps.get_directory] = lambda: directory
     return application
 
 

@@ -23,7 +23,11 @@ def _get_guidance(client: TestClient, headers: dict[str, str], ticket_id: int) -
 def _post_apply(
     client: TestClient, headers: dict[str, str], ticket_id: int, guidance: dict[str, Any]
 ) -> Any:
-    body = {"branch": guidance["branch"], "ticket_updated_at": guidance["ticket_updated_at"]}
+    body = {
+        "branch": guidance["branch"],
+        "ticket_updated_at": guidance["ticket_updated_at"],
+        "fingerprint": guidance["fingerprint"],
+    }
     return client.post(f"/v1/tickets/{ticket_id}/apply", headers=headers, json=body)
 
 
@@ -210,6 +214,18 @@ def test_apply_without_a_chosen_guide_is_422(
             "ticket_updated_at",
         ),
         ({"branch": 7, "ticket_updated_at": "2024-11-20T09:00:01Z"}, "branch"),
+        (
+            {"branch": "parking.offer_coupon", "ticket_updated_at": "2024-11-20T09:00:01Z"},
+            "fingerprint",
+        ),
+        (
+            {
+                "branch": "parking.offer_coupon",
+                "ticket_updated_at": "2024-11-20T09:00:01Z",
+                "fingerprint": "not hex",
+            },
+            "fingerprint",
+        ),
     ],
 )
 def test_apply_body_validation_is_422_naming_the_field(

@@ -24,7 +24,7 @@ PROBLEM = "application/problem+json"
 @pytest.fixture(scope="module")
 def client() -> Iterator[tuple[TestClient, dict[str, str]]]:
     settings = Settings(
-        shared_secret=SecretStr("body-limit-secret-0123456789"),
+        session_secret=SecretStr("body-limit-session-secret-0123456789-abcdef"),
         zendesk_token=SecretStr("body-limit-token"),
     )
     with TestClient(create_app(settings)) as test_client:

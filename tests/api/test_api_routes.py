@@ -327,8 +327,8 @@ def test_server_refuses_placeholder_secrets(tmp_path: Path) -> None:
 
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
-        shared_secret=SecretStr("change-me"),
+        session_secret=SecretStr("change-me"),
         zendesk_token=SecretStr("real-token"),
     )
-    with pytest.raises(SettingsError, match="GUIDEPOST_SHARED_SECRET"):
+    with pytest.raises(SettingsError, match="GUIDEPOST_SESSION_SECRET"):
         run(settings, "127.0.0.1", 0)

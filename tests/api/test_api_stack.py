@@ -83,7 +83,11 @@ def _get_guidance(http: httpx.Client, stack: Stack, ticket_id: int) -> dict[str,
 def _post_apply(
     http: httpx.Client, stack: Stack, ticket_id: int, guidance: dict[str, Any]
 ) -> httpx.Response:
-    body = {"branch": guidance["branch"], "ticket_updated_at": guidance["ticket_updated_at"]}
+    body = {
+        "branch": guidance["branch"],
+        "ticket_updated_at": guidance["ticket_updated_at"],
+        "fingerprint": guidance["fingerprint"],
+    }
     return http.post(f"/v1/tickets/{ticket_id}/apply", headers=stack.make_headers(), json=body)
 
 
@@ -117,7 +121,12 @@ def test_preview_makes_no_zendesk_request(http: httpx.Client, stack: Stack) -> N
 
 
 def test_every_demo_ticket_shows_its_branch(http: httpx.Client, stack: Stack) -> None:
-    """Guidance of each demo ticket = its documented decision, in 1 request (2 with a 원콜)."""
+    """Guidance of each demo ticket = its documented decision, in 1 request (2 with a 원콜).
+
+    The agent's permissions are read first (cached; see the next test), so each request
+    here costs only its own reads.
+    """
+    _get_guidance(http, stack, stack.ticket_ids[0])
     for case, ticket_id in zip(DEMO_CASES, stack.ticket_ids, strict=True):
         stack.emulator.store.reset_counters()
         body = _get_guidance(http, stack, ticket_id)
@@ -134,11 +143,26 @@ def test_every_demo_ticket_shows_its_branch(http: httpx.Client, stack: Stack) ->
         assert _count_requests(stack) == (2 if searches else 1), case.name
 
 
+def test_authorization_costs_one_call_per_agent_per_cache_period(
+    http: httpx.Client, stack: Stack
+) -> None:
+    """An admin's permissions: 1 read (GET /users/{id}) on the first request, 0 after."""
+    stack.server.config.app.state.authorizer = None  # a cold cache, as after a restart
+    ticket_id = stack.ticket_ids[0]
+    counts = []
+    for _ in range(3):
+        stack.emulator.store.reset_counters()
+        _get_guidance(http, stack, ticket_id)
+        counts.append(_count_requests(stack))
+    assert counts == [counts[1] + 1, counts[1], counts[1]]
+    assert counts[1] == 1
+
+
 # ---- auth ----------------------------------------------------------------------------------
 
 
 def test_auth_failures_are_401_and_never_reach_zendesk(http: httpx.Client, stack: Stack) -> None:
-    """Missing, expired, forged, alg none, wrong aud/iss, oversized, other ticket → 401."""
+    """Missing, expired, forged, alg none, wrong aud/iss/account, oversized → 401."""
     settings = stack.settings
     ticket_id = stack.ticket_ids[0]
     now = int(time.time())
@@ -153,7 +177,7 @@ def test_auth_failures_are_401_and_never_reach_zendesk(http: httpx.Client, stack
         "wrong_aud": make_token(settings, aud="other-backend"),
         "wrong_iss": make_token(settings, iss="other-app"),
         "oversized": make_token(settings, pad="x" * 9000),
-        "other_ticket": make_token(settings, ticket_id=ticket_id + 1),
+        "other_account": make_token(settings, acct="evil.zendesk.com"),
     }
     for name, token in tokens.items():
         headers = {} if token is None else {"Authorization": f"Bearer {token}"}
@@ -404,3 +428,20 @@ def test_logs_hold_no_plate_or_phone(
     text = log_stream.getvalue()
     for secret in ("34나5678", "77다 8888", "010-2222-3333", "test-shared-secret"):
         assert secret not in text
+
+
+def test_zenpy_directory_reads_users_and_tickets_from_zendesk(stack: Stack) -> None:
+    """The Zenpy-based directory speaks Zendesk's user and ticket shapes (emulator)."""
+    from backend.errors import NotFoundError
+    from backend.zendesk.users import ZenpyDirectory
+    from tooling.testing import TEST_AGENT_ID
+
+    with ZenpyGateway.from_settings(stack.settings, wait_policy="batch") as gateway:
+        directory = ZenpyDirectory(gateway)
+        profile = directory.get_user_profile(TEST_AGENT_ID)
+        placement = directory.get_ticket_placement(stack.ticket_ids[0])
+        with pytest.raises(NotFoundError):
+            directory.get_user_profile(424242)
+        assert gateway.calls == 3
+    assert (profile.id, profile.role, profile.custom_role_id) == (TEST_AGENT_ID, "admin", None)
+    assert (placement.group_id, placement.assignee_id) == (None, None)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from backend.api.auth import encode_token
 from backend.demo import DEMO_CASES
-from tooling.testing import Stack
+from tooling.testing import Stack, make_token
 
 APP_READY = "[data-state], [data-error], .gp-empty, .gp-status"
 TIMEOUT_MS = 10_000
@@ -26,17 +24,8 @@ def ticket_id(stack: Stack, name: str) -> int:
 
 
 def backend_headers(stack: Stack, **claims: Any) -> dict[str, str]:
-    """A fresh token as Zendesk's proxy would sign it."""
-    now = int(time.time())
-    payload = {
-        "iss": stack.settings.jwt_issuer,
-        "aud": stack.settings.jwt_audience,
-        "iat": now,
-        "exp": now + 300,
-        **claims,
-    }
-    token = encode_token(payload, stack.settings.shared_secret.get_secret_value())
-    return {"Authorization": f"Bearer {token}"}
+    """A fresh Guidepost session for the emulator's agent (what POST /v1/session mints)."""
+    return {"Authorization": f"Bearer {make_token(stack.settings, **claims)}"}
 
 
 def guidance(stack: Stack, ident: int) -> dict[str, Any]:

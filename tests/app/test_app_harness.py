@@ -198,7 +198,7 @@ def test_the_config_never_carries_the_secret(running: tuple[str, str, httpx.Clie
     url, app_origin, client = running
     config = client.get(f"{url}/harness/config.json").json()
     assert config["settings"]["shared_secret"] == "{{setting.shared_secret}}"
-    assert config["app_url"] == f"{app_origin}/app/assets/iframe.html"
+    assert config["app_url"] == f"{app_origin}/harness/signed-app"
     assert SECRET not in json.dumps(config)
     bad = client.post(f"{url}/harness/settings", json={"nope": "x"})
     assert bad.status_code == 400

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from app_helpers import BrowserRun, guidance, guides, set_field, ticket_id
 
+from tooling.harness.proxy import ZendeskSigner
 from tooling.testing import Stack
 
 pytestmark = pytest.mark.browser
@@ -138,13 +139,21 @@ def test_backend_down(browser_run: BrowserRun, stack: Stack) -> None:
     run.reload_app(state="guidance")  # settings reach an app when it (re)loads
 
 
-def test_unauthorized_when_the_secret_is_wrong(browser_run: BrowserRun, stack: Stack) -> None:
+def test_unauthorized_when_zendesk_signature_is_refused(
+    browser_run: BrowserRun, stack: Stack
+) -> None:
     run = browser_run
-    run.harness.settings(shared_secret="not-the-backend-secret-at-all")
-    run.open(ticket_id(stack, "주차: 기본 정보 수집"), state="error:unauthorized")
-    assert run.app.get_by_text("401").is_visible()
-    assert run.harness.proxy_log()[-1]["status"] == 401
-    run.shot("07-error-401")
+    # The backend no longer trusts the key Zendesk (the harness) signs with: no session.
+    trusted = stack.settings.zaf_public_key
+    stack.settings.zaf_public_key = ZendeskSigner(
+        "https://x.zendesk.com", fresh_key=True
+    ).public_pem
+    try:
+        run.open(ticket_id(stack, "주차: 기본 정보 수집"), state="error:unauthorized")
+        assert run.app.get_by_text("401").is_visible()
+        run.shot("07-error-401")
+    finally:
+        stack.settings.zaf_public_key = trusted
 
 
 def test_rate_limited_shows_the_retry_time(browser_run: BrowserRun, stack: Stack) -> None:
@@ -428,11 +437,9 @@ def test_the_secret_never_reaches_the_browser(browser_run: BrowserRun, stack: St
         f"{stack.backend_url}/v1/tickets/{ident}/guidance",
     }
     forwarded = [r for r in run.harness.proxy_log() if r.get("url", "").endswith("/guidance")]
-    claims = forwarded[-1]["jwt_claims"]
-    assert claims["iss"] == stack.settings.jwt_issuer
-    assert claims["aud"] == stack.settings.jwt_audience
-    assert claims["ticket_id"] == ident
-    assert claims["exp"] - claims["iat"] == 300
+    # The app asks Zendesk's proxy to sign nothing: it sends the session the backend minted.
+    assert forwarded[-1]["jwt_claims"] == {}
+    assert forwarded[-1]["secure"] is False
     # the app cannot call the backend itself: its page only may connect to its own origin
     blocked = run.app_frame().evaluate(
         f"fetch('{stack.backend_url}/healthz').then(() => 'reached', () => 'blocked')"

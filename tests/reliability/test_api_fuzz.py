@@ -112,6 +112,7 @@ class FuzzRun:
     session: requests.Session
     rng: random.Random
     branches: dict[int, str]
+    fingerprints: dict[int, str]
     statuses: Counter[str] = field(default_factory=Counter)
     modes: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
@@ -145,6 +146,7 @@ class FuzzRun:
             case.body = {
                 "branch": self.branches[ticket_id],
                 "ticket_updated_at": ticket["updated_at"],
+                "fingerprint": self.fingerprints[ticket_id],
             }
 
     def send(self, case: schemathesis.Case, mode: GenerationMode) -> None:
@@ -215,22 +217,24 @@ def schema(stack: Stack) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_url(stack.backend_url + "/openapi.json")
 
 
-def demo_branches(stack: Stack) -> dict[int, str]:
-    """The branch the guidance shows for every applicable demo ticket."""
+def demo_branches(stack: Stack) -> tuple[dict[int, str], dict[int, str]]:
+    """The branch and fingerprint the guidance shows for every applicable demo ticket."""
     branches: dict[int, str] = {}
+    fingerprints: dict[int, str] = {}
     headers = {"Authorization": f"Bearer {make_token(stack.settings)}"}
     with httpx.Client(base_url=stack.backend_url, timeout=15.0) as client:
         for ticket_id in demo_ids(stack):
             response = client.get(f"/v1/tickets/{ticket_id}/guidance", headers=headers)
             response.raise_for_status()
             branches[ticket_id] = response.json()["branch"]
-    return branches
+            fingerprints[ticket_id] = response.json()["fingerprint"]
+    return branches, fingerprints
 
 
 def run_fuzz(stack: Stack, schema: schemathesis.BaseSchema, target: int, seed: int) -> FuzzRun:
     """Fuzz every operation until `target` requests were sent (three passes at most)."""
     with requests.Session() as session:
-        run = FuzzRun(stack, session, random.Random(seed), demo_branches(stack))
+        run = FuzzRun(stack, session, random.Random(seed), *demo_branches(stack))
         operations = [result.ok() for result in schema.get_all_operations()]
         for _ in range(3):
             missing = target - run.requests

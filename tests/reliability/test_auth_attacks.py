@@ -1,4 +1,5 @@
-"""Auth attacks on the real backend: every forged, stale or misaddressed token is a 401.
+"""Auth attacks on the real backend: every forged, stale, browser-built or misaddressed
+token is a 401.
 
 The backend runs under uvicorn in front of the Zendesk emulator; the emulator's request
 counter proves that no attack reached Zendesk.
@@ -20,9 +21,10 @@ import httpx
 import pytest
 from reliability_helpers import Recorder, demo_ids, start_stack
 
-from backend.api.auth import MAX_TOKEN_BYTES, encode_token
+from backend.api.auth import MAX_TOKEN_BYTES, SESSION_ISSUER, SESSION_TYPE, encode_token
 from backend.demo import DEMO_CASES
-from tooling.testing import Stack, make_token
+from tooling.harness.proxy import ZendeskSigner
+from tooling.testing import TEST_AGENT_ID, Stack, make_token
 
 WRONG_SECRET = "not-the-shared-secret-but-just-as-long"
 # A public key as an RS256 deployment would publish it: the classic HS/RS confusion signs
@@ -54,11 +56,14 @@ def sign_hmac(header: dict[str, Any], claims: dict[str, Any], key: str, digest: 
 
 
 def good_claims(stack: Stack, **extra: Any) -> dict[str, Any]:
-    """Claims the backend would accept (signed properly)."""
+    """Session claims the backend would accept (if signed with its session key)."""
     now = int(time.time())
     return {
-        "iss": stack.settings.jwt_issuer,
-        "aud": stack.settings.jwt_audience,
+        "iss": SESSION_ISSUER,
+        "aud": stack.settings.session_audience,
+        "sub": str(TEST_AGENT_ID),
+        "acct": stack.settings.zaf_issuer,
+        "typ": SESSION_TYPE,
         "iat": now,
         "exp": now + 300,
         **extra,
@@ -67,14 +72,17 @@ def good_claims(stack: Stack, **extra: Any) -> dict[str, Any]:
 
 def build_attacks(stack: Stack, ticket_id: int, other_ticket: int) -> dict[str, str | None]:
     """Authorization header values, by attack name (None = no header at all)."""
+    # The app installation's secret: what Zendesk's proxy signs browser-chosen claims with.
     secret = stack.settings.shared_secret.get_secret_value()
     settings = stack.settings
     now = int(time.time())
-    leeway = settings.jwt_leeway_seconds
+    leeway = 30
     claims = good_claims(stack)
     valid = make_token(settings)
     header, payload, signature = valid.split(".")
-    tampered_claims = {**claims, "aud": settings.jwt_audience, "admin": True}
+    tampered_claims = {**claims, "sub": "1", "admin": True}
+    browser_claims = {"iss": settings.jwt_issuer, "aud": settings.jwt_audience, "exp": now + 300}
+    zendesk = ZendeskSigner(settings.zendesk_url)
 
     def bearer(token: str) -> str:
         return f"Bearer {token}"
@@ -124,14 +132,20 @@ def build_attacks(stack: Stack, ticket_id: int, other_ticket: int) -> dict[str, 
         "wrong_iss": bearer(make_token(settings, iss="https://evil.example")),
         "no_iss": bearer(make_token(settings, iss=None)),
         "oversized_token": bearer(make_token(settings, pad="x" * MAX_TOKEN_BYTES)),
-        "other_ticket_claim": bearer(make_token(settings, ticket_id=other_ticket)),
-        "other_ticket_claim_as_text": bearer(make_token(settings, ticket_id=str(other_ticket))),
-        "malformed_ticket_claim": bearer(make_token(settings, ticket_id={"id": ticket_id})),
+        # The superseded design (ERRATA 3): claims the sidebar built, signed by the proxy.
+        "browser_built_legacy": bearer(encode_token(browser_claims, secret)),
+        "browser_built_session_claims": bearer(encode_token(claims, secret)),
+        "ten_year_exp": bearer(make_token(settings, exp=now + 10 * 365 * 86400)),
+        "other_account": bearer(make_token(settings, acct="evil.zendesk.com")),
+        "not_a_session": bearer(make_token(settings, typ=None)),
+        "no_subject": bearer(make_token(settings, sub=None)),
+        # Zendesk's signed app token is for the session exchange only, never a bearer.
+        "zendesk_app_token_as_bearer": bearer(zendesk.sign(TEST_AGENT_ID)),
     }
 
 
 # Attacks that only make sense on routes with a ticket id in the path.
-TICKET_ONLY = {"other_ticket_claim", "other_ticket_claim_as_text", "malformed_ticket_claim"}
+TICKET_ONLY: set[str] = set()
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +174,11 @@ def offer_ticket(stack: Stack) -> int:
 def routes(stack: Stack) -> list[tuple[str, str, str, dict[str, Any] | None]]:
     """(name, method, path, body) of every authenticated route, on an applicable ticket."""
     ticket = offer_ticket(stack)
-    apply_body = {"branch": "parking.offer_coupon", "ticket_updated_at": "2024-11-20T09:00:01Z"}
+    apply_body = {
+        "branch": "parking.offer_coupon",
+        "ticket_updated_at": "2024-11-20T09:00:01Z",
+        "fingerprint": "0123abcd",
+    }
     return [
         ("guides", "GET", "/v1/guides", None),
         (
@@ -232,16 +250,19 @@ def test_valid_token_does_reach_zendesk(stack: Stack, http: httpx.Client) -> Non
     assert store.counters()["total"] >= 1
 
 
-def test_ticket_claim_binds_the_token_to_its_ticket(stack: Stack, http: httpx.Client) -> None:
-    """A token naming ticket A works for A and is refused on B (replay across tickets)."""
-    first, second = demo_ids(stack, applicable=True)[:2]
-    token = f"Bearer {make_token(stack.settings, ticket_id=first)}"
+def test_unknown_zendesk_user_is_403_before_any_ticket_read(
+    stack: Stack, http: httpx.Client
+) -> None:
+    """A valid session for a user Zendesk does not know: 403, only the user lookup is sent."""
     store = stack.emulator.store
-    assert send(http, "GET", f"/v1/tickets/{first}/guidance", None, token).status_code == 200
     store.reset_counters()
-    replay = send(http, "GET", f"/v1/tickets/{second}/guidance", None, token)
-    assert replay.status_code == 401
-    assert store.counters()["total"] == 0
+    _, method, path, body = routes(stack)[2]
+    token = f"Bearer {make_token(stack.settings, sub='424242')}"
+    response = send(http, method, path, body, token)
+    assert response.status_code == 403
+    assert response.json()["type"] == "https://guidepost.dev/problems/forbidden"
+    assert set(store.counters()["by_route"]) <= {"GET /api/v2/users/{id}"}
+    assert store.counters()["writes"] == 0
 
 
 @pytest.mark.parametrize("size", [16 * 1024, 64 * 1024])

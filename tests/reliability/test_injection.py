@@ -121,7 +121,11 @@ def test_notes_are_plain_text_and_payloads_arrive_literally(
             applied = http.post(
                 f"/v1/tickets/{ticket_id}/apply",
                 headers=headers,
-                json={"branch": body["branch"], "ticket_updated_at": body["ticket_updated_at"]},
+                json={
+                    "branch": body["branch"],
+                    "ticket_updated_at": body["ticket_updated_at"],
+                    "fingerprint": body["fingerprint"],
+                },
             )
             assert applied.status_code == 200, applied.text
     finally:

@@ -16,6 +16,7 @@ from backend.domain.engine import EngineOptions, decide
 from backend.domain.facts import parse_input
 from backend.domain.guides import GuideCatalog, load_catalog
 from backend.domain.render import TextRenderer
+from backend.service import decision_fingerprint
 from tooling.bench.common import mean, percentile
 from tooling.bench.load import LoadRun, RequestSpec, run_load
 from tooling.bench.stack import BackendProcess, EmulatorProcess, backend_settings
@@ -59,6 +60,7 @@ class ApplyTarget:
     branch: str
     updated_at: str
     klass: str
+    fingerprint: str = ""
 
 
 @dataclass
@@ -145,7 +147,7 @@ class TicketFactory:
         self.cases = [case for case in DEMO_CASES if is_appliable(case)]
         self._serial = 0
 
-    def _variant(self, case: DemoCase) -> tuple[dict[str, Any], str]:
+    def _variant(self, case: DemoCase) -> tuple[dict[str, Any], str, str]:
         """A copy of a case's input with unique call ids (no shared search history)."""
         ticket = copy.deepcopy(case.ticket)
         ticket.pop("prior_reconnections", None)
@@ -155,15 +157,15 @@ class TicketFactory:
             if key in fields:
                 fields[key] = f"9{offset}{self._serial:08d}"
         parsed = parse_input(ticket, self.catalog.fields, None)
-        branch = decide(parsed, self.catalog, self.renderer, self.options).branch
-        return ticket, branch
+        decision = decide(parsed, self.catalog, self.renderer, self.options)
+        return ticket, decision.branch, decision_fingerprint(decision)
 
     def create(self, count: int) -> list[ApplyTarget]:
         """Create `count` tickets (cycling through the cases) and return them as targets."""
         jobs = []
         for index in range(count):
             case = self.cases[index % len(self.cases)]
-            ticket, branch = self._variant(case)
+            ticket, branch, fingerprint = self._variant(case)
             new = build_new_ticket(ticket, self.catalog.fields, self.emulator.field_map)
             payload = {
                 "ticket": {
@@ -175,25 +177,31 @@ class TicketFactory:
                     ],
                 }
             }
-            jobs.append((payload, branch, ticket_class(case)))
+            jobs.append((payload, branch, ticket_class(case), fingerprint))
         headers = self.emulator.api_headers()
         with (
             httpx.Client(base_url=self.emulator.url, headers=headers, timeout=30.0) as client,
             ThreadPoolExecutor(max_workers=8) as pool,
         ):
 
-            def post(job: tuple[dict[str, Any], str, str]) -> ApplyTarget:
+            def post(job: tuple[dict[str, Any], str, str, str]) -> ApplyTarget:
                 response = client.post("/api/v2/tickets.json", json=job[0])
                 response.raise_for_status()
                 created = response.json()["ticket"]
-                return ApplyTarget(int(created["id"]), job[1], str(created["updated_at"]), job[2])
+                return ApplyTarget(
+                    int(created["id"]), job[1], str(created["updated_at"]), job[2], job[3]
+                )
 
             return list(pool.map(post, jobs))
 
 
 def apply_spec(target: ApplyTarget) -> RequestSpec:
     """The apply request for a target."""
-    body = {"branch": target.branch, "ticket_updated_at": target.updated_at}
+    body = {
+        "branch": target.branch,
+        "ticket_updated_at": target.updated_at,
+        "fingerprint": target.fingerprint,
+    }
     return RequestSpec("POST", f"/v1/tickets/{target.ticket_id}/apply", body)
 
 

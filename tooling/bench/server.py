@@ -183,7 +183,7 @@ class StopwatchMiddleware:
 def create_bench_app() -> ASGIApp:
     """The production app for the GUIDEPOST_* settings, instrumented (uvicorn factory)."""
     settings = Settings()
-    settings.require_secrets("shared_secret", "zendesk_token")
+    settings.require_secrets("session_secret", "zendesk_token")
     configure_logging(settings.log_level)
     install_instruments(shared_gateway=os.environ.get(SHARED_GATEWAY_ENV) == "1")
     return StopwatchMiddleware(create_app(settings))
@@ -203,6 +203,8 @@ def main() -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # A worker on a loaded 2-core machine can take > 5 s (the default) to start.
+        timeout_worker_healthcheck=30,
         log_level=settings.log_level.lower(),
         access_log=False,
         server_header=False,

@@ -23,8 +23,10 @@ from tooling.bench.common import (
     wait_for_http,
 )
 from tooling.bench.server import SHARED_GATEWAY_ENV
+from tooling.harness.proxy import ZendeskSigner
 
 BENCH_SHARED_SECRET = "bench-shared-secret-0123456789"  # noqa: S105 (local bench only)
+BENCH_SESSION_SECRET = "bench-session-secret-0123456789-abcdefghij"  # noqa: S105 (local bench only)
 BENCH_ZENDESK_TOKEN = "emulator-bench-token"  # noqa: S105 (the emulator accepts any)
 
 
@@ -121,6 +123,9 @@ def backend_settings(emulator: EmulatorProcess) -> Settings:
         zendesk_url=emulator.url,
         zendesk_token=SecretStr(BENCH_ZENDESK_TOKEN),
         shared_secret=SecretStr(BENCH_SHARED_SECRET),
+        session_secret=SecretStr(BENCH_SESSION_SECRET),
+        zaf_public_key=ZendeskSigner.process_public_pem(),
+        zaf_installation_id=ZendeskSigner.DEFAULT_INSTALLATION,
         field_map=emulator.field_map_path,
     )
 
@@ -133,6 +138,9 @@ def backend_env(emulator: EmulatorProcess) -> dict[str, str]:
             "GUIDEPOST_ZENDESK_URL": emulator.url,
             "GUIDEPOST_ZENDESK_TOKEN": BENCH_ZENDESK_TOKEN,
             "GUIDEPOST_SHARED_SECRET": BENCH_SHARED_SECRET,
+            "GUIDEPOST_SESSION_SECRET": BENCH_SESSION_SECRET,
+            "GUIDEPOST_ZAF_PUBLIC_KEY": ZendeskSigner.process_public_pem(),
+            "GUIDEPOST_ZAF_INSTALLATION_ID": str(ZendeskSigner.DEFAULT_INSTALLATION),
             "GUIDEPOST_FIELD_MAP": str(emulator.field_map_path),
             "GUIDEPOST_LOG_LEVEL": "INFO",
         }

@@ -22,22 +22,23 @@ from __future__ import annotations
 import json
 import mimetypes
 import ssl
-import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from backend.api.auth import encode_token
+from backend.api.auth import issue_session
+from backend.authz import Agent
 from backend.settings import Settings
 from tooling.app_package import APP_DIR, ZAF_SDK_CDN_URL, app_files, manifest_path
-from tooling.harness.proxy import ProxyError, ZendeskProxy
+from tooling.harness.proxy import ProxyError, ZendeskProxy, ZendeskSigner
 from tooling.harness.sdk import SDK_DIR, SDK_PATH, bundle_zaf_sdk
 
 __all__ = ["HarnessState", "create_harness_app"]
@@ -46,7 +47,10 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_FILES = {"host.js": "text/javascript", "host.css": "text/css"}
 SECRET_PLACEHOLDER = "{{setting.shared_secret}}"  # noqa: S105 - a placeholder, not a secret
 APP_PAGE = "assets/iframe.html"
-TOKEN_LIFETIME_SECONDS = 300
+# The app's signed URL in the harness (Zendesk signs, the backend mints the session).
+SIGNED_APP_PATH = "/harness/signed-app"
+# The emulator's agent: the Zendesk user the harness signs app tokens for.
+HARNESS_AGENT_ID = 1_001_001
 EDITABLE_TICKET_KEYS = frozenset({"custom_fields", "tags"})
 NO_STORE = {"Cache-Control": "no-store"}
 # The app may fetch only its own assets; every backend call must go through
@@ -103,15 +107,13 @@ class HarnessState:
         return (f"{self.settings.zendesk_email}/token", token)
 
     def backend_token(self) -> str:
-        """A token for the harness's own /v1/guides call (the ticket view's labels)."""
-        now = int(time.time())
-        payload = {
-            "iss": self.settings.jwt_issuer,
-            "aud": self.settings.jwt_audience,
-            "iat": now,
-            "exp": now + TOKEN_LIFETIME_SECONDS,
-        }
-        return encode_token(payload, self.settings.shared_secret.get_secret_value())
+        """A session for the harness's own /v1/guides call (the ticket view's labels)."""
+        agent = Agent(user_id=HARNESS_AGENT_ID, account=self.settings.zaf_issuer)
+        return issue_session(agent, self.settings).token
+
+    def signer(self) -> ZendeskSigner:
+        """Zendesk's app signer for this installation (the process's test key)."""
+        return ZendeskSigner(self.settings.zendesk_url, self.settings.zaf_installation_id)
 
 
 @lru_cache(maxsize=1)
@@ -216,11 +218,33 @@ def create_harness_app(
             return _error(404, str(exc))
         return Response(code, media_type="text/javascript", headers=NO_STORE)
 
-    async def config(request: Request) -> Response:
+    async def signed_app(request: Request) -> Response:
+        # Zendesk's part of a signed URL: sign the agent's app token, hand it to the
+        # backend's session exchange, then load the app page with the session in the
+        # fragment — what the backend's POST /app/sidebar entry answers in production.
         page = f"/app/{APP_PAGE}"
+        query = urlencode([(k, v) for k, v in request.query_params.multi_items()])
+        target = page + (f"?{query}" if query else "")
+        token = state.signer().sign(HARNESS_AGENT_ID)
+        try:
+            async with _client() as client:
+                answer = await client.post(
+                    state.backend_url + "/v1/session", json={"token": token}, timeout=15.0
+                )
+        except httpx.HTTPError:
+            return RedirectResponse(target, status_code=303, headers=NO_STORE)
+        if answer.status_code != 200:
+            return RedirectResponse(target, status_code=303, headers=NO_STORE)
+        session = answer.json()
+        fragment = urlencode(
+            {"gp_session": session["session_token"], "gp_expires": session["expires_at"]}
+        )
+        return RedirectResponse(f"{target}#{fragment}", status_code=303, headers=NO_STORE)
+
+    async def config(request: Request) -> Response:
         return JSONResponse(
             {
-                "app_url": (state.app_origin or "") + page,
+                "app_url": (state.app_origin or "") + SIGNED_APP_PATH,
                 "app_name": manifest.get("name", "app"),
                 "app_version": manifest.get("version", ""),
                 "settings": state.public_settings(),
@@ -331,6 +355,7 @@ def create_harness_app(
         Route("/harness/api/tickets/{id:int}/comments", comments),
         Route("/harness/api/ticket_fields", ticket_fields),
         Route("/harness/api/guides", guides),
+        Route(SIGNED_APP_PATH, signed_app),
         Route("/proxy", proxy, methods=["POST"]),
         Route(SDK_PATH, sdk),
         Route("/app/{path:path}", app_file),

@@ -9,6 +9,7 @@ This module plays that part for the local harness.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -21,7 +22,7 @@ import jwt
 
 from backend.api.auth import encode_token
 
-__all__ = ["ProxyError", "ProxyOutcome", "ZendeskProxy"]
+__all__ = ["ProxyError", "ProxyOutcome", "ZendeskProxy", "ZendeskSigner"]
 
 _SETTING = re.compile(r"\{\{\s*setting\.([A-Za-z0-9_]+)\s*\}\}")
 _JWT_TOKEN = re.compile(r"\{\{\s*jwt\.token\s*\}\}")
@@ -232,3 +233,83 @@ def _basic(user: str, password: str) -> str:
 
     raw = f"{user}:{password}".encode()
     return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+@functools.cache
+def _process_key() -> Any:
+    """The signer's RSA key for this process (made on first use, never written anywhere)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+class ZendeskSigner:
+    """Zendesk's signer for signed URLs: an RS256 key pair made at test time, never stored.
+
+    With `signedUrls` on, Zendesk posts a ZAF JWT (RS256, the app's private key) to the
+    app's URL; the backend checks it with the app's public key. Claims follow Zendesk's
+    "Authenticating Zendesk in your server-side app": `iss` the account host, `aud` the
+    installation URL, `sub` the user, `iat`/`exp` minutes apart. Every signer of a process
+    shares one key (so the backend's settings and the harness agree) unless `fresh_key`.
+    """
+
+    DEFAULT_INSTALLATION = 4242
+
+    def __init__(
+        self,
+        zendesk_url: str,
+        installation_id: int = DEFAULT_INSTALLATION,
+        *,
+        fresh_key: bool = False,
+    ) -> None:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        self.zendesk_url = zendesk_url.rstrip("/")
+        self.installation_id = installation_id
+        self._private_key = (
+            rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            if fresh_key
+            else _process_key()
+        )
+        self.public_pem = _public_pem(self._private_key)
+
+    @staticmethod
+    def process_public_pem() -> str:
+        """The PEM public key of this process's shared signing key (for backend settings)."""
+        return _public_pem(_process_key())
+
+    @property
+    def issuer(self) -> str:
+        """The account host, as Zendesk puts it in `iss`."""
+        return urlsplit(self.zendesk_url).netloc
+
+    @property
+    def audience(self) -> str:
+        """The installation URL, as Zendesk puts it in `aud`."""
+        return f"{self.zendesk_url}/api/v2/apps/installations/{self.installation_id}.json"
+
+    def sign(self, user_id: int, lifetime: int = 300, **overrides: Any) -> str:
+        """A ZAF JWT for this user (`overrides` replace claims; None drops one)."""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": f"https://{self.issuer}/api/v2/users/{user_id}.json",
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime,
+            "context": {"product": "support", "location": "ticket_sidebar"},
+        }
+        claims.update(overrides)
+        claims = {key: value for key, value in claims.items() if value is not None}
+        return jwt.encode(claims, self._private_key, algorithm="RS256")
+
+
+def _public_pem(private_key: Any) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    return str(
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode("ascii")
+    )

@@ -4,20 +4,15 @@
  * Rules this file keeps:
  *  - Every value that comes from the ticket, the backend or the user is put into the page
  *    with textContent / createTextNode; nothing is ever parsed as HTML.
- *  - The backend is called only through client.request() with cors: false and secure: true,
- *    so Zendesk's proxy signs the JWT with the secure setting; the secret never reaches
- *    the browser.
+ *  - The backend is called only through client.request() (cors: false) with the Guidepost
+ *    session the backend minted after checking Zendesk's signed app token; nothing the
+ *    browser could choose is trusted by the backend.
  */
 (function () {
   'use strict';
 
   var KIND_ORDER = ['reply', 'outbound', 'sms', 'note'];
   var REFRESH_DEBOUNCE_MS = 400;
-  var JWT_EXPIRY_SECONDS = 300;
-  var SECRET_PLACEHOLDER = '{{setting.shared_secret}}';
-  // the manifest's defaults for the two non-secret settings (and the backend's)
-  var DEFAULT_ISSUER = 'guidepost-zendesk-app';
-  var DEFAULT_AUDIENCE = 'guidepost-backend';
 
   var state = {
     client: null,
@@ -32,6 +27,8 @@
     seq: 0, // guards against out-of-order answers
     apply: { phase: 'idle', result: null, error: null }, // idle | confirm | busy | done | failed
     subscribed: false,
+    session: null, // {token, expiresAt}: Guidepost session from the signed-URL entry
+    sessionRefresh: null,
     refreshTimer: null,
     lastHeight: 0
   };
@@ -209,32 +206,75 @@
 
   // ---------------------------------------------------------------- backend calls
 
-  function backend(path, method, body) {
-    var settings = state.settings;
-    var base = String(settings.backend_url || '').replace(/\/+$/, '');
-    var claims = {
-      iss: settings.jwt_issuer || DEFAULT_ISSUER,
-      aud: settings.jwt_audience || DEFAULT_AUDIENCE
+  // ---------------------------------------------------------------- session
+  // Zendesk vouches for the agent: it posts its signed app token to the app's signed URL;
+  // the backend checks it and sends the page here with a short-lived Guidepost session in
+  // the URL fragment (never sent to any server). The browser never builds a token.
+  var SESSION_REFRESH_MARGIN_S = 60;
+
+  function sessionFailure() {
+    return {
+      status: 401,
+      responseText: JSON.stringify({
+        type: 'https://guidepost.dev/problems/session-expired',
+        title: 'Session expired',
+        status: 401
+      })
     };
-    if (state.ticketId !== null) { claims.ticket_id = state.ticketId; }
+  }
+
+  function loadSession() {
+    if (state.session) { return state.session; }
+    var hash = String(window.location.hash || '').replace(/^#/, '');
+    var params = new URLSearchParams(hash);
+    var token = params.get('gp_session');
+    var expires = Number(params.get('gp_expires'));
+    if (token && expires > 0) {
+      state.session = { token: token, expiresAt: expires };
+      if (window.history && window.history.replaceState) {
+        // Keep the token out of history and out of any later copy of the URL.
+        window.history.replaceState(null, '', window.location.pathname + window.location.search);
+      }
+    }
+    return state.session || null;
+  }
+
+  function sendWithSession(path, method, body, token) {
+    var base = String(state.settings.backend_url || '').replace(/\/+$/, '');
     var options = {
       url: base + path,
       type: method,
       contentType: 'application/json',
       dataType: 'json',
       cors: false,
-      secure: true,
-      jwt: {
-        algorithm: 'HS256',
-        secret_key: SECRET_PLACEHOLDER,
-        expiry: JWT_EXPIRY_SECONDS,
-        claims: claims
-      },
-      headers: { Authorization: 'Bearer {{jwt.token}}' }
+      headers: { Authorization: 'Bearer ' + token }
     };
     if (body !== undefined) { options.data = JSON.stringify(body); }
     return state.client.request(options).then(function (data) {
       return typeof data === 'string' && data ? JSON.parse(data) : data;
+    });
+  }
+
+  function ensureSession() {
+    var session = loadSession();
+    if (!session) { return Promise.reject(sessionFailure()); }
+    var now = Date.now() / 1000;
+    if (session.expiresAt - now > SESSION_REFRESH_MARGIN_S) { return Promise.resolve(session); }
+    if (session.expiresAt <= now) { return Promise.reject(sessionFailure()); }
+    if (!state.sessionRefresh) {
+      state.sessionRefresh = sendWithSession('/v1/session/refresh', 'POST', {}, session.token)
+        .then(function (answer) {
+          state.session = { token: answer.session_token, expiresAt: answer.expires_at };
+          return state.session;
+        })
+        .finally(function () { state.sessionRefresh = null; });
+    }
+    return state.sessionRefresh;
+  }
+
+  function backend(path, method, body) {
+    return ensureSession().then(function (session) {
+      return sendWithSession(path, method, body, session.token);
     });
   }
 
@@ -709,7 +749,8 @@
     renderCurrent();
     backend('/v1/tickets/' + encodeURIComponent(state.ticketId) + '/apply', 'POST', {
       branch: g.branch,
-      ticket_updated_at: g.ticket_updated_at
+      ticket_updated_at: g.ticket_updated_at,
+      fingerprint: g.fingerprint // contract C3: apply only what the agent saw
     }).then(function (result) {
       if (g !== state.guidance) { return; }
       if (result && result.ticket_updated_at) { g.ticket_updated_at = result.ticket_updated_at; }

@@ -1,0 +1,196 @@
+"""Per-ticket authorization that follows Zendesk's own: role, ticket access, groups.
+
+An agent may act on a ticket through Guidepost only if Zendesk would show it to them
+(Zendesk Users API: `role`, `custom_role_id`, `ticket_restriction`; Custom Agent
+Roles API: `configuration.ticket_access`; Group Memberships API). Admins and agents
+with access to all tickets pass without reading the ticket; restricted agents need the
+ticket's group and assignee. Answers are cached for `ttl` seconds; a failed read of a
+permission fails closed (ForbiddenError or the Zendesk error, never access).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, Protocol, TypeVar
+
+from backend.errors import ForbiddenError, NotFoundError
+
+TicketAccess = Literal["all", "groups", "assigned", "none"]
+
+# Zendesk's custom role `configuration.ticket_access` values, mapped to what we enforce.
+# "within-groups-and-public-groups" is enforced as groups only: we never read whether a
+# group is public, so such an agent may be refused a public-group ticket (fails closed).
+ROLE_TICKET_ACCESS: dict[str, TicketAccess] = {
+    "all": "all",
+    "within-groups": "groups",
+    "within-groups-and-public-groups": "groups",
+    "assigned-only": "assigned",
+}
+# The user's `ticket_restriction` (plans without custom roles): null means all tickets;
+# "organization" and "requested" are end-user style restrictions Guidepost does not serve.
+USER_TICKET_RESTRICTION: dict[str | None, TicketAccess] = {
+    None: "all",
+    "groups": "groups",
+    "assigned": "assigned",
+}
+
+
+@dataclass(frozen=True)
+class Agent:
+    """The Zendesk user a verified session speaks for."""
+
+    user_id: int
+    account: str
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    """What Zendesk says about a user's role and ticket restriction."""
+
+    id: int
+    role: str
+    custom_role_id: int | None
+    ticket_restriction: str | None
+    active: bool = True
+    suspended: bool = False
+
+
+@dataclass(frozen=True)
+class TicketPlacement:
+    """Where a ticket sits for access purposes: its group and assignee."""
+
+    ticket_id: int
+    group_id: int | None
+    assignee_id: int | None
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """An agent's ticket access as enforced here."""
+
+    user_id: int
+    access: TicketAccess
+    group_ids: frozenset[int] = frozenset()
+
+
+class AgentDirectory(Protocol):
+    """The Zendesk reads authorization needs (one call each)."""
+
+    def get_user_profile(self, user_id: int) -> UserProfile:
+        """Read a user (GET /api/v2/users/{id})."""
+        ...
+
+    def get_role_ticket_access(self, role_id: int) -> str:
+        """Read a custom role's `configuration.ticket_access` (GET /api/v2/custom_roles/{id})."""
+        ...
+
+    def list_group_ids(self, user_id: int) -> frozenset[int]:
+        """The groups a user belongs to (GET /api/v2/users/{id}/group_memberships)."""
+        ...
+
+    def get_ticket_placement(self, ticket_id: int) -> TicketPlacement:
+        """A ticket's group and assignee (GET /api/v2/tickets/{id})."""
+        ...
+
+
+T = TypeVar("T")
+
+
+class _TTLCache:
+    """A small thread-safe cache whose entries expire after `ttl` seconds."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float]) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[object, tuple[float, object]] = {}
+
+    def get_or_load(self, key: object, load: Callable[[], T]) -> T:
+        """Return the cached value for `key`, loading it when absent or expired."""
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] > now:
+                return entry[1]  # type: ignore[return-value]
+        value = load()
+        if self.ttl > 0:
+            with self._lock:
+                if len(self._entries) > 10_000:
+                    self._entries.clear()  # bound memory; a refill costs one read per key
+                self._entries[key] = (now + self.ttl, value)
+        return value
+
+
+def permissions_from(profile: UserProfile, role_access: str | None) -> TicketAccess:
+    """The ticket access a profile grants (custom role first, then ticket_restriction)."""
+    if not profile.active or profile.suspended:
+        return "none"
+    if profile.role == "admin":
+        return "all"
+    if profile.role != "agent":
+        return "none"
+    if profile.custom_role_id is not None:
+        return ROLE_TICKET_ACCESS.get(role_access or "", "none")
+    return USER_TICKET_RESTRICTION.get(profile.ticket_restriction, "none")
+
+
+def may_see(permissions: Permissions, placement: TicketPlacement) -> bool:
+    """True when an agent with these permissions may see a ticket so placed."""
+    if permissions.access == "all":
+        return True
+    if placement.assignee_id is not None and placement.assignee_id == permissions.user_id:
+        return True
+    if permissions.access == "groups":
+        return placement.group_id is not None and placement.group_id in permissions.group_ids
+    return False
+
+
+class TicketAuthorizer:
+    """Checks agents against tickets through an AgentDirectory, with a short cache."""
+
+    def __init__(
+        self,
+        directory: AgentDirectory,
+        ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.directory = directory
+        self._permissions = _TTLCache(ttl, clock)
+        self._roles = _TTLCache(ttl, clock)
+        self._placements = _TTLCache(ttl, clock)
+
+    def permissions(self, user_id: int) -> Permissions:
+        """The agent's permissions (1 call; +1 for a custom role; +1 for group access)."""
+        return self._permissions.get_or_load(user_id, lambda: self._load_permissions(user_id))
+
+    def _load_permissions(self, user_id: int) -> Permissions:
+        try:
+            profile = self.directory.get_user_profile(user_id)
+        except NotFoundError:
+            # A user Zendesk does not know (deleted since the session began): no access.
+            return Permissions(user_id=user_id, access="none")
+        role_access = None
+        if profile.role == "agent" and profile.custom_role_id is not None:
+            role_id = profile.custom_role_id
+            role_access = self._roles.get_or_load(
+                role_id, lambda: self.directory.get_role_ticket_access(role_id)
+            )
+        access = permissions_from(profile, role_access)
+        groups = self.directory.list_group_ids(user_id) if access == "groups" else frozenset()
+        return Permissions(user_id=user_id, access=access, group_ids=groups)
+
+    def check(self, agent: Agent, ticket_id: int) -> Permissions:
+        """Return the agent's permissions if they may see the ticket; ForbiddenError otherwise."""
+        permissions = self.permissions(agent.user_id)
+        if permissions.access == "all":
+            return permissions
+        if permissions.access != "none":
+            placement = self._placements.get_or_load(
+                ticket_id, lambda: self.directory.get_ticket_placement(ticket_id)
+            )
+            if may_see(permissions, placement):
+                return permissions
+        raise ForbiddenError(f"agent {agent.user_id} may not see ticket {ticket_id} in Zendesk")

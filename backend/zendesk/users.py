@@ -1,0 +1,90 @@
+"""`AgentDirectory` over the Zenpy gateway's guarded session: users, roles, memberships.
+
+Each read is one GET through the same transport as the ticket calls (counted, bounded
+waits, typed errors). Shapes: Zendesk Users API (`role`, `custom_role_id`,
+`ticket_restriction`, `active`, `suspended`), Custom Agent Roles API
+(`custom_role.configuration.ticket_access`), Group Memberships API (`group_id`,
+offset pages with `next_page`), Tickets API (`group_id`, `assignee_id`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.authz import TicketPlacement, UserProfile
+from backend.errors import ZendeskUnavailableError
+from backend.zendesk.zenpy_gateway import ZenpyGateway
+
+MAX_MEMBERSHIP_PAGES = 10
+
+
+class ZenpyDirectory:
+    """Reads what authorization needs, one counted GET each."""
+
+    def __init__(self, gateway: ZenpyGateway) -> None:
+        self.gateway = gateway
+
+    def _get(self, path_or_url: str, resource: str, what: str) -> dict[str, Any]:
+        gateway = self.gateway
+        url = path_or_url
+        with gateway._operation("ticket" if resource == "ticket" else "other", what):
+            session = gateway._session()
+            if url.startswith("/"):
+                url = _base_url(gateway) + url
+            response = session.get(url, timeout=gateway.timeout)
+            response.raise_for_status()
+            data = response.json()
+        if not isinstance(data, dict):
+            raise ZendeskUnavailableError(f"{what}: unexpected answer")
+        return data
+
+    def get_user_profile(self, user_id: int) -> UserProfile:
+        """Read a user (1 call)."""
+        user = self._get(f"/api/v2/users/{int(user_id)}.json", "other", f"user {user_id}")["user"]
+        role_id = user.get("custom_role_id")
+        return UserProfile(
+            id=int(user["id"]),
+            role=str(user.get("role") or ""),
+            custom_role_id=int(role_id) if role_id is not None else None,
+            ticket_restriction=user.get("ticket_restriction"),
+            active=bool(user.get("active", True)),
+            suspended=bool(user.get("suspended", False)),
+        )
+
+    def get_role_ticket_access(self, role_id: int) -> str:
+        """Read a custom role's ticket access (1 call)."""
+        data = self._get(f"/api/v2/custom_roles/{int(role_id)}.json", "other", f"role {role_id}")
+        configuration = data.get("custom_role", {}).get("configuration") or {}
+        return str(configuration.get("ticket_access") or "")
+
+    def list_group_ids(self, user_id: int) -> frozenset[int]:
+        """The user's groups (1 call per page of 100)."""
+        url: str | None = f"/api/v2/users/{int(user_id)}/group_memberships.json?per_page=100"
+        groups: set[int] = set()
+        for _ in range(MAX_MEMBERSHIP_PAGES):
+            if url is None:
+                break
+            data = self._get(url, "other", f"group memberships of user {user_id}")
+            groups.update(int(m["group_id"]) for m in data.get("group_memberships", []))
+            url = data.get("next_page")
+        return frozenset(groups)
+
+    def get_ticket_placement(self, ticket_id: int) -> TicketPlacement:
+        """A ticket's group and assignee (1 call)."""
+        ticket = self._get(
+            f"/api/v2/tickets/{int(ticket_id)}.json", "ticket", f"ticket {ticket_id}"
+        )
+        body = ticket["ticket"]
+        group, assignee = body.get("group_id"), body.get("assignee_id")
+        return TicketPlacement(
+            ticket_id=int(ticket_id),
+            group_id=int(group) if group is not None else None,
+            assignee_id=int(assignee) if assignee is not None else None,
+        )
+
+
+def _base_url(gateway: ZenpyGateway) -> str:
+    """The scheme://host the gateway's Zenpy client talks to."""
+    from backend.zendesk.zenpy_gateway import _base_url as zenpy_base_url
+
+    return zenpy_base_url(gateway._subdomain)

@@ -155,4 +155,3 @@ class Settings(BaseSettings):
             for value in self.__dict__.values()
             if isinstance(value, SecretStr)
         )
-

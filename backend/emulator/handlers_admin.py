@@ -196,3 +196,92 @@ class AdminHandlers:
             raise _make_bad_request("per_minute must be a positive integer")
         self.store.set_rate_limit(per_minute)
         return _Response(200, {"per_minute": self.store.rate_limit_per_minute})
+
+    # ---------------------------------------------------------- ticket forms
+
+    def list_forms(self, request: _Request, match: re.Match[str]) -> _Response:
+        """GET /ticket_forms."""
+        forms = self.store.list_ticket_forms(base_url=request.base)
+        return _Response(200, _paginate(request, forms, "ticket_forms"))
+
+    def create_form(self, request: _Request, match: re.Match[str]) -> _Response:
+        """POST /ticket_forms: 201."""
+        form = self.store.create_ticket_form(request.payload("ticket_form"), base_url=request.base)
+        return _Response(201, {"ticket_form": form})
+
+    def show_form(self, request: _Request, match: re.Match[str]) -> _Response:
+        """GET /ticket_forms/{id}."""
+        form = self.store.get_ticket_form(int(match["id"]), base_url=request.base)
+        return _Response(200, {"ticket_form": form})
+
+    def update_form(self, request: _Request, match: re.Match[str]) -> _Response:
+        """PUT /ticket_forms/{id}."""
+        form = self.store.update_ticket_form(
+            int(match["id"]), request.payload("ticket_form"), base_url=request.base
+        )
+        return _Response(200, {"ticket_form": form})
+
+    # -------------------------------------------------------- custom objects
+
+    def list_custom_objects(self, request: _Request, match: re.Match[str]) -> _Response:
+        """GET /custom_objects."""
+        return _Response(
+            200, {"custom_objects": self.store.list_custom_objects(base_url=request.base)}
+        )
+
+    def create_custom_object(self, request: _Request, match: re.Match[str]) -> _Response:
+        """POST /custom_objects: 201."""
+        body = request.body.get("custom_object") if isinstance(request.body, dict) else None
+        created = self.store.create_custom_object(body, base_url=request.base)
+        return _Response(201, {"custom_object": created})
+
+    def show_custom_object(self, request: _Request, match: re.Match[str]) -> _Response:
+        """GET /custom_objects/{key}."""
+        found = self.store.get_custom_object(match["key"], base_url=request.base)
+        return _Response(200, {"custom_object": found})
+
+    def delete_custom_object(self, request: _Request, match: re.Match[str]) -> _Response:
+        """DELETE /custom_objects/{key}: 204."""
+        self.store.delete_custom_object(match["key"])
+        return _Response(204)
+
+    def list_custom_object_fields(self, request: _Request, match: re.Match[str]) -> _Response:
+        """GET /custom_objects/{key}/fields."""
+        fields = self.store.list_custom_object_fields(match["key"], base_url=request.base)
+        return _Response(200, {"custom_object_fields": fields})
+
+    def create_custom_object_field(self, request: _Request, match: re.Match[str]) -> _Response:
+        """POST /custom_objects/{key}/fields: 201."""
+        body = request.body.get("custom_object_field") if isinstance(request.body, dict) else None
+        created = self.store.create_custom_object_field(match["key"], body, base_url=request.base)
+        return _Response(201, {"custom_object_field": created})
+
+    def list_records(self, request: _Request, match: re.Match[str]) -> _Response:
+        """GET /custom_objects/{key}/records[?filter[external_ids]=a,b][&filter[ids]=…]."""
+        records = self.store.list_custom_object_records(
+            match["key"],
+            external_ids=_split_filter(request.param("filter[external_ids]")),
+            ids=_split_filter(request.param("filter[ids]")),
+            base_url=request.base,
+        )
+        page = _paginate(request, records, "custom_object_records")
+        page["count"] = len(records)
+        return _Response(200, page)
+
+    def create_record(self, request: _Request, match: re.Match[str]) -> _Response:
+        """POST /custom_objects/{key}/records: 201."""
+        body = request.body.get("custom_object_record") if isinstance(request.body, dict) else None
+        created = self.store.create_custom_object_record(match["key"], body, base_url=request.base)
+        return _Response(201, {"custom_object_record": created})
+
+    def delete_record(self, request: _Request, match: re.Match[str]) -> _Response:
+        """DELETE /custom_objects/{key}/records/{id}: 204."""
+        self.store.delete_custom_object_record(match["key"], int(match["record_id"]))
+        return _Response(204)
+
+
+def _split_filter(raw: str | None) -> list[str] | None:
+    """A comma-separated filter parameter; None when absent."""
+    if raw is None:
+        return None
+    return [part.strip() for part in raw.split(",") if part.strip()]

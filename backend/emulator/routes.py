@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import time
@@ -12,6 +14,7 @@ from backend.emulator.handlers_admin import AdminHandlers
 from backend.emulator.http_shapes import (
     _TICKET_IN_PATH_RE,
     IGNORED_SINGLE_UPDATE_KEYS,
+    RATE_LIMIT_MESSAGE,
     SEARCH_RESULT_LIMIT,
     _build_unsupported_header,
     _compile,
@@ -25,6 +28,20 @@ from backend.emulator.http_shapes import (
     _Route,
 )
 from backend.emulator.store import ApiError, EmulatorStore, RateDecision, make_not_found
+
+_SINGLE_TICKET_RE = re.compile(r"^/api/v2/tickets/(?P<id>\d+)(?:\.json)?/?$")
+
+
+def _get_user(header: str | None) -> str:
+    """The user a Basic header names (for per-user limits); '' when unreadable."""
+    scheme, _, credentials = (header or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return credentials
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    return decoded.partition(":")[0].removesuffix("/token")
 
 
 class _App(AdminHandlers):
@@ -70,6 +87,19 @@ class _App(AdminHandlers):
             ("GET", "/job_statuses/{job_id}", self.show_job),
             ("GET", "/help_center/articles/{id}", self.show_article),
             ("GET", "/help_center/{locale}/articles/{id}", self.show_article),
+            ("GET", "/ticket_forms", self.list_forms),
+            ("POST", "/ticket_forms", self.create_form),
+            ("GET", "/ticket_forms/{id}", self.show_form),
+            ("PUT", "/ticket_forms/{id}", self.update_form),
+            ("GET", "/custom_objects", self.list_custom_objects),
+            ("POST", "/custom_objects", self.create_custom_object),
+            ("GET", "/custom_objects/{key}", self.show_custom_object),
+            ("DELETE", "/custom_objects/{key}", self.delete_custom_object),
+            ("GET", "/custom_objects/{key}/fields", self.list_custom_object_fields),
+            ("POST", "/custom_objects/{key}/fields", self.create_custom_object_field),
+            ("GET", "/custom_objects/{key}/records", self.list_records),
+            ("POST", "/custom_objects/{key}/records", self.create_record),
+            ("DELETE", "/custom_objects/{key}/records/{record_id}", self.delete_record),
             ("GET", "/users/me", self.show_me),
             ("GET", "/users/{id}", self.show_user),
         ]
@@ -133,6 +163,16 @@ class _App(AdminHandlers):
         decision = self.store.take_rate_token()
         if not decision.allowed:
             return _make_rate_limited(decision.retry_after), decision
+        endpoint_headers: dict[str, str] = {}
+        ticket_update = _SINGLE_TICKET_RE.match(path) if method == "PUT" else None
+        if ticket_update is not None:
+            limited = self.store.take_update_ticket_token(
+                int(ticket_update["id"]), _get_user(headers.get("Authorization"))
+            )
+            if limited is not None:
+                endpoint_headers = limited.headers()
+                if not limited.allowed:
+                    return _Response(429, RATE_LIMIT_MESSAGE, endpoint_headers), decision
         for fault in self.store.consume_faults(method, path):
             if fault.kind == "latency":
                 time.sleep(fault.ms / 1000.0)
@@ -149,6 +189,7 @@ class _App(AdminHandlers):
                 body = {"error": "EmulatedFault", "description": f"Injected HTTP {fault.status}"}
                 return _Response(fault.status, body, extra), decision
         response = self._dispatch(self.api_routes, method, path, query, raw_body, base)
+        response.headers.update(endpoint_headers)
         if method != "GET" and 200 <= response.status < 300:
             self.store.record_write()
         return response, decision

@@ -147,3 +147,12 @@ class SourceDriftError(GuidepostError):
 
     title = "Source article changed"
     slug = "source-drift"
+
+
+class WriteNotHeldError(ZendeskRejectedError):
+    """Zendesk answered 200 but the ticket it returned does not hold what was sent."""
+
+    title = "Zendesk did not keep the update"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, 200)

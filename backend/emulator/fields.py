@@ -26,8 +26,13 @@ class FieldsMixin(StoreBase):
 
     # ---------------------------------------------------------- ticket fields
 
-    def create_field(self, data: JSON, *, base_url: str | None = None) -> JSON:
-        """Create a custom ticket field (validates type, title and dropdown options)."""
+    def create_field(
+        self, data: JSON, *, base_url: str | None = None, field_id: int | None = None
+    ) -> JSON:
+        """Create a custom ticket field (validates type, title and dropdown options).
+
+        `field_id` (in-process callers only) places the field at a chosen id.
+        """
         if not isinstance(data, dict):
             raise make_record_invalid("ticket_field", "Ticket field: must be an object")
         with self._lock:
@@ -42,7 +47,7 @@ class FieldsMixin(StoreBase):
                 raise make_record_invalid("title", "Title: cannot be blank", "BlankValue")
             now = self._now()
             record: JSON = {
-                "id": self._state.next_field_id,
+                "id": field_id if field_id is not None else self._state.next_field_id,
                 "type": field_type,
                 "title": title.strip(),
                 "description": "",
@@ -69,7 +74,8 @@ class FieldsMixin(StoreBase):
                 record["options"] = self._build_options(
                     data.get("custom_field_options"), record, []
                 )
-            self._state.next_field_id += 1
+            if field_id is None:
+                self._state.next_field_id += 1
             self._state.fields[record["id"]] = record
             return self._render_field(record, self._resolve_base(base_url))
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from backend.emulator.shapes import ApiError, parse_stamp
+from backend.emulator.shapes import ApiError
 from backend.emulator.store import EmulatorStore
 from backend.errors import NotFoundError
 from backend.zendesk.gateway import (
@@ -46,6 +46,7 @@ from backend.zendesk.shapes import (
     form_from_json,
     ledger_record_payload,
     macro_from_json,
+    parse_zendesk_time,
     reconnection_from_json,
     ticket_from_json,
     verify_written,
@@ -441,7 +442,7 @@ class FakeGateway:
 
     def _wait_past_stamp(self, stamp: str) -> None:
         """Like the real adapter: never write within the second of the stamp it carries."""
-        stamp_epoch = parse_stamp(stamp)
+        stamp_epoch = parse_zendesk_time(stamp)
         if stamp_epoch is not None and self.clock() < stamp_epoch + 1:
             self.clock.advance(stamp_epoch + 1 - self.clock())
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from backend.errors import (
@@ -170,6 +171,17 @@ def _same_value(sent: JSONScalar, held: JSONScalar) -> bool:
     if isinstance(sent, bool) or isinstance(held, bool):
         return str(sent).lower() == str(held).lower()
     return str(sent) == str(held)
+
+
+def parse_zendesk_time(value: str) -> float | None:
+    """Epoch seconds of a Zendesk timestamp (`2024-11-20T09:00:01Z`); None when unreadable."""
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
 
 
 def verify_written(update: TicketUpdate, written: TicketRecord) -> None:

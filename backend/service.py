@@ -216,8 +216,10 @@ def claim_reconnection(
     https://support.zendesk.com/hc/en-us/articles/6687271605786): when it does, the
     second create is refused and the list names the holder; when it does not, both
     records exist for a moment and the list orders them. A loser removes its record and
-    its decision becomes `already_reconnected_once` (→ 409 branch-changed, nothing
-    written). A retry of the winner finds its own claim and goes on.
+    its decision becomes `already_reconnected_once`: 409 branch-changed when that moves
+    the branch, else the blocked decision is what gets written (never gp_eligible). A
+    retry of the winner finds its own claim and goes on. A claim whose write-back then
+    fails stays in the ledger for that ticket (its retry reuses it).
     """
     origin = find_origin_to_search(found.decision, found.ticket, ctx)
     forced = found.ticket.values.get("forced_call_id")

@@ -347,8 +347,12 @@ class FakeGateway:
 
     def ensure_ledger(self) -> bool:
         """Create the ledger object and its fields when missing; True when it wrote."""
+        # Counted like the real adapter: read the object, read its fields, then each write.
         self._call("ensure_ledger")
-        return self._ensure_ledger()
+        self._count(1)
+        writes = self._ensure_ledger()
+        self._count(writes)
+        return writes > 0
 
     def list_reconnections(self, origin_call_id: str) -> list[ReconnectionRecord]:
         """Every ledger record of a 원콜, lowest id first (1 call)."""
@@ -446,24 +450,24 @@ class FakeGateway:
         if stamp_epoch is not None and self.clock() < stamp_epoch + 1:
             self.clock.advance(stamp_epoch + 1 - self.clock())
 
-    def _ensure_ledger(self) -> bool:
-        """Create the ledger object and fields in the store when missing."""
-        wrote = False
+    def _ensure_ledger(self) -> int:
+        """Create the ledger object and fields in the store when missing; count the writes."""
+        writes = 0
         try:
             self.store.get_custom_object(LEDGER_KEY)
         except ApiError:
             self.store.create_custom_object(
                 {"key": LEDGER_KEY, "title": LEDGER_TITLE, "title_pluralized": LEDGER_TITLE_PLURAL}
             )
-            wrote = True
+            writes += 1
         present = {f["key"] for f in self.store.list_custom_object_fields(LEDGER_KEY)}
         for key, field_type, title in LEDGER_FIELDS:
             if key not in present:
                 self.store.create_custom_object_field(
                     LEDGER_KEY, {"key": key, "type": field_type, "title": title}
                 )
-                wrote = True
-        return wrote
+                writes += 1
+        return writes
 
     def _ensure_fields(self, values: Mapping[int, JSONScalar]) -> None:
         """Create text fields for ids a unit test's made-up field map names (lenient mode)."""

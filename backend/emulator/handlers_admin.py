@@ -257,7 +257,12 @@ class AdminHandlers:
         return _Response(201, {"custom_object_field": created})
 
     def list_records(self, request: _Request, match: re.Match[str]) -> _Response:
-        """GET /custom_objects/{key}/records[?filter[external_ids]=a,b][&filter[ids]=…]."""
+        """GET /custom_objects/{key}/records[?filter[external_ids]=a,b][&filter[ids]=…].
+
+        Always cursor-paginated (`meta.has_more`, `links.next`), 100 per page by default.
+        """
+        if not any(k.startswith("page[") for k in request.query):
+            request.query["page[size]"] = ["100"]
         records = self.store.list_custom_object_records(
             match["key"],
             external_ids=_split_filter(request.param("filter[external_ids]")),

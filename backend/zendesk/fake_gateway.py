@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
+from backend.emulator.clock import DEFAULT_START, ManualClock
 from backend.emulator.shapes import ApiError
 from backend.emulator.store import EmulatorStore
 from backend.errors import NotFoundError
@@ -55,29 +56,12 @@ from backend.zendesk.shapes import (
 PAGE_SIZE = 100
 # Unit tests run without Zendesk's limits (an account budget above every real plan).
 UNLIMITED_PER_MINUTE = 1_000_000
-DEFAULT_START = datetime(2024, 11, 20, 9, 0, 0, tzinfo=UTC)
 T = TypeVar("T")
 
 
 def _pages(count: int) -> int:
     """Count the pages a paginated list of `count` items takes (at least one)."""
     return max(1, -(-count // PAGE_SIZE))
-
-
-class ManualClock:
-    """A clock that moves only when told to (epoch seconds)."""
-
-    def __init__(self, start: datetime = DEFAULT_START) -> None:
-        self._now = start.timestamp()
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        with self._lock:
-            self._now += seconds
 
 
 class FakeGateway:

@@ -197,6 +197,19 @@ class AdminHandlers:
         self.store.set_rate_limit(per_minute)
         return _Response(200, {"per_minute": self.store.rate_limit_per_minute})
 
+    def show_search_lag(self, request: _Request, match: re.Match[str]) -> _Response:
+        """GET /__emulator/search_lag."""
+        return _Response(200, {"seconds": self.store.search_lag_seconds})
+
+    def set_search_lag(self, request: _Request, match: re.Match[str]) -> _Response:
+        """POST /__emulator/search_lag with {"seconds": n}: search's indexing lag."""
+        body = request.body if isinstance(request.body, dict) else {}
+        seconds = body.get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            raise _make_bad_request("seconds must be a number >= 0")
+        self.store.search_lag_seconds = float(seconds)
+        return _Response(200, {"seconds": self.store.search_lag_seconds})
+
     # ---------------------------------------------------------- ticket forms
 
     def list_forms(self, request: _Request, match: re.Match[str]) -> _Response:

@@ -121,6 +121,8 @@ class _App(AdminHandlers):
             ("PUT", "/articles/{locale}/{id}", self.put_article),
             ("GET", "/rate_limit", self.show_rate_limit),
             ("POST", "/rate_limit", self.set_rate_limit),
+            ("GET", "/search_lag", self.show_search_lag),
+            ("POST", "/search_lag", self.set_search_lag),
         ]
         return [
             _compile("/__emulator" + path, method, handler, json_suffix=False)

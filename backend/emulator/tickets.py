@@ -368,6 +368,10 @@ class TicketsMixin(StoreBase):
         resources to be indexed for search."
         https://developer.zendesk.com/api-reference/ticketing/ticket-management/search/
         """
+        if self.search_lag_seconds <= 0:
+            # No lag: search reads the tickets themselves; keep no copies.
+            self._state.index.pop(ticket["id"], None)
+            return
         now = self._clock()
         versions = self._state.index.setdefault(ticket["id"], [])
         versions.append((now, copy.deepcopy(ticket)))
@@ -382,9 +386,14 @@ class TicketsMixin(StoreBase):
             return list(self._state.tickets.values())
         horizon = self._clock() - self.search_lag_seconds
         found: list[JSON] = []
-        for ticket_id, versions in self._state.index.items():
+        for ticket_id, current in self._state.tickets.items():
+            versions = self._state.index.get(ticket_id)
+            if versions is None:
+                # Written while there was no lag: long indexed.
+                found.append(current)
+                continue
             visible = [ticket for at, ticket in versions if at <= horizon]
-            if visible and ticket_id in self._state.tickets:
+            if visible:
                 found.append(visible[-1])
         return found
 

@@ -40,6 +40,16 @@ def test_search_sees_tickets_only_after_the_indexing_lag() -> None:
     assert [t["id"] for t in store.search("tags:other")] == [ticket["id"]]
 
 
+def test_search_lag_is_set_through_the_control_api(api: Api, store: EmulatorStore) -> None:
+    """`POST /__emulator/search_lag` turns the lag on for a running emulator."""
+    old = _ticket(store, ["seen"])
+    assert api.control("POST", "/search_lag", json={"seconds": 60}).json() == {"seconds": 60.0}
+    _ticket(store, ["seen"])
+    found = api.get("/search.json", params={"query": "tags:seen"}).json()["results"]
+    assert [t["id"] for t in found] == [old["id"]]  # written before the lag: indexed
+    assert api.control("POST", "/search_lag", json={"seconds": -1}).status_code == 400
+
+
 def test_custom_object_records_are_created_listed_by_external_id_and_deleted(api: Api) -> None:
     """Custom objects API shapes: 201 creates, string record ids, filter, 204/404 deletes."""
     created = api.post(

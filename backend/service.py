@@ -130,7 +130,7 @@ def _is_own_claim(claim: ReconnectionRecord, ticket_id: int, forced_call_id: obj
     return claim.ticket_id == ticket_id and claim.forced_call_id == str(forced_call_id)
 
 
-def count_prior_reconnections(
+def count_prior_claims(
     claims: list[ReconnectionRecord], ticket_id: int, forced_call_id: object
 ) -> int:
     """Count the other 강콜 claimed for a 원콜 before this ticket's own claim.
@@ -148,14 +148,18 @@ def count_prior_reconnections(
     return len(earlier)
 
 
-def count_prior_in_search(
+def count_prior_reconnections(
     records: list[TicketRecord],
     ticket_id: int,
     origin_call_id: str,
     forced_call_id: object,
     ctx: ServiceContext,
 ) -> int:
-    """Count 강콜 recorded by tags before the ledger (GUIDES.md "Link memo")."""
+    """Count 강콜 recorded by search-indexed tags: history from before the ledger only.
+
+    GUIDES.md "Link memo". Search lags, so this never carries the once-only rule on its
+    own: use `find_reconnection_history`, which reads the ledger first.
+    """
     # Other tickets tagged fr_origin_<id> + fr_forced count; this ticket counts only when
     # the search index holds a different 강콜 ID for it than the ticket read just now.
     origin_tag = ORIGIN_TAG_PREFIX + origin_call_id
@@ -197,11 +201,9 @@ def find_reconnection_history(
         # The ledger object is missing: `fields bootstrap` has not run since the upgrade.
         claims = None
     if claims:
-        return ReconnectionHistory(
-            count_prior_reconnections(claims, ticket_id, forced_call_id), "ledger"
-        )
+        return ReconnectionHistory(count_prior_claims(claims, ticket_id, forced_call_id), "ledger")
     found = gateway.search_tickets(f"type:ticket tags:{ORIGIN_TAG_PREFIX}{origin_call_id}")
-    prior = count_prior_in_search(found, ticket_id, origin_call_id, forced_call_id, ctx)
+    prior = count_prior_reconnections(found, ticket_id, origin_call_id, forced_call_id, ctx)
     return ReconnectionHistory(prior, "search" if claims is None else "ledger+search")
 
 
@@ -245,7 +247,7 @@ def claim_reconnection(
         return found
     if mine is not None:
         gateway.delete_reconnection(mine.id)
-    prior = max(1, count_prior_reconnections(claims, found.record.id, forced))
+    prior = max(1, count_prior_claims(claims, found.record.id, forced))
     ticket = found.ticket.model_copy(update={"prior_reconnections": prior})
     decision = decide_ticket(ticket, ctx)
     lost = TicketDecision(

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from backend.bootstrap import bootstrap_fields
 from backend.domain.engine import EngineOptions
@@ -25,6 +27,7 @@ from backend.service import (
     ServiceContext,
     apply_decision,
     claim_reconnection,
+    count_prior_claims,
     get_guidance,
     read_decision,
 )
@@ -270,3 +273,21 @@ def test_apply_without_a_ledger_fails_closed(
     with pytest.raises(SettingsError, match="fields bootstrap"):
         apply_decision(fake, ticket, guidance["branch"], guidance["ticket_updated_at"], ctx)
     assert fake.updates == []
+
+
+@given(
+    st.lists(st.tuples(st.integers(1, 4), st.sampled_from(["a", "b", "c"])), min_size=1, max_size=8)
+)
+def test_exactly_the_lowest_claim_counts_no_prior_reconnection(
+    claimants: list[tuple[int, str]],
+) -> None:
+    """Whatever claims exist for one 원콜, only the lowest record's owner sees 0 prior."""
+    claims = [
+        ReconnectionRecord(index + 1, "7001", forced, ticket, "", "")
+        for index, (ticket, forced) in enumerate(claimants)
+    ]
+    owners = {(c.ticket_id, c.forced_call_id) for c in claims}
+    free = [o for o in owners if count_prior_claims(claims, o[0], o[1]) == 0]
+    assert free == [(claims[0].ticket_id, claims[0].forced_call_id)]
+    # Someone with no claim at all sees every distinct earlier claimant.
+    assert count_prior_claims(claims, 99, "z") == len(owners)

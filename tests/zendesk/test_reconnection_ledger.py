@@ -291,3 +291,22 @@ def test_exactly_the_lowest_claim_counts_no_prior_reconnection(
     assert free == [(claims[0].ticket_id, claims[0].forced_call_id)]
     # Someone with no claim at all sees every distinct earlier claimant.
     assert count_prior_claims(claims, 99, "z") == len(owners)
+
+
+def test_the_same_ticket_with_another_forced_call_counts_its_earlier_claim(
+    tmp_path: Path, catalog: GuideCatalog, renderer: TextRenderer
+) -> None:
+    """A ticket reconnected once, whose 강콜 ID is then changed, is blocked the 2nd time.
+
+    Fails on the code before this change: this branch read the search index's copy of
+    the ticket, which lags, so it could not fire when it mattered.
+    """
+    fake = FakeGateway(search_lag_seconds=LAG, lenient_fields=False)
+    ctx = _context(catalog, renderer, bootstrap_fields(fake, catalog.fields, tmp_path / "m.json"))
+    ticket = _add(fake, ctx)
+    assert _apply(fake, ticket, ctx)["applied"] is True
+    assert ctx.field_map is not None
+    fake.touch_ticket(ticket, custom_fields={ctx.field_map["forced_call_id"]: "7009"})
+    guidance = get_guidance(fake, ticket, ctx)
+    assert guidance["blocks"] == ["already_reconnected_once"]
+    assert guidance["reconnection_history"] == "ledger"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +149,7 @@ def test_second_forced_call_is_blocked_at_once_despite_a_60s_index_lag(
 class RacingGateway:
     """Makes two claims both exist before either lists the ledger (the worst race)."""
 
-    def __init__(self, inner: FakeGateway) -> None:
+    def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.ready = threading.Barrier(2, timeout=10)
         self.created = threading.Barrier(2, timeout=10)
@@ -164,9 +165,38 @@ class RacingGateway:
             self.created.wait()  # both creates answered before either lists
 
 
+@contextmanager
+def _account(
+    kind: str, unique: bool, tmp_path: Path, catalog: GuideCatalog, renderer: TextRenderer
+) -> Iterator[tuple[Any, ServiceContext]]:
+    """A bootstrapped account: the fake, or Zenpy over HTTP to the emulator."""
+    if kind == "fake":
+        fake = FakeGateway(unique_external_ids=unique, lenient_fields=False)
+        yield (
+            fake,
+            _context(
+                catalog, renderer, bootstrap_fields(fake, catalog.fields, tmp_path / "m.json")
+            ),
+        )
+        return
+    with EmulatorServer(rate_limit_per_minute=100_000) as server:
+        server.store.unique_external_ids = unique
+        gateway = ZenpyGateway(
+            subdomain="emulator",
+            email="agent@example.com",
+            token="test-token",
+            policy=RetryPolicy("batch", 5.0, 2, backoff_base=0.02, backoff_cap=0.1),
+            base_url=server.url,
+        )
+        with gateway:
+            field_map = bootstrap_fields(gateway, catalog.fields, tmp_path / "m.json")
+            yield gateway, _context(catalog, renderer, field_map)
+
+
+@pytest.mark.parametrize("kind", ["fake", "emulator"])
 @pytest.mark.parametrize("unique", [True, False], ids=["unique-external-ids", "duplicates-allowed"])
 def test_two_concurrent_applies_for_one_origin_record_one_reconnection(
-    unique: bool, tmp_path: Path, catalog: GuideCatalog, renderer: TextRenderer
+    kind: str, unique: bool, tmp_path: Path, catalog: GuideCatalog, renderer: TextRenderer
 ) -> None:
     """Two tickets of one 원콜 applied at once: one claim, one eligible write-back.
 
@@ -176,36 +206,38 @@ def test_two_concurrent_applies_for_one_origin_record_one_reconnection(
     Fails on the code before this change: both applies passed the search-based count
     and both wrote gp_eligible.
     """
-    fake = FakeGateway(unique_external_ids=unique, lenient_fields=False)
-    ctx = _context(catalog, renderer, bootstrap_fields(fake, catalog.fields, tmp_path / "m.json"))
-    tickets = [_add(fake, ctx), _add(fake, ctx, forced_call_id="7003")]
-    guidance = {t: get_guidance(fake, t, ctx) for t in tickets}
-    assert all(g["eligible"] for g in guidance.values())
-    racing = RacingGateway(fake)
+    with _account(kind, unique, tmp_path, catalog, renderer) as (gateway, ctx):
+        tickets = [_add(gateway, ctx), _add(gateway, ctx, forced_call_id="7003")]
+        guidance = {t: get_guidance(gateway, t, ctx) for t in tickets}
+        assert all(g["eligible"] for g in guidance.values())
+        racing = RacingGateway(gateway)
 
-    def apply(ticket_id: int) -> dict[str, Any] | None:
-        seen = guidance[ticket_id]
-        try:
-            return apply_decision(racing, ticket_id, seen["branch"], seen["ticket_updated_at"], ctx)
-        except BranchChangedError:
-            return None
+        def apply(ticket_id: int) -> dict[str, Any] | None:
+            seen = guidance[ticket_id]
+            try:
+                return apply_decision(
+                    racing, ticket_id, seen["branch"], seen["ticket_updated_at"], ctx
+                )
+            except BranchChangedError:
+                return None
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = dict(zip(tickets, pool.map(apply, tickets), strict=True))
-    eligible = [t for t in tickets if "gp_eligible" in fake.tickets[t].tags]
-    assert len(eligible) == 1
-    winner = eligible[0]
-    loser = next(t for t in tickets if t != winner)
-    assert results[winner] is not None
-    assert results[winner]["decision"]["eligible"] is True
-    loser_result = results[loser]
-    if loser_result is not None:  # written, but as what it now is: blocked
-        assert loser_result["decision"]["blocks"] == ["already_reconnected_once"]
-        assert "gp_block_already_reconnected_once" in fake.tickets[loser].tags
-    claims = fake.list_reconnections("7001")
-    assert [(c.ticket_id, c.origin_call_id) for c in claims] == [(winner, "7001")]
-    after = get_guidance(fake, loser, ctx)
-    assert after["blocks"] == ["already_reconnected_once"]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = dict(zip(tickets, pool.map(apply, tickets), strict=True))
+        tags = {t: gateway.get_ticket(t).tags for t in tickets}
+        eligible = [t for t in tickets if "gp_eligible" in tags[t]]
+        assert len(eligible) == 1
+        winner = eligible[0]
+        loser = next(t for t in tickets if t != winner)
+        assert results[winner] is not None
+        assert results[winner]["decision"]["eligible"] is True
+        loser_result = results[loser]
+        if loser_result is not None:  # written, but as what it now is: blocked
+            assert loser_result["decision"]["blocks"] == ["already_reconnected_once"]
+            assert "gp_block_already_reconnected_once" in tags[loser]
+        claims = gateway.list_reconnections("7001")
+        assert [(c.ticket_id, c.origin_call_id) for c in claims] == [(winner, "7001")]
+        after = get_guidance(gateway, loser, ctx)
+        assert after["blocks"] == ["already_reconnected_once"]
 
 
 def test_a_winner_whose_write_failed_keeps_its_claim_on_retry(

@@ -34,7 +34,13 @@ from backend.service import (
 )
 from backend.settings import REPO_ROOT
 from backend.zendesk.fake_gateway import FakeGateway
-from backend.zendesk.gateway import NewTicket, ReconnectionClaim, ReconnectionRecord
+from backend.zendesk.gateway import (
+    NewTicket,
+    ReconnectionClaim,
+    ReconnectionRecord,
+    TicketRecord,
+    TicketUpdate,
+)
 from backend.zendesk.zenpy_gateway import RetryPolicy, ZenpyGateway
 
 # An eligible force_reconnect ticket (together, no fare change, card, all checks ok).
@@ -342,3 +348,45 @@ def test_the_same_ticket_with_another_forced_call_counts_its_earlier_claim(
     guidance = get_guidance(fake, ticket, ctx)
     assert guidance["blocks"] == ["already_reconnected_once"]
     assert guidance["reconnection_history"] == "ledger"
+
+
+class SameSecondGateway:
+    """Two applies of one ticket both send their write with the stamp they read."""
+
+    def __init__(self, inner: FakeGateway) -> None:
+        self.inner = inner
+        self.barrier = threading.Barrier(2, timeout=10)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def update_ticket(self, update: TicketUpdate) -> TicketRecord:
+        self.barrier.wait()  # both built their update from the same read
+        return self.inner.update_ticket(update)
+
+
+def test_same_second_concurrent_applies_write_one_note(
+    tmp_path: Path, catalog: GuideCatalog, renderer: TextRenderer
+) -> None:
+    """Frozen clock (every write in one second), two applies: one note, one applied.
+
+    `updated_at` has whole seconds, so without the gateway waiting out the stamp's
+    second both writes would pass `safe_update`. Fails on the code before this change
+    (no wait in the gateway; the fake moved `updated_at` on every write).
+    """
+    fake = FakeGateway(lenient_fields=False)
+    ctx = _context(catalog, renderer, bootstrap_fields(fake, catalog.fields, tmp_path / "m.json"))
+    ticket = _add(fake, ctx)
+    fake.tick_per_write = False
+    seen = get_guidance(fake, ticket, ctx)
+    racing = SameSecondGateway(fake)
+
+    def apply(_: int) -> bool:
+        result = apply_decision(racing, ticket, seen["branch"], seen["ticket_updated_at"], ctx)
+        return bool(result["applied"])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        applied = list(pool.map(apply, range(2)))
+    assert sorted(applied) == [False, True]
+    notes = [c for c in fake.comments[ticket] if not c.public]
+    assert len(notes) == 1

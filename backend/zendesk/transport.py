@@ -360,7 +360,10 @@ class GatewayTransport:
         would pass `safe_update` too (a double note). Writing only once the second has
         passed makes every write move `updated_at`, so the second writer gets its 409.
         """
-        offset = self._clock_offset if self._clock_offset is not None else 0.0
+        if self.base_url is not None or self._clock_offset is None:
+            offset = 0.0  # the loopback emulator runs on this machine's clock
+        else:
+            offset = self._clock_offset
         wait = stamp_epoch + 1.0 - (time.time() + offset)
         if wait > 0:
             time.sleep(min(wait, MAX_STAMP_WAIT))

@@ -64,7 +64,10 @@ NETWORK_ERRORS = (
     requests.ConnectionError,
     requests.exceptions.ChunkedEncodingError,
 )
-PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
+PROXY_VARIABLES = (
+    *("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"),
+    *("https_proxy", "http_proxy", "all_proxy"),
+)
 # Never sleep longer than this to move past a safe_update stamp's second.
 MAX_STAMP_WAIT = 2.0
 

@@ -95,8 +95,9 @@ def test_sessions_ignore_the_environment_unless_a_proxy_is_set(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """`trust_env` off (no per-call proxy/netrc lookups) unless a proxy is configured."""
-    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"):
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("all_proxy", raising=False)
     with EmulatorServer() as server:
         plain = ZenpyGateway.from_settings(_settings(server.url))
         plain.search_tickets("type:ticket")

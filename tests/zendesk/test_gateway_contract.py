@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import Backend, WriteSpy
+from contract_helpers import Backend, WriteSpy
 
 from backend.bootstrap import bootstrap_fields
 from backend.domain.fields import FieldCatalog, load_field_catalog

@@ -351,9 +351,11 @@ class TicketsMixin(StoreBase):
     def _commit_changes(self, ticket: JSON, events: list[JSON], comment: JSON | None) -> JSON:
         """Store a changed working copy and return its audit.
 
-        `updated_at` has one-second resolution, as Zendesk's API shows it: two writes
-        within one second leave the same `updated_at` (so a `safe_update` stamp read
-        before the first still matches after it — the gateway guards against that).
+        `updated_at` has one-second resolution, as Zendesk's API shows it (ISO 8601 to
+        the second, e.g. "2011-05-05T10:38:52Z",
+        https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/): two
+        writes within one second leave the same `updated_at` (so a `safe_update` stamp
+        read before the first still matches after it — the gateway guards against that).
         """
         if events or comment is not None:
             ticket["updated_at"] = self._now()

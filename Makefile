@@ -84,3 +84,9 @@ reliability-report: $(STAMP)
 
 clean:
 	rm -rf $(VENV) zendesk_app/node_modules dist var test-artifacts .mypy_cache .ruff_cache .pytest_cache
+
+## The gateway contract against a real Zendesk sandbox (docs/LIVE_ZENDESK.md); skipped with
+## one line per test unless GUIDEPOST_LIVE_ZENDESK_URL/EMAIL/TOKEN are set.
+.PHONY: test-live
+test-live: $(STAMP)
+	$(BIN)/pytest tests/zendesk/test_gateway_contract.py -k live -rs -p no:randomly

@@ -1,5 +1,8 @@
 """`guidepost fields bootstrap`: the field catalog → Zendesk custom ticket fields.
 
+It also creates the reconnection ledger (custom object `gp_reconnection` and its fields)
+and adds the fields to the ticket forms named in `GUIDEPOST_TICKET_FORM_IDS`.
+
 Every catalog field with `zendesk: true` becomes one custom ticket field, found again
 on later runs by the marker `guidepost:<key>` in its description (titles are for
 people and may be renamed). A run compares before writing, so a second run makes no
@@ -12,6 +15,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -113,9 +117,15 @@ def write_field_map(field_map: dict[str, int], out_path: Path) -> None:
 
 
 def bootstrap_fields(
-    gateway: ZendeskGateway, fields: FieldCatalog, out_path: Path, log: TextIO | None = None
+    gateway: ZendeskGateway,
+    fields: FieldCatalog,
+    out_path: Path,
+    log: TextIO | None = None,
+    form_ids: Sequence[int] = (),
 ) -> dict[str, int]:
-    """Create or update every Zendesk-backed catalog field; write and return the field map."""
+    """Create or update every Zendesk-backed catalog field, the reconnection ledger and the
+    ticket forms' field lists; write and return the field map. A second run writes nothing.
+    """
     existing = find_marked_fields(gateway.list_ticket_fields())
     field_map: dict[str, int] = {}
     for field in fields.fields():
@@ -137,5 +147,27 @@ def bootstrap_fields(
         field_map[field.key] = record.id
         if log is not None:
             log.write(f"fields bootstrap: {field.key}: {outcome} (id {record.id})\n")
+    ledger = "created" if gateway.ensure_ledger() else "unchanged"
+    if log is not None:
+        log.write(f"fields bootstrap: reconnection ledger: {ledger}\n")
+    for form_id in form_ids:
+        added = add_fields_to_form(gateway, form_id, tuple(field_map.values()))
+        if log is not None:
+            log.write(f"fields bootstrap: ticket form {form_id}: {added} field(s) added\n")
     write_field_map(field_map, out_path)
     return field_map
+
+
+def add_fields_to_form(gateway: ZendeskGateway, form_id: int, field_ids: tuple[int, ...]) -> int:
+    """Append the fields a ticket form lacks (agents on that form can then edit them).
+
+    Ticket forms list the fields agents see; on an account with forms, a field on no
+    form is hidden ("ticket_field_ids: ids of all ticket fields which are in this
+    ticket form", https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_forms/).
+    A PUT replaces the list, so it carries the form's own fields first, unchanged.
+    """
+    form = gateway.get_ticket_form(form_id)
+    missing = [i for i in field_ids if i not in form.ticket_field_ids]
+    if missing:
+        gateway.set_ticket_form_fields(form_id, (*form.ticket_field_ids, *missing))
+    return len(missing)

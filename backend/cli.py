@@ -153,7 +153,9 @@ def _cmd_fields_bootstrap(args: argparse.Namespace, out: TextIO, err: TextIO) ->
     gateway = ZenpyGateway.from_settings(settings, wait_policy="batch")
     fields = load_field_catalog(settings.guides_dir / "fields.yaml")
     out_path = Path(args.out) if args.out else settings.field_map
-    field_map = bootstrap_fields(gateway, fields, out_path, log=err)
+    field_map = bootstrap_fields(
+        gateway, fields, out_path, log=err, form_ids=settings.ticket_form_ids
+    )
     out.write(json.dumps(field_map, sort_keys=True) + "\n")
     return EXIT_OK
 

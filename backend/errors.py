@@ -214,3 +214,12 @@ class NothingToApplyError(InputError):
 
     slug = "nothing-to-apply"
     title = "Nothing to apply"
+
+
+class WriteNotHeldError(ZendeskRejectedError):
+    """Zendesk answered 200 but the ticket it returned does not hold what was sent."""
+
+    title = "Zendesk did not keep the update"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, 200)

@@ -1,8 +1,9 @@
 """The application service: read a ticket, decide, write the decision back exactly once."""
 
 # Pure orchestration over a `ZendeskGateway`; no HTTP framework types. Zendesk calls:
-# guidance = 1 read (+1 search for a force_reconnect ticket with a known 원콜 ID);
-# apply = 1 read + 1 write (+ that search); a repeated apply = 1 read (+ search).
+# guidance = 1 read (+1 ledger read for a force_reconnect ticket with a known 원콜 ID, +1
+# search when the ledger holds nothing for it); apply = 1 read + 1 write (+ that history,
+# + create and list a ledger claim when eligible); a repeated apply = 1 read (+ history).
 
 from __future__ import annotations
 
@@ -28,11 +29,20 @@ from backend.errors import (
     DecisionChangedError,
     InputError,
     NothingToApplyError,
+    NotFoundError,
     SettingsError,
     TicketClosedError,
+    ZendeskRejectedError,
 )
 from backend.logs import bind_request
-from backend.zendesk.gateway import JSONScalar, TicketRecord, TicketUpdate, ZendeskGateway
+from backend.zendesk.gateway import (
+    JSONScalar,
+    ReconnectionClaim,
+    ReconnectionRecord,
+    TicketRecord,
+    TicketUpdate,
+    ZendeskGateway,
+)
 
 MAX_APPLY_ATTEMPTS = 3
 ORIGIN_TAG_PREFIX = "fr_origin_"
@@ -61,12 +71,16 @@ class TicketGuidance(Decision):
     ticket_updated_at: str | None
     already_applied: bool = Field(description="this decision's write-back is already on the ticket")
     prior_reconnections: int = Field(
-        description="other 강콜 recorded for this ticket's 원콜 (Zendesk search; 0 without one)"
+        description="other 강콜 recorded for this ticket's 원콜 (ledger, then search; 0 without one)"
     )
     fingerprint: str = Field(
         description="hash of guide, branch, outcome, blocks and note: send it back with apply"
     )
     source: Literal["ticket", "form"] = "ticket"
+    reconnection_history: Literal["ledger", "ledger+search", "search"] | None = Field(
+        default=None,
+        description="where prior reconnections were counted; search-based history may lag",
+    )
 
 
 class ApplyResult(BaseModel):
@@ -128,6 +142,8 @@ class TicketDecision:
     ticket: TicketInput
     decision: Decision
     fingerprint: str
+    # Where prior reconnections were counted from (see ReconnectionHistory); None = not asked.
+    history_source: str | None = None
 
     @property
     def already_applied(self) -> bool:
@@ -172,6 +188,42 @@ def find_origin_to_search(
     return None if origin is None else str(origin)
 
 
+@dataclass(frozen=True)
+class ReconnectionHistory:
+    """Prior 강제재연결 of a 원콜, and where the count comes from.
+
+    `source`: "ledger" (consistent reads only), "ledger+search" (the ledger holds nothing
+    for this 원콜, so search was asked for history from before the ledger — search lags,
+    see `find_reconnection_history`), or "search" (no ledger on this account yet).
+    """
+
+    prior: int
+    source: str
+
+
+def _is_own_claim(claim: ReconnectionRecord, ticket_id: int, forced_call_id: object) -> bool:
+    """True for a ledger record of this ticket and this 강콜."""
+    return claim.ticket_id == ticket_id and claim.forced_call_id == str(forced_call_id)
+
+
+def count_prior_claims(
+    claims: list[ReconnectionRecord], ticket_id: int, forced_call_id: object
+) -> int:
+    """Count the other 강콜 claimed for a 원콜 before this ticket's own claim.
+
+    The ledger's order is its record ids: the lowest claim wins, so records after this
+    ticket's own claim are losers about to remove themselves and never count.
+    """
+    own = [c.id for c in claims if _is_own_claim(c, ticket_id, forced_call_id)]
+    cutoff = min(own) if own else None
+    earlier = {
+        (c.ticket_id, c.forced_call_id)
+        for c in claims
+        if (cutoff is None or c.id < cutoff) and not _is_own_claim(c, ticket_id, forced_call_id)
+    }
+    return len(earlier)
+
+
 def count_prior_reconnections(
     records: list[TicketRecord],
     ticket_id: int,
@@ -179,7 +231,11 @@ def count_prior_reconnections(
     forced_call_id: object,
     ctx: ServiceContext,
 ) -> int:
-    """Count 강콜 already recorded for a 원콜 (GUIDES.md "Link memo")."""
+    """Count 강콜 recorded by search-indexed tags: history from before the ledger only.
+
+    GUIDES.md "Link memo". Search lags, so this never carries the once-only rule on its
+    own: use `find_reconnection_history`, which reads the ledger first.
+    """
     # Other tickets tagged fr_origin_<id> + fr_forced count; this ticket counts only when
     # the search index holds a different 강콜 ID for it than the ticket read just now.
     origin_tag = ORIGIN_TAG_PREFIX + origin_call_id
@@ -197,6 +253,87 @@ def count_prior_reconnections(
         if recorded is not None and recorded != forced_call_id:
             count += 1
     return count
+
+
+def find_reconnection_history(
+    gateway: ZendeskGateway,
+    ticket_id: int,
+    origin_call_id: str,
+    forced_call_id: object,
+    ctx: ServiceContext,
+) -> ReconnectionHistory:
+    """Count prior 강제재연결 from the ledger (1 call); search only for pre-ledger history.
+
+    The ledger is read with List Custom Object Records (`filter[external_ids]`), a
+    database read. Search is not: "It can take up to a few minutes for new tickets ...
+    to be indexed for search"
+    (https://developer.zendesk.com/api-reference/ticketing/ticket-management/search/),
+    so it is asked only when the ledger knows nothing of this 원콜 — for reconnections
+    written back before the ledger existed — and the answer says so (`source`).
+    """
+    try:
+        claims: list[ReconnectionRecord] | None = gateway.list_reconnections(origin_call_id)
+    except NotFoundError:
+        # The ledger object is missing: `fields bootstrap` has not run since the upgrade.
+        claims = None
+    if claims:
+        return ReconnectionHistory(count_prior_claims(claims, ticket_id, forced_call_id), "ledger")
+    found = gateway.search_tickets(f"type:ticket tags:{ORIGIN_TAG_PREFIX}{origin_call_id}")
+    prior = count_prior_reconnections(found, ticket_id, origin_call_id, forced_call_id, ctx)
+    return ReconnectionHistory(prior, "search" if claims is None else "ledger+search")
+
+
+def claim_reconnection(
+    gateway: ZendeskGateway, found: TicketDecision, branch: str, ctx: ServiceContext
+) -> TicketDecision:
+    """Claim this ticket's 강제재연결 in the ledger before an eligible write-back.
+
+    Create, then list by external id (the 원콜 ID): the lowest record id wins. This is
+    correct whether or not Zendesk enforces unique external ids ("The external_id must
+    be unique for each custom object record",
+    https://support.zendesk.com/hc/en-us/articles/6687271605786): when it does, the
+    second create is refused and the list names the holder; when it does not, both
+    records exist for a moment and the list orders them. A loser removes its record and
+    its decision becomes `already_reconnected_once`: 409 branch-changed when that moves
+    the branch, else the blocked decision is what gets written (never gp_eligible). A
+    retry of the winner finds its own claim and goes on. A claim whose write-back then
+    fails stays in the ledger for that ticket (its retry reuses it).
+    """
+    origin = find_origin_to_search(found.decision, found.ticket, ctx)
+    forced = found.ticket.values.get("forced_call_id")
+    if origin is None or forced is None or not found.decision.eligible:
+        return found
+    claim = ReconnectionClaim(origin, str(forced), found.record.id)
+    mine: ReconnectionRecord | None
+    try:
+        mine = gateway.create_reconnection(claim)
+    except ZendeskRejectedError:
+        mine = None  # e.g. the external id is taken: the list below names the holder
+    except NotFoundError:
+        raise SettingsError(
+            "the reconnection ledger is missing: run `guidepost fields bootstrap`"
+        ) from None
+    claims = gateway.list_reconnections(origin)
+    if not claims:
+        raise ConflictError(f"the ledger claim for 원콜 {origin} is not visible; try again")
+    winner = claims[0]
+    if _is_own_claim(winner, found.record.id, forced):
+        if mine is not None and mine.id != winner.id:
+            gateway.delete_reconnection(mine.id)  # a retry's duplicate of our own claim
+        return found
+    if mine is not None:
+        gateway.delete_reconnection(mine.id)
+    prior = max(1, count_prior_claims(claims, found.record.id, forced))
+    ticket = found.ticket.model_copy(update={"prior_reconnections": prior})
+    decision = decide_ticket(ticket, ctx)
+    lost = TicketDecision(
+        record=found.record,
+        ticket=ticket,
+        decision=decision,
+        fingerprint=compute_settled_fingerprint(ticket, decision, ctx),
+    )
+    _check_applicable(lost, branch)
+    return lost
 
 
 def _parse_quietly(ctx: ServiceContext, key: str, raw: object) -> Any:
@@ -231,10 +368,13 @@ def read_decision(gateway: ZendeskGateway, ticket_id: int, ctx: ServiceContext) 
     ticket = parse_record(record, ctx)
     decision = decide_ticket(ticket, ctx)
     origin = find_origin_to_search(decision, ticket, ctx)
+    history_source: str | None = None
     if origin is not None:
-        found = gateway.search_tickets(f"type:ticket tags:{ORIGIN_TAG_PREFIX}{origin}")
         forced = ticket.values.get("forced_call_id")
-        prior = count_prior_reconnections(found, ticket_id, origin, forced, ctx)
+        history = find_reconnection_history(gateway, ticket_id, origin, forced, ctx)
+        history_source = history.source
+        bind_request(reconnection_history=history_source)
+        prior = history.prior
         if prior:
             ticket = ticket.model_copy(update={"prior_reconnections": prior})
             decision = decide_ticket(ticket, ctx)
@@ -244,6 +384,7 @@ def read_decision(gateway: ZendeskGateway, ticket_id: int, ctx: ServiceContext) 
         ticket=ticket,
         decision=decision,
         fingerprint=compute_settled_fingerprint(ticket, decision, ctx),
+        history_source=history_source,
     )
 
 
@@ -261,6 +402,7 @@ def build_guidance(found: TicketDecision) -> TicketGuidance:
         already_applied=found.already_applied,
         prior_reconnections=found.ticket.prior_reconnections,
         fingerprint=decision_fingerprint(found.decision),
+        reconnection_history=found.history_source,
     )
 
 
@@ -363,6 +505,9 @@ def apply_decision(
             # Before the fingerprint check: the write-back's own fields settle the decision.
             bind_request(applied=False, attempts=attempt)
             return _build_result(found, applied=False, updated_at=found.record.updated_at)
+        _check_writable(found, fingerprint)
+        # A lost ledger claim turns the decision blocked: the agent must see that first.
+        found = claim_reconnection(gateway, found, branch, ctx)
         _check_writable(found, fingerprint)
         update = build_update(found, ctx, author_id)
         try:

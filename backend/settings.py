@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,6 +14,10 @@ from backend.errors import SettingsError
 from backend.logs import register_secrets
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# One account subdomain (letters, digits, hyphens) under zendesk.com.
+_ZENDESK_HOST_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.zendesk\.com")
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 # Values that mean "somebody copied .env.example and did not fill it in".
 PLACEHOLDER_SECRETS = frozenset(
@@ -80,15 +85,31 @@ class Settings(BaseSettings):
     connector_budget_seconds: float = Field(1.0, gt=0, le=10)
     # Secrets a connector's `auth.secret` names, e.g. {"parking_admin": "…"}.
     connector_secrets: dict[str, SecretStr] = {}
+    # Ticket forms that must show the fields `fields bootstrap` creates (multi-form accounts).
+    ticket_form_ids: list[int] = []
 
     @field_validator("zendesk_url")
     @classmethod
     def check_zendesk_url(cls, value: str) -> str:
-        """Accept only http(s) URLs with a host."""
-        parts = urlsplit(value)
-        if parts.scheme not in {"http", "https"} or not parts.netloc:
-            raise ValueError("must look like https://acme.zendesk.com or http://127.0.0.1:8765")
-        return value.rstrip("/")
+        """Accept `https://<subdomain>.zendesk.com`, or `http://` on loopback (the emulator).
+
+        The API of an account lives at its zendesk.com subdomain even when its Help
+        Center or agent UI is host-mapped (e.g. support.acme.com): a host-mapped URL
+        here would send the token to the wrong host, so it is refused with the fix.
+        """
+        parts = urlsplit(value.strip())
+        host = (parts.hostname or "").lower()
+        if parts.scheme == "https" and _ZENDESK_HOST_RE.fullmatch(host) and not parts.port:
+            if parts.path.strip("/") or parts.query or parts.fragment:
+                raise ValueError(f"must be the bare account URL https://{host}, not a page")
+            return f"https://{host}"
+        if parts.scheme == "http" and host in _LOOPBACK_HOSTS:
+            return value.strip().rstrip("/")
+        raise ValueError(
+            "must be https://<subdomain>.zendesk.com (the account's own subdomain, even "
+            "when its Help Center is host-mapped to another domain), or http://127.0.0.1:PORT "
+            f"for the local emulator; got {value!r}"
+        )
 
     @field_validator("admin_call_url")
     @classmethod
@@ -132,7 +153,7 @@ class Settings(BaseSettings):
 
     @property
     def zendesk_is_local(self) -> bool:
-        """True when the configured Zendesk is plain http (the emulator)."""
+        """True when the configured Zendesk is the emulator (http on loopback)."""
         return self.zendesk_url.startswith("http://")
 
     @property
@@ -146,7 +167,7 @@ class Settings(BaseSettings):
         host = urlsplit(self.zendesk_url).hostname or ""
         if self.zendesk_is_local:
             return "emulator"
-        return host.split(".")[0]
+        return host.removesuffix(".zendesk.com")
 
     def model_post_init(self, context: Any, /) -> None:
         """Tell the log masking every secret value, so no log line can show one."""

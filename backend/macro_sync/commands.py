@@ -86,14 +86,12 @@ def _make_zenpy_gateway(settings: Settings) -> ZendeskGateway:
 
 @contextmanager
 def _open_gateway(settings: Settings, factory: GatewayFactory | None) -> Iterator[ZendeskGateway]:
-    """Open a gateway for one run and close it afterwards (when it can be closed)."""
+    """Open a gateway for one run and close it afterwards."""
     gateway = (factory or _make_zenpy_gateway)(settings)
     try:
         yield gateway
     finally:
-        close = getattr(gateway, "close", None)
-        if callable(close):
-            close()
+        gateway.close()
 
 
 def _is_tty(stream: TextIO) -> bool:

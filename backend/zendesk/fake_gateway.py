@@ -1,28 +1,24 @@
-"""An in-memory `ZendeskGateway` for fast unit tests: Zendesk's semantics, no HTTP.
+"""An in-process `ZendeskGateway` for fast tests: a thin adapter over the emulator's store.
 
-It behaves like Zendesk where Guidepost depends on it: `updated_at` moves on every
-write, a stale `updated_stamp` answers ConflictError (safe_update), `tags` on a
-single ticket update replaces the whole list (ERRATA 1), search follows the
-emulator's query rules, macros come in cursor pages of 100. `calls` counts the
-HTTP requests the real adapter would have sent.
+There is one model of Zendesk in this project, `backend.emulator.store.EmulatorStore`;
+this fake speaks to it directly (no HTTP) with the same payloads the Zenpy adapter
+sends, and reads its answers with the same `backend.zendesk.shapes` readers. What it
+adds is only what tests need: a manual clock (one second per write unless told
+otherwise), call counting like the real adapter, queued failures, set-up helpers, and
+custom fields created on the fly for field maps made up by unit tests.
 """
 
 from __future__ import annotations
 
-import itertools
 import threading
-from collections.abc import Iterator, Mapping
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
 
-from backend.emulator.search import parse_query
-from backend.errors import (
-    ConflictError,
-    NotFoundError,
-    TicketNotFoundError,
-    ZendeskRejectedError,
-)
+from backend.emulator.clock import DEFAULT_START, ManualClock
+from backend.emulator.shapes import ApiError
+from backend.emulator.store import EmulatorStore
+from backend.errors import NotFoundError
 from backend.zendesk.gateway import (
     ArticleRecord,
     CommentRecord,
@@ -32,32 +28,35 @@ from backend.zendesk.gateway import (
     MacroRecord,
     MacroSpec,
     NewTicket,
+    ReconnectionClaim,
+    ReconnectionRecord,
+    TicketFormRecord,
     TicketRecord,
     TicketUpdate,
 )
+from backend.zendesk.shapes import (
+    LEDGER_FIELDS,
+    LEDGER_KEY,
+    LEDGER_TITLE,
+    LEDGER_TITLE_PLURAL,
+    Resource,
+    article_from_json,
+    comment_from_json,
+    error_for_status,
+    field_from_json,
+    form_from_json,
+    ledger_record_payload,
+    macro_from_json,
+    parse_zendesk_time,
+    reconnection_from_json,
+    ticket_from_json,
+    verify_written,
+)
 
 PAGE_SIZE = 100
-# Zendesk's own ticket fields: a real account always lists them next to the custom ones.
-SYSTEM_FIELDS = (
-    FieldRecord(9_000_001, "subject", "Subject", "", (), True),
-    FieldRecord(9_000_002, "description", "Description", "", (), True),
-    FieldRecord(9_000_003, "status", "Status", "", (), True),
-)
-FIELD_TYPES = frozenset(
-    {
-        "text",
-        "textarea",
-        "checkbox",
-        "date",
-        "integer",
-        "decimal",
-        "regexp",
-        "tagger",
-        "multiselect",
-        "partialcreditcard",
-        "lookup",
-    }
-)
+# Unit tests run without Zendesk's limits (an account budget above every real plan).
+UNLIMITED_PER_MINUTE = 1_000_000
+T = TypeVar("T")
 
 
 def _pages(count: int) -> int:
@@ -66,21 +65,35 @@ def _pages(count: int) -> int:
 
 
 class FakeGateway:
-    """Zendesk in a dict; thread-safe, deterministic clock, injectable failures."""
+    """`ZendeskGateway` over an in-process `EmulatorStore`; thread-safe, deterministic."""
 
-    def __init__(self, start: datetime | None = None) -> None:
+    def __init__(
+        self,
+        start: datetime | None = None,
+        *,
+        search_lag_seconds: float = 0.0,
+        unique_external_ids: bool = True,
+        tick_per_write: bool = True,
+        ledger: bool = True,
+        lenient_fields: bool = True,
+    ) -> None:
+        self.clock = ManualClock(start or DEFAULT_START)
+        self.store = EmulatorStore(
+            rate_limit_per_minute=UNLIMITED_PER_MINUTE,
+            search_lag_seconds=search_lag_seconds,
+            unique_external_ids=unique_external_ids,
+            clock=self.clock,
+        )
+        self.tick_per_write = tick_per_write
+        self.lenient_fields = lenient_fields
         self._lock = threading.RLock()
-        self._clock = start or datetime(2024, 11, 20, 9, 0, 0, tzinfo=UTC)
-        self._ids = itertools.count(1001)
         self._failures: list[tuple[Exception, str | None]] = []
-        self.calls = 0
         self._thread = threading.local()
-        self.tickets: dict[int, TicketRecord] = {}
-        self.comments: dict[int, list[CommentRecord]] = {}
-        self.fields: dict[int, FieldRecord] = {f.id: f for f in SYSTEM_FIELDS}
-        self.macros: dict[int, MacroRecord] = {}
-        self.articles: dict[tuple[str, int], ArticleRecord] = {}
+        self.calls = 0
         self.updates: list[TicketUpdate] = []
+        if ledger:
+            # An account where `fields bootstrap` already ran.
+            self._ensure_ledger()
 
     # ---- helpers for tests -------------------------------------------------------
 
@@ -89,49 +102,45 @@ class FakeGateway:
         subject: str = "",
         description: str = "",
         *,
-        ticket_id: int | None = None,
         tags: tuple[str, ...] | list[str] = (),
         custom_fields: Mapping[int, JSONScalar] | None = None,
         status: str = "open",
     ) -> TicketRecord:
         """Put a ticket in place without counting a call (test set-up)."""
         with self._lock:
-            new_id = ticket_id if ticket_id is not None else next(self._ids)
-            stamp = self._tick()
-            new_tags, new_fields = self._apply_changes((), {}, tags, custom_fields or {})
-            record = TicketRecord(
-                id=new_id,
-                subject=subject,
-                description=description,
-                status=status,
-                tags=new_tags,
-                custom_fields=new_fields,
-                updated_at=stamp,
-            )
-            self.tickets[new_id] = record
-            self.comments[new_id] = (
-                [CommentRecord(next(self._ids), description, True, stamp)] if description else []
-            )
-            return record
+            data = self._ticket_payload(subject, description, tuple(tags), custom_fields or {})
+            data["status"] = status
+            self._tick()
+            created = self._run("other", "ticket set-up", lambda: self.store.create_ticket(data))
+            return ticket_from_json(created)
 
     def touch_ticket(self, ticket_id: int, **changes: Any) -> TicketRecord:
-        """Simulate another agent's edit: bump updated_at (and apply `changes`)."""
+        """Simulate another agent's edit: move updated_at (and apply `changes`)."""
         with self._lock:
-            record = self._ticket(ticket_id)
-            if "tags" in changes:
-                changes["tags"] = _normalize_tags(changes["tags"])
-            record = replace(record, **changes, updated_at=self._tick())
-            self.tickets[ticket_id] = record
-            return record
+            data: dict[str, Any] = {}
+            for key in ("subject", "status", "tags"):
+                if key in changes:
+                    data[key] = list(changes[key]) if key == "tags" else changes[key]
+            if "custom_fields" in changes:
+                self._ensure_fields(changes["custom_fields"])
+                data["custom_fields"] = [
+                    {"id": k, "value": v} for k, v in changes["custom_fields"].items()
+                ]
+            self._tick()
+            what = f"ticket {ticket_id}"
+            if data:
+                self._run("ticket", what, lambda: self.store.update_ticket(ticket_id, data))
+            return ticket_from_json(
+                self._run("ticket", what, lambda: self.store.touch_ticket(ticket_id))
+            )
 
-    def add_article(
-        self, locale: str, article_id: int, title: str, body: str, updated_at: str | None = None
-    ) -> ArticleRecord:
+    def add_article(self, locale: str, article_id: int, title: str, body: str) -> ArticleRecord:
         """Put a Help Center article in place (test set-up)."""
         with self._lock:
-            record = ArticleRecord(article_id, locale, title, body, updated_at or self._tick())
-            self.articles[(locale, article_id)] = record
-            return record
+            self._tick()
+            return article_from_json(
+                self.store.set_article(article_id, locale, title, body), locale
+            )
 
     def fail_next(self, exc: Exception, method: str | None = None) -> None:
         """Make the next call (or the next call of `method`) raise `exc`; queue several."""
@@ -145,180 +154,28 @@ class FakeGateway:
                 return record
         raise KeyError(title)
 
-    # ---- ZendeskGateway ------------------------------------------------------------
+    @property
+    def tickets(self) -> dict[int, TicketRecord]:
+        """Every ticket by id, as the store holds it now."""
+        return {t["id"]: ticket_from_json(t) for t in self.store.list_tickets()}
 
-    def get_ticket(self, ticket_id: int) -> TicketRecord:
-        """Read one ticket; TicketNotFoundError when it does not exist."""
-        with self._lock:
-            self._call("get_ticket")
-            return self._ticket(ticket_id)
+    @property
+    def comments(self) -> dict[int, list[CommentRecord]]:
+        """Every ticket's comments, oldest first."""
+        return {
+            ticket_id: [comment_from_json(c) for c in self.store.comments(ticket_id)]
+            for ticket_id in self.tickets
+        }
 
-    def update_ticket(self, update: TicketUpdate) -> TicketRecord:
-        """Write one safe update; ConflictError when the ticket changed since the stamp."""
-        with self._lock:
-            self._call("update_ticket")
-            record = self._ticket(update.ticket_id)
-            if update.updated_stamp != record.updated_at:
-                raise ConflictError(
-                    f"ticket {update.ticket_id} changed since {update.updated_stamp} "
-                    f"(now {record.updated_at})"
-                )
-            self._check_custom_fields(update.custom_fields)
-            tags, fields = self._apply_changes(
-                record.tags, record.custom_fields, update.tags, update.custom_fields
-            )
-            stamp = self._tick()
-            if update.note_body is not None:
-                self.comments[record.id].append(
-                    CommentRecord(next(self._ids), update.note_body, update.note_public, stamp)
-                )
-            record = replace(record, tags=tags, custom_fields=fields, updated_at=stamp)
-            self.tickets[record.id] = record
-            self.updates.append(update)
-            return record
+    @property
+    def fields(self) -> dict[int, FieldRecord]:
+        """Every ticket field by id, system fields included."""
+        return {f["id"]: field_from_json(f) for f in self.store.fields()}
 
-    def create_ticket(self, ticket: NewTicket) -> TicketRecord:
-        """Create a ticket (demo data and tests)."""
-        with self._lock:
-            self._call("create_ticket")
-            if not ticket.description.strip():
-                raise ZendeskRejectedError("ticket: comment body is required (422)", 422)
-            self._check_custom_fields(ticket.custom_fields)
-            return self.add_ticket(
-                ticket.subject,
-                ticket.description,
-                tags=ticket.tags,
-                custom_fields=ticket.custom_fields,
-                status="new",
-            )
-
-    def list_comments(self, ticket_id: int) -> list[CommentRecord]:
-        """Every comment of a ticket, oldest first."""
-        with self._lock:
-            self._call("list_comments")
-            self._ticket(ticket_id)
-            comments = list(self.comments.get(ticket_id, []))
-            self._count(_pages(len(comments)) - 1)
-            return comments
-
-    def search_tickets(self, query: str) -> list[TicketRecord]:
-        """Every ticket the query finds, with the emulator's (Zendesk's) search rules."""
-        with self._lock:
-            self._call("search_tickets")
-            parsed = parse_query(query)
-            found = [
-                record
-                for record in sorted(self.tickets.values(), key=lambda r: r.id)
-                if parsed.matches(_search_view(record))
-            ]
-            self._count(_pages(len(found)) - 1)
-            return found
-
-    def list_ticket_fields(self) -> list[FieldRecord]:
-        """Every ticket field of the account, system fields included."""
-        with self._lock:
-            self._call("list_ticket_fields")
-            records = sorted(self.fields.values(), key=lambda r: r.id)
-            self._count(_pages(len(records)) - 1)
-            return records
-
-    def create_ticket_field(self, spec: FieldSpec) -> FieldRecord:
-        """Create a custom ticket field."""
-        with self._lock:
-            self._call("create_ticket_field")
-            self._check_field(spec, None)
-            record = FieldRecord(
-                next(self._ids),
-                spec.type,
-                spec.title,
-                spec.description,
-                spec.options,
-                spec.active,
-            )
-            self.fields[record.id] = record
-            return record
-
-    def update_ticket_field(self, field_id: int, spec: FieldSpec) -> FieldRecord:
-        """Replace a field's title, description, options and active flag."""
-        with self._lock:
-            self._call("update_ticket_field")
-            current: FieldRecord = self._get(self.fields, field_id, "ticket field")
-            if spec.type != current.type:
-                raise ZendeskRejectedError(
-                    f"ticket field {field_id}: type cannot change ({current.type} → {spec.type})",
-                    422,
-                )
-            self._check_field(spec, field_id)
-            record = replace(
-                current,
-                title=spec.title,
-                description=spec.description,
-                options=spec.options,
-                active=spec.active,
-            )
-            self.fields[field_id] = record
-            return record
-
-    def list_macros(self) -> Iterator[MacroRecord]:
-        """Every macro, page by page: one call per page of 100, counted lazily."""
-        with self._lock:
-            self._call("list_macros")
-            snapshot = sorted(self.macros.values(), key=lambda r: r.id)
-        for index, record in enumerate(snapshot):
-            if index and index % PAGE_SIZE == 0:
-                with self._lock:
-                    self._count(1)
-            yield record
-
-    def create_macro(self, spec: MacroSpec) -> MacroRecord:
-        """Create a macro."""
-        with self._lock:
-            self._call("create_macro")
-            self._check_macro(spec)
-            record = _macro_record(next(self._ids), spec, self._tick())
-            self.macros[record.id] = record
-            return record
-
-    def update_macro(self, macro_id: int, spec: MacroSpec) -> MacroRecord:
-        """Replace a macro (the whole actions list)."""
-        with self._lock:
-            self._call("update_macro")
-            self._get(self.macros, macro_id, "macro")
-            self._check_macro(spec)
-            record = _macro_record(macro_id, spec, self._tick())
-            self.macros[macro_id] = record
-            return record
-
-    def delete_macro(self, macro_id: int) -> None:
-        """Delete a macro."""
-        with self._lock:
-            self._call("delete_macro")
-            self._get(self.macros, macro_id, "macro")
-            del self.macros[macro_id]
-
-    def get_article(self, locale: str, article_id: int) -> ArticleRecord:
-        """Read a Help Center article."""
-        with self._lock:
-            self._call("get_article")
-            try:
-                return self.articles[(locale, article_id)]
-            except KeyError:
-                raise NotFoundError(f"article {locale}/{article_id} not found") from None
-
-    # ---- internals -----------------------------------------------------------------
-
-    def _call(self, method: str) -> None:
-        """Count one request and raise the first queued failure aimed at this call."""
-        self._count(1)
-        for index, (exc, target) in enumerate(self._failures):
-            if target is None or target == method:
-                del self._failures[index]
-                raise exc
-
-    def _count(self, requests: int) -> None:
-        """Add requests to the total and to the calling thread's count."""
-        self.calls += requests
-        self._thread.calls = self.thread_calls + requests
+    @property
+    def macros(self) -> dict[int, MacroRecord]:
+        """Every macro by id."""
+        return {m["id"]: macro_from_json(m) for m in self.store.macros()}
 
     @property
     def thread_calls(self) -> int:
@@ -326,128 +183,315 @@ class FakeGateway:
         count: int = getattr(self._thread, "calls", 0)
         return count
 
-    def _tick(self) -> str:
-        """Advance the clock one second and return it as a Zendesk timestamp."""
-        self._clock += timedelta(seconds=1)
-        return self._clock.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # ---- ZendeskGateway: tickets ----------------------------------------------------
 
-    def _ticket(self, ticket_id: int) -> TicketRecord:
-        """Return a stored ticket or raise TicketNotFoundError."""
-        try:
-            return self.tickets[ticket_id]
-        except KeyError:
-            raise TicketNotFoundError(f"ticket {ticket_id} not found") from None
+    def get_ticket(self, ticket_id: int) -> TicketRecord:
+        """Read one ticket; TicketNotFoundError when it does not exist."""
+        self._call("get_ticket")
+        found = self.store.get_ticket(ticket_id)
+        if found is None:
+            raise error_for_status(404, None, "ticket", f"ticket {ticket_id}")
+        return ticket_from_json(found)
 
-    @staticmethod
-    def _get(table: dict[int, Any], key: int, what: str) -> Any:
-        """Return a stored record or raise NotFoundError."""
-        try:
-            return table[key]
-        except KeyError:
-            raise NotFoundError(f"{what} {key} not found") from None
+    def update_ticket(self, update: TicketUpdate) -> TicketRecord:
+        """Write one safe update, then check the answer holds what was sent."""
+        with self._lock:
+            self._call("update_ticket")
+            self._ensure_fields(update.custom_fields)
+            payload: dict[str, Any] = {"safe_update": True, "updated_stamp": update.updated_stamp}
+            if update.tags is not None:
+                payload["tags"] = list(update.tags)
+            if update.custom_fields:
+                payload["custom_fields"] = [
+                    {"id": k, "value": v} for k, v in update.custom_fields.items()
+                ]
+            if update.note_body is not None:
+                payload["comment"] = {"body": update.note_body, "public": update.note_public}
+            self._tick()
+            self._wait_past_stamp(update.updated_stamp)
+            ticket, _ = self._run(
+                "ticket",
+                f"update of ticket {update.ticket_id}",
+                lambda: self.store.update_ticket(update.ticket_id, payload),
+            )
+            written = ticket_from_json(ticket)
+            verify_written(update, written)
+            self.updates.append(update)
+            return written
 
-    def _apply_changes(
-        self,
-        tags: tuple[str, ...],
-        fields: Mapping[int, JSONScalar],
-        new_tags: tuple[str, ...] | list[str] | None,
-        new_fields: Mapping[int, JSONScalar],
-    ) -> tuple[tuple[str, ...], dict[int, JSONScalar]]:
-        """Apply tags then fields, keeping dropdown values and their option tags in step."""
-        tag_list = list(tags)
-        values = dict(fields)
-        if new_tags is not None:
-            # Zendesk: replacing tags re-derives every dropdown from the tags present.
-            tag_list = list(_normalize_tags(new_tags))
-            present = set(tag_list)
-            for record in self.fields.values():
-                if record.type != "tagger":
-                    continue
-                current = values.get(record.id)
-                if current is not None and current in present:
-                    continue
-                matching = [o.value for o in record.options if o.value in present]
-                wanted = matching[0] if matching else None
-                if wanted != current:
-                    values[record.id] = wanted
-        for field_id, value in new_fields.items():
-            target = self.fields.get(field_id)
-            previous = values.get(field_id)
-            if target is not None and target.type == "tagger" and previous != value:
-                # Zendesk: a dropdown value is also a tag on the ticket.
-                tag_list = [tag for tag in tag_list if tag != previous]
-                if isinstance(value, str) and value not in tag_list:
-                    tag_list.append(value)
-            values[field_id] = value
-        return tuple(tag_list), values
-
-    def _check_custom_fields(self, values: Mapping[int, JSONScalar]) -> None:
-        """Reject values of unknown fields and dropdown values that are no option."""
-        for field_id, value in values.items():
-            record = self.fields.get(field_id)
-            if record is None:
-                # Lenient on purpose: unit tests may use a made-up field map without
-                # creating the fields (the emulator is strict and answers 422).
-                continue
-            allowed = {option.value for option in record.options}
-            if record.type == "tagger" and value is not None and value not in allowed:
-                raise ZendeskRejectedError(
-                    f"custom field {field_id}: {value!r} is not an option (422)", 422
-                )
-
-    def _check_field(self, spec: FieldSpec, own_id: int | None) -> None:
-        """Validate a field spec the way Zendesk does (422)."""
-        if spec.type not in FIELD_TYPES:
-            raise ZendeskRejectedError(f"ticket field: type {spec.type!r} is invalid (422)", 422)
-        if not spec.title.strip():
-            raise ZendeskRejectedError("ticket field: title is required (422)", 422)
-        if spec.type == "tagger" and not spec.options:
-            raise ZendeskRejectedError("ticket field: a dropdown needs options (422)", 422)
-        taken = {
-            option.value
-            for record in self.fields.values()
-            if record.id != own_id
-            for option in record.options
-        }
-        values = [option.value for option in spec.options]
-        clash = sorted((set(values) & taken) | {v for v in values if values.count(v) > 1})
-        if clash:
-            raise ZendeskRejectedError(
-                f"ticket field: option values already in use: {', '.join(clash)} (422)", 422
+    def create_ticket(self, ticket: NewTicket) -> TicketRecord:
+        """Create a ticket (demo data and tests)."""
+        with self._lock:
+            self._call("create_ticket")
+            data = self._ticket_payload(
+                ticket.subject, ticket.description, ticket.tags, ticket.custom_fields
+            )
+            self._tick()
+            return ticket_from_json(
+                self._run("other", "ticket creation", lambda: self.store.create_ticket(data))
             )
 
-    @staticmethod
-    def _check_macro(spec: MacroSpec) -> None:
-        """Reject a macro without title or actions, as Zendesk does (422)."""
-        if not spec.title.strip() or not spec.actions:
-            raise ZendeskRejectedError("macro: title and at least one action required (422)", 422)
+    def list_comments(self, ticket_id: int) -> list[CommentRecord]:
+        """Every comment of a ticket, oldest first."""
+        self._call("list_comments")
+        found = self._run(
+            "ticket", f"comments of ticket {ticket_id}", lambda: self.store.comments(ticket_id)
+        )
+        self._count(_pages(len(found)) - 1)
+        return [comment_from_json(c) for c in found]
+
+    def search_tickets(self, query: str) -> list[TicketRecord]:
+        """Every ticket the query finds (with the store's indexing lag)."""
+        self._call("search_tickets")
+        if "type:" not in query:
+            query = f"type:ticket {query}"
+        found = self._run("other", "ticket search", lambda: self.store.search(query))
+        self._count(_pages(len(found)) - 1)
+        return [ticket_from_json(t) for t in found]
+
+    # ---- ZendeskGateway: fields, macros, articles ---------------------------------------
+
+    def list_ticket_fields(self) -> list[FieldRecord]:
+        """Every ticket field of the account, system fields included."""
+        self._call("list_ticket_fields")
+        found = self.store.fields()
+        self._count(_pages(len(found)) - 1)
+        return [field_from_json(f) for f in found]
+
+    def create_ticket_field(self, spec: FieldSpec) -> FieldRecord:
+        """Create a custom ticket field."""
+        self._call("create_ticket_field")
+        data: dict[str, Any] = {
+            "type": spec.type,
+            "title": spec.title,
+            "description": spec.description,
+            "active": spec.active,
+        }
+        if spec.options:
+            data["custom_field_options"] = _options(spec)
+        what = f"creation of ticket field {spec.title!r}"
+        return field_from_json(self._run("other", what, lambda: self.store.create_field(data)))
+
+    def update_ticket_field(self, field_id: int, spec: FieldSpec) -> FieldRecord:
+        """Replace a field's title, description, options and active flag (no type: fixed)."""
+        self._call("update_ticket_field")
+        data: dict[str, Any] = {
+            "title": spec.title,
+            "description": spec.description,
+            "active": spec.active,
+        }
+        if spec.type in ("tagger", "multiselect"):
+            data["custom_field_options"] = _options(spec)
+        return field_from_json(
+            self._run(
+                "other", f"ticket field {field_id}", lambda: self.store.update_field(field_id, data)
+            )
+        )
+
+    def list_macros(self) -> Iterator[MacroRecord]:
+        """Every macro, page by page: one call per page of 100, counted lazily."""
+        self._call("list_macros")
+        snapshot = sorted(self.store.macros(), key=lambda m: int(m["id"]))
+        for index, macro in enumerate(snapshot):
+            if index and index % PAGE_SIZE == 0:
+                self._count(1)
+            yield macro_from_json(macro)
+
+    def create_macro(self, spec: MacroSpec) -> MacroRecord:
+        """Create a macro."""
+        self._call("create_macro")
+        data = _macro_payload(spec)
+        what = f"creation of macro {spec.title!r}"
+        return macro_from_json(self._run("other", what, lambda: self.store.create_macro(data)))
+
+    def update_macro(self, macro_id: int, spec: MacroSpec) -> MacroRecord:
+        """Replace a macro (the whole actions list)."""
+        self._call("update_macro")
+        data = _macro_payload(spec)
+        return macro_from_json(
+            self._run("other", f"macro {macro_id}", lambda: self.store.update_macro(macro_id, data))
+        )
+
+    def delete_macro(self, macro_id: int) -> None:
+        """Delete a macro."""
+        self._call("delete_macro")
+        self._run("other", f"macro {macro_id}", lambda: self.store.delete_macro(macro_id))
+
+    def get_article(self, locale: str, article_id: int) -> ArticleRecord:
+        """Read a Help Center article."""
+        self._call("get_article")
+        found = self._run(
+            "other",
+            f"article {locale}/{article_id}",
+            lambda: self.store.get_article(article_id, locale),
+        )
+        return article_from_json(found, locale)
+
+    # ---- ZendeskGateway: ledger and forms ----------------------------------------------
+
+    def ensure_ledger(self) -> bool:
+        """Create the ledger object and its fields when missing; True when it wrote."""
+        # Counted like the real adapter: read the object, read its fields, then each write.
+        self._call("ensure_ledger")
+        self._count(1)
+        writes = self._ensure_ledger()
+        self._count(writes)
+        return writes > 0
+
+    def list_reconnections(self, origin_call_id: str) -> list[ReconnectionRecord]:
+        """Every ledger record of a 원콜, lowest id first (1 call)."""
+        self._call("list_reconnections")
+        found = self._run(
+            "other",
+            "reconnection ledger",
+            lambda: self.store.list_custom_object_records(
+                LEDGER_KEY, external_ids=[origin_call_id]
+            ),
+        )
+        return sorted((reconnection_from_json(r) for r in found), key=lambda r: r.id)
+
+    def create_reconnection(self, claim: ReconnectionClaim) -> ReconnectionRecord:
+        """Record a claim (1 call)."""
+        self._call("create_reconnection")
+        payload = ledger_record_payload(claim)
+        return reconnection_from_json(
+            self._run(
+                "other",
+                "reconnection claim",
+                lambda: self.store.create_custom_object_record(LEDGER_KEY, payload),
+            )
+        )
+
+    def delete_reconnection(self, record_id: int) -> None:
+        """Remove a ledger record; one already gone is a success (1 call)."""
+        self._call("delete_reconnection")
+        try:
+            self._run(
+                "other",
+                f"reconnection record {record_id}",
+                lambda: self.store.delete_custom_object_record(LEDGER_KEY, record_id),
+            )
+        except NotFoundError:
+            return
+
+    def get_ticket_form(self, form_id: int) -> TicketFormRecord:
+        """Read a ticket form."""
+        self._call("get_ticket_form")
+        return form_from_json(
+            self._run(
+                "other", f"ticket form {form_id}", lambda: self.store.get_ticket_form(form_id)
+            )
+        )
+
+    def set_ticket_form_fields(self, form_id: int, field_ids: tuple[int, ...]) -> TicketFormRecord:
+        """Replace the fields a ticket form shows."""
+        self._call("set_ticket_form_fields")
+        data = {"ticket_field_ids": list(field_ids)}
+        return form_from_json(
+            self._run(
+                "other",
+                f"ticket form {form_id}",
+                lambda: self.store.update_ticket_form(form_id, data),
+            )
+        )
+
+    def close(self) -> None:
+        """Nothing to release in process."""
+
+    # ---- internals -----------------------------------------------------------------
+
+    def _run(self, resource: Resource, what: str, action: Callable[[], T]) -> T:
+        """Call the store, turning its Zendesk-shaped errors into ours (as over HTTP)."""
+        try:
+            return action()
+        except ApiError as exc:
+            retry_after = float(exc.headers.get("Retry-After") or 1)
+            raise error_for_status(exc.status, exc.body, resource, what, retry_after) from None
+
+    def _call(self, method: str) -> None:
+        """Count one request and raise the first queued failure aimed at this call."""
+        with self._lock:
+            self._count(1)
+            for index, (exc, target) in enumerate(self._failures):
+                if target is None or target == method:
+                    del self._failures[index]
+                    raise exc
+
+    def _count(self, requests: int) -> None:
+        """Add requests to the total and to the calling thread's count."""
+        with self._lock:
+            self.calls += requests
+        self._thread.calls = self.thread_calls + requests
+
+    def _tick(self) -> None:
+        """Let a second pass before a write (unless the test freezes time)."""
+        if self.tick_per_write:
+            self.clock.advance(1.0)
+
+    def _wait_past_stamp(self, stamp: str) -> None:
+        """Like the real adapter: never write within the second of the stamp it carries."""
+        stamp_epoch = parse_zendesk_time(stamp)
+        if stamp_epoch is not None and self.clock() < stamp_epoch + 1:
+            self.clock.advance(stamp_epoch + 1 - self.clock())
+
+    def _ensure_ledger(self) -> int:
+        """Create the ledger object and fields in the store when missing; count the writes."""
+        writes = 0
+        try:
+            self.store.get_custom_object(LEDGER_KEY)
+        except ApiError:
+            self.store.create_custom_object(
+                {"key": LEDGER_KEY, "title": LEDGER_TITLE, "title_pluralized": LEDGER_TITLE_PLURAL}
+            )
+            writes += 1
+        present = {f["key"] for f in self.store.list_custom_object_fields(LEDGER_KEY)}
+        for key, field_type, title in LEDGER_FIELDS:
+            if key not in present:
+                self.store.create_custom_object_field(
+                    LEDGER_KEY, {"key": key, "type": field_type, "title": title}
+                )
+                writes += 1
+        return writes
+
+    def _ensure_fields(self, values: Mapping[int, JSONScalar]) -> None:
+        """Create text fields for ids a unit test's made-up field map names (lenient mode)."""
+        if not self.lenient_fields:
+            return
+        known = {f["id"] for f in self.store.fields()}
+        for field_id in values:
+            if field_id not in known:
+                self.store.create_field(
+                    {"type": "text", "title": f"field {field_id}"}, field_id=field_id
+                )
+
+    def _ticket_payload(
+        self,
+        subject: str,
+        description: str,
+        tags: tuple[str, ...],
+        custom_fields: Mapping[int, JSONScalar],
+    ) -> dict[str, Any]:
+        """The POST /tickets body the Zenpy adapter sends."""
+        self._ensure_fields(custom_fields)
+        data: dict[str, Any] = {"subject": subject, "comment": {"body": description}}
+        if tags:
+            data["tags"] = list(tags)
+        if custom_fields:
+            data["custom_fields"] = [{"id": k, "value": v} for k, v in custom_fields.items()]
+        return data
 
 
-def _normalize_tags(tags: tuple[str, ...] | list[str]) -> tuple[str, ...]:
-    """Lower-case and de-duplicate tags, keeping their order (as Zendesk stores them)."""
-    return tuple(dict.fromkeys(tag.strip().lower() for tag in tags if tag.strip()))
+def _options(spec: FieldSpec) -> list[dict[str, str]]:
+    """Zendesk's custom_field_options list (no ids: the PUT replaces the list)."""
+    return [{"name": option.name, "value": option.value} for option in spec.options]
 
 
-def _search_view(record: TicketRecord) -> dict[str, Any]:
-    """Shape a ticket like the emulator's internal record, for its query matcher."""
+def _macro_payload(spec: MacroSpec) -> dict[str, Any]:
+    """The whole-macro body the Zenpy adapter sends (restriction null clears it)."""
     return {
-        "id": record.id,
-        "subject": record.subject,
-        "description": record.description,
-        "status": record.status,
-        "tags": list(record.tags),
-        "fields": dict(record.custom_fields),
+        "title": spec.title,
+        "description": spec.description,
+        "active": spec.active,
+        "actions": [{"field": a.field, "value": a.value} for a in spec.actions],
+        "restriction": dict(spec.restriction) if spec.restriction is not None else None,
     }
-
-
-def _macro_record(macro_id: int, spec: MacroSpec, stamp: str) -> MacroRecord:
-    """Store a macro spec as Zendesk would echo it."""
-    return MacroRecord(
-        id=macro_id,
-        title=spec.title,
-        description=spec.description,
-        actions=tuple(spec.actions),
-        active=spec.active,
-        restriction=dict(spec.restriction) if spec.restriction is not None else None,
-        updated_at=stamp,
-    )

@@ -1,7 +1,9 @@
 """The one small interface Guidepost uses to talk to Zendesk.
 
 Plain dataclasses in, plain dataclasses out: no Zenpy types and no domain types
-cross this line. `ZenpyGateway` (real) and `FakeGateway` (in memory) implement it.
+cross this line. `ZenpyGateway` (real, over HTTP) and `FakeGateway` (in process, over
+the emulator's store) implement it; `tests/zendesk/test_gateway_contract.py` holds both
+(and a live Zendesk, when configured) to the same contract.
 """
 
 from __future__ import annotations
@@ -132,6 +134,37 @@ class ArticleRecord:
     updated_at: str
 
 
+@dataclass(frozen=True)
+class ReconnectionClaim:
+    """One 강제재연결 to record in the ledger: the 원콜, its 강콜, the ticket (and agent)."""
+
+    origin_call_id: str
+    forced_call_id: str
+    ticket_id: int
+    agent: str = ""
+
+
+@dataclass(frozen=True)
+class ReconnectionRecord:
+    """A ledger record as Zendesk holds it (`id` orders the claims: lowest wins)."""
+
+    id: int
+    origin_call_id: str
+    forced_call_id: str
+    ticket_id: int
+    agent: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class TicketFormRecord:
+    """A ticket form and the fields agents see on it."""
+
+    id: int
+    name: str
+    ticket_field_ids: tuple[int, ...]
+
+
 WaitPolicy = Literal["interactive", "batch"]
 
 
@@ -188,4 +221,32 @@ class ZendeskGateway(Protocol):
 
     def get_article(self, locale: str, article_id: int) -> ArticleRecord:
         """Read a Help Center article."""
+        ...
+
+    def ensure_ledger(self) -> bool:
+        """Create the reconnection ledger (custom object + fields) if missing; True if it wrote."""
+        ...
+
+    def list_reconnections(self, origin_call_id: str) -> list[ReconnectionRecord]:
+        """Every ledger record of a 원콜, lowest id first (a database read, not search)."""
+        ...
+
+    def create_reconnection(self, claim: ReconnectionClaim) -> ReconnectionRecord:
+        """Record a claim; ZendeskRejectedError when Zendesk refuses (e.g. external id taken)."""
+        ...
+
+    def delete_reconnection(self, record_id: int) -> None:
+        """Remove a ledger record; one already gone is a success."""
+        ...
+
+    def get_ticket_form(self, form_id: int) -> TicketFormRecord:
+        """Read a ticket form; NotFoundError when it does not exist."""
+        ...
+
+    def set_ticket_form_fields(self, form_id: int, field_ids: tuple[int, ...]) -> TicketFormRecord:
+        """Replace the list of fields a ticket form shows."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the gateway must not be used afterwards."""
         ...

@@ -1,54 +1,21 @@
-"""The real `ZendeskGateway`: Zenpy over a `requests` session whose adapter we own.
+"""The real `ZendeskGateway`: Zenpy over the guarded transport (`transport.py`).
 
-Zenpy's traps (see shared/notes/ZENDESK.md) and what this module does about them:
-
-- Zenpy keeps the object being sent on the shared API object and caches mutable
-  objects: one client per thread (`threading.local`) and `disable_cache=True`.
-- On 429 Zenpy sleeps `Retry-After` in an unbounded blocking loop, and retries 5xx
-  only for 503/413 over https without backoff. We hand Zenpy a session whose
-  `_GuardedAdapter` handles 429, 5xx, timeouts and dropped connections *before*
-  Zenpy sees a response: it waits within the caller's budget or raises our own
-  errors, so Zenpy's loop never runs and nothing hangs.
-- Zenpy's default timeout is 60 s: we pass our own.
-- Help Center articles: Zenpy's endpoint has no locale, so that one GET goes
-  through the same session directly.
-
-Never imports `backend.domain`: adapters speak only the gateway dataclasses.
+What Zenpy lacks (Help Center articles by locale, custom objects for the reconnection
+ledger, ticket forms) goes as raw JSON requests through the same guarded session, read
+with the shared `shapes` readers. Never imports `backend.domain`.
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
-import logging
-import os
-import random
-import threading
-import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote, urlsplit
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-import requests
-from requests.adapters import HTTPAdapter
-from zenpy import Zenpy
 from zenpy.lib.api_objects import Comment, Macro, Ticket, TicketField
-from zenpy.lib.exception import APIException, ZenpyException
+from zenpy.lib.exception import ZenpyException
 
-from backend.errors import (
-    ConflictError,
-    GuidepostError,
-    NotFoundError,
-    RateLimitedError,
-    SettingsError,
-    TicketNotFoundError,
-    ZendeskError,
-    ZendeskRejectedError,
-    ZendeskUnavailableError,
-)
+from backend.errors import NotFoundError
 from backend.zendesk.gateway import (
     ArticleRecord,
     CommentRecord,
@@ -60,236 +27,43 @@ from backend.zendesk.gateway import (
     MacroRecord,
     MacroSpec,
     NewTicket,
+    ReconnectionClaim,
+    ReconnectionRecord,
+    TicketFormRecord,
     TicketRecord,
     TicketUpdate,
     WaitPolicy,
 )
+from backend.zendesk.shapes import (
+    LEDGER_FIELDS,
+    LEDGER_KEY,
+    LEDGER_TITLE,
+    LEDGER_TITLE_PLURAL,
+    article_from_json,
+    form_from_json,
+    ledger_record_payload,
+    parse_zendesk_time,
+    reconnection_from_json,
+    verify_written,
+)
+from backend.zendesk.transport import GatewayTransport, RetryPolicy
 
 if TYPE_CHECKING:
     from backend.settings import Settings
 
-log = logging.getLogger(__name__)
+__all__ = ["RetryPolicy", "ZenpyGateway"]
 
-Resource = Literal["ticket", "other"]
-# Methods safe to send twice. Every PUT Guidepost sends is: ticket updates carry
-# safe_update + updated_stamp (a replay answers 409), field/macro PUTs replace whole.
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-# Zendesk rounds Retry-After to whole seconds; 0 or a missing header still means "later".
-MIN_RETRY_AFTER = 1.0
-# Failures before or while reading an answer; Timeout covers connect and read timeouts.
-NETWORK_ERRORS = (
-    requests.Timeout,
-    requests.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-)
-MAX_DETAIL = 600
+LEDGER_PATH = f"/api/v2/custom_objects/{LEDGER_KEY}"
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How long to wait out a 429 and how to retry 5xx / network failures."""
-
-    wait_policy: WaitPolicy
-    max_wait_seconds: float
-    retries: int
-    backoff_base: float = 0.2
-    backoff_cap: float = 5.0
-
-    def backoff(self, attempt: int) -> float:
-        """Compute the sleep before retry `attempt` (1-based): exponential, equal jitter."""
-        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
-        return random.uniform(ceiling / 2, ceiling)
-
-
-class _OperationState(threading.local):
-    """Per-thread bookkeeping of the gateway operation in progress."""
-
-    waited: float = 0.0
-    # True once a request of this operation was re-sent after a 5xx / network failure.
-    retried: bool = False
-    calls: int = 0
-
-
-class _GuardedAdapter(HTTPAdapter):
-    """Transport that counts every request and owns 429 / 5xx / network retries."""
-
-    def __init__(self, gateway: ZenpyGateway) -> None:
-        # No urllib3 retries: every attempt must pass through (and be counted by) send().
-        super().__init__(max_retries=0)
-        self._gateway = gateway
-
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: Any = None,
-        verify: bool | str = True,
-        cert: Any = None,
-        proxies: Mapping[str, str] | None = None,
-    ) -> requests.Response:
-        """Send with retries; never returns a 429 or a 5xx (raises instead)."""
-        gateway = self._gateway
-        method = (request.method or "GET").upper()
-        where = f"{method} {urlsplit(request.url or '').path}"
-        retryable = method in IDEMPOTENT_METHODS
-        if timeout is None:
-            timeout = gateway.timeout
-        failures = 0
-        while True:
-            gateway.count_call()
-            try:
-                response = super().send(
-                    request,
-                    stream=stream,
-                    timeout=timeout,
-                    verify=verify,
-                    cert=cert,
-                    proxies=proxies,
-                )
-            except NETWORK_ERRORS as exc:
-                failures += 1
-                self._retry_or_raise(failures, retryable, where, _network_problem(exc))
-                continue
-            if not stream:
-                # Read the body here, so a connection dropped mid-body is retried too
-                # (requests would otherwise read it after send(), out of our reach).
-                try:
-                    _ = response.content
-                except NETWORK_ERRORS as exc:
-                    response.close()
-                    failures += 1
-                    self._retry_or_raise(failures, retryable, where, _network_problem(exc))
-                    continue
-            status = response.status_code
-            if status == 429:
-                retry_after = _retry_after(response)
-                response.close()
-                gateway.wait_for_rate_limit(where, retry_after)
-                continue
-            if status >= 500:
-                response.close()
-                failures += 1
-                self._retry_or_raise(failures, retryable, where, f"answered {status}")
-                continue
-            return response
-
-    def _retry_or_raise(self, failures: int, retryable: bool, where: str, problem: str) -> None:
-        """Sleep before the next attempt, or raise when retrying is not allowed / used up."""
-        policy = self._gateway.policy
-        if not retryable or failures > policy.retries:
-            raise _unavailable(where, problem, failures, retryable)
-        self._pause(policy.backoff(failures), where, problem)
-
-    def _pause(self, seconds: float, where: str, problem: str) -> None:
-        """Sleep before a retry and note that this operation retried."""
-        log.warning("zendesk %s %s; retrying in %.2fs", where, problem, seconds)
-        self._gateway.state.retried = True
-        time.sleep(seconds)
-
-
-def _network_problem(exc: Exception) -> str:
-    """Name a transport failure without its (possibly long) message."""
-    return "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
-
-
-def _unavailable(
-    where: str, problem: str, attempts: int, retryable: bool
-) -> ZendeskUnavailableError:
-    """Build the error for a request that failed for good."""
-    if retryable:
-        return ZendeskUnavailableError(f"Zendesk {where} {problem} ({attempts} attempt(s))")
-    # A create that failed may still have happened on Zendesk's side: never replay it.
-    return ZendeskUnavailableError(
-        f"Zendesk {where} {problem}; not retried (not idempotent, may or may not have applied)"
-    )
-
-
-def _retry_after(response: requests.Response) -> float:
-    """Read Retry-After (seconds or an HTTP date) from a 429."""
-    raw = (response.headers.get("Retry-After") or "").strip()
-    if not raw:
-        return MIN_RETRY_AFTER
-    try:
-        return max(float(raw), MIN_RETRY_AFTER)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return MIN_RETRY_AFTER
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - datetime.now(UTC)).total_seconds(), MIN_RETRY_AFTER)
-
-
-class _Operation:
-    """Context of one gateway call: translates Zenpy/requests failures on the way out."""
-
-    def __init__(self, resource: Resource, what: str) -> None:
-        self.resource = resource
-        self.what = what
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if exc is None or isinstance(exc, GuidepostError):
-            return
-        if isinstance(exc, APIException | requests.HTTPError):
-            raise _error_for_response(exc.response, self.resource, self.what) from None
-        if isinstance(exc, requests.RequestException):
-            raise ZendeskUnavailableError(f"{self.what}: {type(exc).__name__}") from None
-        if isinstance(exc, ZenpyException | ValueError | KeyError | TypeError):
-            # An answer we cannot read (not JSON, wrong shape). Only the type name: some
-            # Zenpy messages embed the client's locals(), API token included.
-            raise ZendeskUnavailableError(
-                f"{self.what}: unexpected answer ({type(exc).__name__})"
-            ) from None
-
-
-class ZenpyGateway:
+class ZenpyGateway(GatewayTransport):
     """`ZendeskGateway` over Zenpy: bounded waits, typed errors, counted calls."""
-
-    def __init__(
-        self,
-        *,
-        subdomain: str,
-        email: str,
-        token: str,
-        timeout: float = 10.0,
-        policy: RetryPolicy | None = None,
-    ) -> None:
-        if not subdomain:
-            raise SettingsError("the Zendesk subdomain must not be empty (Zenpy refuses it)")
-        if not email or not token:
-            raise SettingsError("GUIDEPOST_ZENDESK_EMAIL and GUIDEPOST_ZENDESK_TOKEN are required")
-        self._subdomain = subdomain
-        self._email = email
-        self._token = token
-        self.timeout = timeout
-        self.policy = policy or RetryPolicy("interactive", max_wait_seconds=3.0, retries=3)
-        self.state = _OperationState()
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._sessions: list[requests.Session] = []
-        self._calls = 0
-        self._closed = False
 
     @classmethod
     def from_settings(
         cls, settings: Settings, wait_policy: WaitPolicy = "interactive"
     ) -> ZenpyGateway:
-        """Build a gateway from Settings; points Zenpy at the emulator when the URL is http."""
-        if settings.zendesk_is_local:
-            # Zenpy always builds https://{subdomain}.zendesk.com; these two env vars are
-            # its (process-wide, read per request) override, the only way to the emulator.
-            os.environ["ZENPY_FORCE_SCHEME"] = "http"
-            os.environ["ZENPY_FORCE_NETLOC"] = settings.zendesk_netloc
+        """Build a gateway from Settings; an http (loopback) URL means the emulator."""
         max_wait = (
             settings.interactive_max_wait_seconds
             if wait_policy == "interactive"
@@ -301,98 +75,8 @@ class ZenpyGateway:
             token=settings.zendesk_token.get_secret_value(),
             timeout=settings.zendesk_timeout_seconds,
             policy=RetryPolicy(wait_policy, max_wait, settings.retries),
+            base_url=settings.zendesk_url if settings.zendesk_is_local else None,
         )
-
-    # ---- bookkeeping -------------------------------------------------------------
-
-    @property
-    def calls(self) -> int:
-        """Count the HTTP requests actually sent (retries included)."""
-        return self._calls
-
-    @calls.setter
-    def calls(self, value: int) -> None:
-        with self._lock:
-            self._calls = value
-
-    @property
-    def thread_calls(self) -> int:
-        """Count the HTTP requests sent by the calling thread (per-request logging)."""
-        return self.state.calls
-
-    def count_call(self) -> None:
-        """Count one HTTP request (called by the transport)."""
-        with self._lock:
-            self._calls += 1
-        self.state.calls += 1
-
-    def wait_for_rate_limit(self, where: str, retry_after: float) -> None:
-        """Sleep out a 429 within this operation's budget, else raise RateLimitedError."""
-        state = self.state
-        budget = self.policy.max_wait_seconds - state.waited
-        if retry_after > budget:
-            raise RateLimitedError(
-                f"Zendesk rate limit on {where}: retry after {retry_after:g}s "
-                f"(this {self.policy.wait_policy} call may wait {budget:g}s more)",
-                retry_after=retry_after,
-            )
-        log.warning("zendesk %s rate-limited; waiting %.1fs", where, retry_after)
-        state.waited += retry_after
-        time.sleep(retry_after)
-
-    def close(self) -> None:
-        """Close every thread's session (sockets included)."""
-        with self._lock:
-            sessions, self._sessions = self._sessions, []
-            self._closed = True
-        for session in sessions:
-            session.close()
-
-    def __enter__(self) -> ZenpyGateway:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def _client(self) -> Zenpy:
-        """Return this thread's Zenpy client, creating it (and its session) on first use."""
-        if self._closed:
-            raise ZendeskError("the Zendesk gateway is closed")
-        client: Zenpy | None = getattr(self._local, "client", None)
-        if client is not None:
-            return client
-        session = requests.Session()
-        adapter = _GuardedAdapter(self)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        with self._lock:
-            if self._closed:
-                session.close()
-                raise ZendeskError("gateway is closed")
-            self._sessions.append(session)
-        client = Zenpy(
-            subdomain=self._subdomain,
-            email=self._email,
-            token=self._token,
-            session=session,
-            timeout=self.timeout,
-            disable_cache=True,
-        )
-        self._local.client = client
-        self._local.session = session
-        return client
-
-    def _session(self) -> requests.Session:
-        """Return this thread's guarded requests session (the one its Zenpy client uses)."""
-        self._client()
-        session: requests.Session = self._local.session
-        return session
-
-    def _operation(self, resource: Resource, what: str) -> _Operation:
-        """Start one gateway operation: fresh wait budget, Zenpy/requests errors → ours."""
-        self.state.waited = 0.0
-        self.state.retried = False
-        return _Operation(resource, what)
 
     # ---- tickets -------------------------------------------------------------------
 
@@ -402,7 +86,11 @@ class ZenpyGateway:
             return _ticket_record(self._client().tickets(id=ticket_id))
 
     def update_ticket(self, update: TicketUpdate) -> TicketRecord:
-        """Write one safe update (1 call); ConflictError when the ticket changed."""
+        """Write one safe update (1 call), then check the answer holds what was sent.
+
+        ConflictError when the ticket changed; WriteNotHeldError when Zendesk answered
+        200 but dropped a value (e.g. a dropdown value that is no option).
+        """
         # A clean partial object: Zenpy serializes only the attributes set here, so the
         # PUT carries exactly id, tags, custom_fields, comment, safe_update, updated_stamp.
         ticket = Ticket(id=update.ticket_id, safe_update=True, updated_stamp=update.updated_stamp)
@@ -415,10 +103,15 @@ class ZenpyGateway:
         if update.note_body is not None:
             ticket.comment = Comment(body=update.note_body, public=update.note_public)
         with self._operation("ticket", f"update of ticket {update.ticket_id}"):
+            stamp = parse_zendesk_time(update.updated_stamp)
+            if stamp is not None:
+                self.wait_past_stamp(stamp)
             audit = self._client().tickets.update(ticket)
             if getattr(audit, "ticket", None) is None:
                 raise ZenpyException("update answer carries no ticket")
-            return _ticket_record(audit.ticket)
+            written = _ticket_record(audit.ticket)
+        verify_written(update, written)
+        return written
 
     def create_ticket(self, ticket: NewTicket) -> TicketRecord:
         """Create a ticket (1 call, never retried)."""
@@ -518,73 +211,89 @@ class ZenpyGateway:
     # ---- Help Center ------------------------------------------------------------------
 
     def get_article(self, locale: str, article_id: int) -> ArticleRecord:
-        """Read a Help Center article in a locale (1 call)."""
-        what = f"article {locale}/{article_id}"
-        with self._operation("other", what):
-            # Zenpy's article endpoint has no locale segment; send this GET ourselves
-            # through the same guarded session.
-            path = f"/api/v2/help_center/{quote(locale, safe='')}/articles/{int(article_id)}.json"
-            url = _base_url(self._subdomain) + path
-            response = self._session().get(url, timeout=self.timeout)
-            if response.status_code >= 300:
-                raise _error_for_response(response, "other", what)
-            data = response.json()["article"]
-            return ArticleRecord(
-                id=int(data["id"]),
-                locale=str(data.get("locale") or locale),
-                title=str(data.get("title") or ""),
-                body=str(data.get("body") or ""),
-                updated_at=str(data.get("updated_at") or ""),
+        """Read a Help Center article in a locale (1 call; Zenpy's endpoint has no locale)."""
+        path = f"/api/v2/help_center/{quote(locale, safe='')}/articles/{int(article_id)}.json"
+        data = self.request_json("GET", path, "other", f"article {locale}/{article_id}")
+        return article_from_json(data["article"], locale)
+
+    # ---- reconnection ledger (custom objects; Zenpy has no support) -------------------
+
+    def ensure_ledger(self) -> bool:
+        """Create the ledger object and its missing fields (2 reads when all is there)."""
+        wrote = False
+        try:
+            self.request_json("GET", LEDGER_PATH, "other", "reconnection ledger")
+        except NotFoundError:
+            body = {
+                "custom_object": {
+                    "key": LEDGER_KEY,
+                    "title": LEDGER_TITLE,
+                    "title_pluralized": LEDGER_TITLE_PLURAL,
+                }
+            }
+            self.request_json(
+                "POST", "/api/v2/custom_objects", "other", "ledger creation", body=body
             )
+            wrote = True
+        found = self.request_json("GET", f"{LEDGER_PATH}/fields", "other", "ledger fields")
+        present = {f["key"] for f in found.get("custom_object_fields", [])}
+        for key, field_type, title in LEDGER_FIELDS:
+            if key in present:
+                continue
+            field = {"custom_object_field": {"key": key, "type": field_type, "title": title}}
+            self.request_json("POST", f"{LEDGER_PATH}/fields", "other", "ledger field", body=field)
+            wrote = True
+        return wrote
+
+    def list_reconnections(self, origin_call_id: str) -> list[ReconnectionRecord]:
+        """Every ledger record of a 원콜, lowest id first (1 call: a database read)."""
+        records: list[ReconnectionRecord] = []
+        params: dict[str, str] | None = {"filter[external_ids]": origin_call_id}
+        path = f"{LEDGER_PATH}/records"
+        while True:
+            data = self.request_json("GET", path, "other", "reconnection ledger", params=params)
+            records += [reconnection_from_json(r) for r in data.get("custom_object_records", [])]
+            following = (data.get("links") or {}).get("next")
+            if not following or not (data.get("meta") or {}).get("has_more"):
+                break
+            path, params = following.removeprefix(self.api_base), None
+        return sorted(records, key=lambda r: r.id)
+
+    def create_reconnection(self, claim: ReconnectionClaim) -> ReconnectionRecord:
+        """Record a claim (1 call, never retried)."""
+        body = {"custom_object_record": ledger_record_payload(claim)}
+        data = self.request_json(
+            "POST", f"{LEDGER_PATH}/records", "other", "reconnection claim", body=body
+        )
+        return reconnection_from_json(data["custom_object_record"])
+
+    def delete_reconnection(self, record_id: int) -> None:
+        """Remove a ledger record; one already gone is a success (1 call)."""
+        try:
+            self.request_json(
+                "DELETE", f"{LEDGER_PATH}/records/{int(record_id)}", "other", "ledger record"
+            )
+        except NotFoundError:
+            return
+
+    # ---- ticket forms --------------------------------------------------------------------
+
+    def get_ticket_form(self, form_id: int) -> TicketFormRecord:
+        """Read a ticket form (1 call)."""
+        path = f"/api/v2/ticket_forms/{int(form_id)}.json"
+        return form_from_json(
+            self.request_json("GET", path, "other", f"ticket form {form_id}")["ticket_form"]
+        )
+
+    def set_ticket_form_fields(self, form_id: int, field_ids: tuple[int, ...]) -> TicketFormRecord:
+        """Replace the fields a ticket form shows (1 call)."""
+        path = f"/api/v2/ticket_forms/{int(form_id)}.json"
+        body = {"ticket_form": {"ticket_field_ids": list(field_ids)}}
+        data = self.request_json("PUT", path, "other", f"ticket form {form_id}", body=body)
+        return form_from_json(data["ticket_form"])
 
 
 # ---- helpers ---------------------------------------------------------------------------
-
-
-def _base_url(subdomain: str) -> str:
-    """Return the scheme://host Zenpy itself would use (honouring its env overrides)."""
-    scheme = os.environ.get("ZENPY_FORCE_SCHEME", "https")
-    netloc = os.environ.get("ZENPY_FORCE_NETLOC") or f"{subdomain}.zendesk.com"
-    return f"{scheme}://{netloc}"
-
-
-def _error_for_response(
-    response: requests.Response | None, resource: Resource, what: str
-) -> ZendeskError:
-    """Build the GuidepostError matching an error answer."""
-    if response is None:
-        return ZendeskUnavailableError(f"{what}: no answer")
-    status = response.status_code
-    detail = f"{what}: Zendesk answered {status}{_describe(response)}"[:MAX_DETAIL]
-    if status in (401, 403):
-        detail += " (check GUIDEPOST_ZENDESK_EMAIL, GUIDEPOST_ZENDESK_TOKEN and the agent's role)"
-    if status == 404:
-        if resource == "ticket":
-            return TicketNotFoundError(detail)
-        return NotFoundError(detail)
-    if status == 409:
-        return ConflictError(detail)
-    if status == 429:
-        return RateLimitedError(detail, retry_after=_retry_after(response))
-    if status >= 500:
-        return ZendeskUnavailableError(detail)
-    return ZendeskRejectedError(detail, status)
-
-
-def _describe(response: requests.Response) -> str:
-    """Summarise Zendesk's error body (error, description, 422 details); never headers."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    if not isinstance(body, dict):
-        return ""
-    parts = [str(body[key]) for key in ("error", "description") if body.get(key)]
-    if isinstance(body.get("error"), dict):
-        parts = [str(body["error"].get(k)) for k in ("title", "message") if body["error"].get(k)]
-    if body.get("details"):
-        parts.append(json.dumps(body["details"], ensure_ascii=False, sort_keys=True))
-    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _plain(value: Any) -> Any:

@@ -86,8 +86,9 @@ def test_apply_sets_fields_and_stays_idempotent(
     gateway.calls = 0
     first = _post_apply(client, headers, ticket_id, guidance).json()
     assert first["applied"] is True
-    # force_reconnect with a 원콜 ID: read + search + write.
-    assert gateway.calls == 3
+    # force_reconnect with a 원콜 ID: read + ledger + pre-ledger search + claim (create,
+    # list) + write.
+    assert gateway.calls == 6
     stored = gateway.tickets[ticket_id]
     assert stored.custom_fields[field_map["call_type"]] == "gp_call_type_own_normal"
     assert {"fr_origin_7001", "fr_forced", "gp_eligible"} <= set(stored.tags)

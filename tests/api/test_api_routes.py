@@ -162,10 +162,10 @@ def test_guidance_reads_once_for_a_parking_ticket(
 def test_guidance_counts_prior_reconnections_with_one_search(
     client: TestClient, headers: dict[str, str], gateway: FakeGateway, tickets: TicketFactory
 ) -> None:
-    """A force_reconnect ticket with a 원콜 ID costs 2 requests; an earlier 강콜 blocks."""
+    """With an empty ledger a 원콜 ID costs 3 requests (read, ledger, pre-ledger search)."""
     ticket_id = tickets.add(RECONNECT_ELIGIBLE)
     first = client.get(f"/v1/tickets/{ticket_id}/guidance", headers=headers).json()
-    assert gateway.calls == 2
+    assert gateway.calls == 3
     assert first["eligible"] is True
     assert "fr_origin_7001" in first["tags"]
     # Another ticket already recorded a 강콜 for the same 원콜.
@@ -177,7 +177,7 @@ def test_guidance_counts_prior_reconnections_with_one_search(
     tickets.add(RECONNECT_ELIGIBLE, tags=("fr_origin_7001",))
     gateway.calls = 0
     second = client.get(f"/v1/tickets/{ticket_id}/guidance", headers=headers).json()
-    assert gateway.calls == 2
+    assert gateway.calls == 3
     assert second["blocks"] == ["already_reconnected_once"]
     assert second["prior_reconnections"] == 1
     assert second["eligible"] is False

@@ -228,7 +228,8 @@ def test_load_seed_articles_from_a_directory(tmp_path: Path) -> None:
     store = EmulatorStore()
     loaded = load_seed_articles(store, tmp_path)
     assert loaded == {1001: "[연동] 주차권 미적용", 1002: "[채팅] 강제재연결 요청"}
-    assert store.get_article(1001, "ko")["body"] == "**본문**"
+    # Help Center bodies are HTML (the seed's Markdown, rendered).
+    assert store.get_article(1001, "ko")["body"] == "<p><strong>본문</strong></p>"
     assert load_seed_articles(EmulatorStore(), tmp_path / "missing") == {}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from zenpy.lib.api_objects import Comment, CustomField, Ticket
 from zenpy.lib.exception import APIException, RecordNotFoundException
 
 from backend.emulator import EmulatorServer, EmulatorStore
+from backend.emulator.clock import ManualClock
 
 
 def _create_ticket(store: EmulatorStore, **extra: Any) -> dict[str, Any]:
@@ -97,15 +99,24 @@ def test_zenpy_partial_update_sets_field_and_internal_note(
     assert comments[1]["author_id"] == 1_001_001
 
 
-def test_updated_at_strictly_increases_within_a_second(api: Api, store: EmulatorStore) -> None:
+def test_updated_at_has_one_second_resolution() -> None:
+    """Two writes within one second keep one `updated_at`, as Zendesk shows it.
+
+    Fails on the code before this change: the emulator pushed `updated_at` a second
+    forward on every write, hiding the same-second gap in `safe_update`.
+    """
+    clock = ManualClock(datetime(2024, 11, 20, 9, 0, 0, tzinfo=UTC))
+    store = EmulatorStore(clock=clock)
     created = _create_ticket(store)
-    stamps = [created["updated_at"]]
-    for number in range(3):
-        response = api.put(
-            f"/tickets/{created['id']}.json", json={"ticket": {"subject": f"s{number}"}}
-        )
-        stamps.append(response.json()["ticket"]["updated_at"])
-    assert stamps == sorted(set(stamps))
+    first, _ = store.update_ticket(created["id"], {"subject": "one"})
+    second, _ = store.update_ticket(
+        created["id"],
+        {"subject": "two", "safe_update": True, "updated_stamp": created["updated_at"]},
+    )
+    assert created["updated_at"] == first["updated_at"] == second["updated_at"]
+    clock.advance(1)
+    third, _ = store.update_ticket(created["id"], {"subject": "three"})
+    assert third["updated_at"] == "2024-11-20T09:00:01Z"
 
 
 def test_noop_update_keeps_updated_at(api: Api, store: EmulatorStore) -> None:
@@ -214,15 +225,22 @@ def test_unknown_custom_field_is_record_invalid(api: Api, store: EmulatorStore) 
     assert body["details"]["custom_fields"][0]["error"] == "InvalidCustomField"
 
 
-def test_invalid_dropdown_value_is_record_invalid(
+def test_invalid_dropdown_value_is_dropped_with_200(
     api: Api, store: EmulatorStore, dropdown: dict[str, Any]
 ) -> None:
-    created = _create_ticket(store)
+    """Zendesk answers 200 and leaves the field as it was for a value that is no option.
+
+    Fails on the code before this change: the emulator answered 422.
+    """
+    created = _create_ticket(store, custom_fields=[{"id": dropdown["id"], "value": "kind_partner"}])
     response = api.put(
         f"/tickets/{created['id']}.json",
         json={"ticket": {"custom_fields": [{"id": dropdown["id"], "value": "nope"}]}},
     )
-    assert response.status_code == 422
+    assert response.status_code == 200
+    fields = {f["id"]: f["value"] for f in response.json()["ticket"]["custom_fields"]}
+    assert fields[dropdown["id"]] == "kind_partner"
+    assert "nope" not in response.json()["ticket"]["tags"]
 
 
 def test_removing_a_dropdown_tag_clears_the_field(

@@ -70,7 +70,12 @@ def test_bootstrap_against_the_emulator_is_idempotent(
     counters = emulator.store.counters()
     assert second == first
     assert counters["writes"] == 0
-    assert counters["by_route"] == {"GET /api/v2/ticket_fields": 1}
+    # One list of the fields, two reads proving the ledger is there: no write.
+    assert counters["by_route"] == {
+        "GET /api/v2/ticket_fields": 1,
+        "GET /api/v2/custom_objects/{key}": 1,
+        "GET /api/v2/custom_objects/{key}/fields": 1,
+    }
     assert second_log.getvalue().count(": unchanged (id ") == len(keys)
     assert [p.name for p in out.parent.iterdir()] == ["field_map.json"]
 
@@ -89,7 +94,7 @@ def test_fields_are_matched_by_marker_not_title(catalog: FieldCatalog, tmp_path:
     log = io.StringIO()
     second = bootstrap_fields(fake, catalog, tmp_path / "map.json", log=log)
     assert second == first
-    assert fake.calls == 2  # one list, one update
+    assert fake.calls == 4  # one list, one update, two ledger reads
     assert f"call_type: updated (id {first['call_type']})" in log.getvalue()
     assert fake.fields[first["call_type"]].title == "콜 유형"
     assert len(fake.fields[first["call_type"]].options) == 9
@@ -108,4 +113,4 @@ def test_a_field_whose_type_changed_is_retired_and_recreated(
     assert "guidepost:" not in retired.description
     fake.calls = 0
     assert bootstrap_fields(fake, catalog, tmp_path / "map.json") == field_map
-    assert fake.calls == 1
+    assert fake.calls == 3  # the field list and two ledger reads

@@ -28,8 +28,8 @@ from backend.errors import (
     ConflictError,
     DecisionChangedError,
     InputError,
-    NothingToApplyError,
     NotFoundError,
+    NothingToApplyError,
     SettingsError,
     TicketClosedError,
     ZendeskRejectedError,
@@ -71,7 +71,7 @@ class TicketGuidance(Decision):
     ticket_updated_at: str | None
     already_applied: bool = Field(description="this decision's write-back is already on the ticket")
     prior_reconnections: int = Field(
-        description="other 강콜 recorded for this ticket's 원콜 (ledger, then search; 0 without one)"
+        description="other 강콜 recorded for this 원콜 (ledger, then search; 0 without one)"
     )
     fingerprint: str = Field(
         description="hash of guide, branch, outcome, blocks and note: send it back with apply"
@@ -332,7 +332,7 @@ def claim_reconnection(
         decision=decision,
         fingerprint=compute_settled_fingerprint(ticket, decision, ctx),
     )
-    _check_applicable(lost, branch)
+    _check_open_and_branch(lost, branch)
     return lost
 
 

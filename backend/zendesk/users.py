@@ -84,7 +84,5 @@ class ZenpyDirectory:
 
 
 def _base_url(gateway: ZenpyGateway) -> str:
-    """The scheme://host the gateway's Zenpy client talks to."""
-    from backend.zendesk.zenpy_gateway import _base_url as zenpy_base_url
-
-    return zenpy_base_url(gateway._subdomain)
+    """The scheme://host the gateway's requests are built on (its adapter rewrites it locally)."""
+    return gateway.api_base

@@ -61,6 +61,16 @@ ELIGIBLE: dict[str, Any] = {
 LAG = 60.0
 
 
+def _guidance(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """The guidance answer as the API sends it (JSON)."""
+    return get_guidance(*args, **kwargs).model_dump(mode="json")
+
+
+def _applied(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """The apply answer as the API sends it (JSON)."""
+    return apply_decision(*args, **kwargs).model_dump(mode="json")
+
+
 @pytest.fixture(scope="module")
 def catalog() -> GuideCatalog:
     return load_catalog(REPO_ROOT / "macros")
@@ -97,10 +107,8 @@ def _add(gateway: Any, ctx: ServiceContext, **changes: Any) -> int:
 
 
 def _apply(gateway: Any, ticket_id: int, ctx: ServiceContext) -> dict[str, Any]:
-    guidance = get_guidance(gateway, ticket_id, ctx)
-    return apply_decision(
-        gateway, ticket_id, guidance["branch"], guidance["ticket_updated_at"], ctx
-    )
+    guidance = _guidance(gateway, ticket_id, ctx)
+    return _applied(gateway, ticket_id, guidance["branch"], guidance["ticket_updated_at"], ctx)
 
 
 @pytest.fixture(params=["fake", "emulator"])
@@ -141,13 +149,13 @@ def test_second_forced_call_is_blocked_at_once_despite_a_60s_index_lag(
     second = _add(gateway, ctx, forced_call_id="7003")
     # The index has not seen the first write-back yet: search alone would find nothing.
     assert gateway.search_tickets("type:ticket tags:fr_origin_7001") == []
-    guidance = get_guidance(gateway, second, ctx)
+    guidance = _guidance(gateway, second, ctx)
     assert guidance["blocks"] == ["already_reconnected_once"]
     assert guidance["eligible"] is False
     assert guidance["prior_reconnections"] == 1
     assert guidance["reconnection_history"] == "ledger"
     # The first ticket itself stays eligible: its own claim never counts against it.
-    own = get_guidance(gateway, first, ctx)
+    own = _guidance(gateway, first, ctx)
     assert own["blocks"] == []
     assert own["already_applied"] is True
 
@@ -214,16 +222,14 @@ def test_two_concurrent_applies_for_one_origin_record_one_reconnection(
     """
     with _account(kind, unique, tmp_path, catalog, renderer) as (gateway, ctx):
         tickets = [_add(gateway, ctx), _add(gateway, ctx, forced_call_id="7003")]
-        guidance = {t: get_guidance(gateway, t, ctx) for t in tickets}
+        guidance = {t: _guidance(gateway, t, ctx) for t in tickets}
         assert all(g["eligible"] for g in guidance.values())
         racing = RacingGateway(gateway)
 
         def apply(ticket_id: int) -> dict[str, Any] | None:
             seen = guidance[ticket_id]
             try:
-                return apply_decision(
-                    racing, ticket_id, seen["branch"], seen["ticket_updated_at"], ctx
-                )
+                return _applied(racing, ticket_id, seen["branch"], seen["ticket_updated_at"], ctx)
             except BranchChangedError:
                 return None
 
@@ -242,7 +248,7 @@ def test_two_concurrent_applies_for_one_origin_record_one_reconnection(
             assert "gp_block_already_reconnected_once" in tags[loser]
         claims = gateway.list_reconnections("7001")
         assert [(c.ticket_id, c.origin_call_id) for c in claims] == [(winner, "7001")]
-        after = get_guidance(gateway, loser, ctx)
+        after = _guidance(gateway, loser, ctx)
         assert after["blocks"] == ["already_reconnected_once"]
 
 
@@ -288,7 +294,7 @@ def test_history_before_the_ledger_comes_from_search_and_says_so(
         old = _add(fake, ctx, forced_call_id="6999")
         fake.touch_ticket(old, tags=["fr_origin_7001", "fr_forced"])
         ticket = _add(fake, ctx)
-        guidance = get_guidance(fake, ticket, ctx)
+        guidance = _guidance(fake, ticket, ctx)
         assert guidance["reconnection_history"] == source
         assert guidance["blocks"] == ["already_reconnected_once"]
 
@@ -306,10 +312,10 @@ def test_apply_without_a_ledger_fails_closed(
     fake = FakeGateway(lenient_fields=False)
     ctx = _context(catalog, renderer, bootstrap_fields(fake, catalog.fields, tmp_path / "m.json"))
     ticket = _add(fake, ctx)
-    guidance = get_guidance(fake, ticket, ctx)
+    guidance = _guidance(fake, ticket, ctx)
     _without_ledger(fake)
     with pytest.raises(SettingsError, match="fields bootstrap"):
-        apply_decision(fake, ticket, guidance["branch"], guidance["ticket_updated_at"], ctx)
+        _applied(fake, ticket, guidance["branch"], guidance["ticket_updated_at"], ctx)
     assert fake.updates == []
 
 
@@ -345,7 +351,7 @@ def test_the_same_ticket_with_another_forced_call_counts_its_earlier_claim(
     assert _apply(fake, ticket, ctx)["applied"] is True
     assert ctx.field_map is not None
     fake.touch_ticket(ticket, custom_fields={ctx.field_map["forced_call_id"]: "7009"})
-    guidance = get_guidance(fake, ticket, ctx)
+    guidance = _guidance(fake, ticket, ctx)
     assert guidance["blocks"] == ["already_reconnected_once"]
     assert guidance["reconnection_history"] == "ledger"
 
@@ -378,11 +384,11 @@ def test_same_second_concurrent_applies_write_one_note(
     ctx = _context(catalog, renderer, bootstrap_fields(fake, catalog.fields, tmp_path / "m.json"))
     ticket = _add(fake, ctx)
     fake.tick_per_write = False
-    seen = get_guidance(fake, ticket, ctx)
+    seen = _guidance(fake, ticket, ctx)
     racing = SameSecondGateway(fake)
 
     def apply(_: int) -> bool:
-        result = apply_decision(racing, ticket, seen["branch"], seen["ticket_updated_at"], ctx)
+        result = _applied(racing, ticket, seen["branch"], seen["ticket_updated_at"], ctx)
         return bool(result["applied"])
 
     with ThreadPoolExecutor(max_workers=2) as pool:

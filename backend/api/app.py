@@ -19,6 +19,7 @@ from backend.api.problems import (
     build_internal_error_response,
     install_problem_handlers,
 )
+from backend.api.routers import form_guidance
 from backend.api.routes import router
 from backend.domain.fields import FieldCatalog
 from backend.errors import GuidepostError
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_problem_handlers(app)
     app.include_router(router)
+    app.include_router(form_guidance.router)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(AccessLogMiddleware)
     if settings.cors_origins:

@@ -1,0 +1,121 @@
+"""POST /v1/tickets/{id}/guidance: the decision on the agent's open (unsaved) form (C2)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Path
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from backend.api.auth import require_token
+from backend.api.deps import (
+    get_catalog,
+    get_engine_options,
+    get_field_map,
+    get_renderer,
+    use_gateway,
+)
+from backend.api.problems import document_problems
+from backend.domain.decision import Decision
+from backend.domain.engine import EngineOptions
+from backend.domain.guides import GuideCatalog
+from backend.domain.render import TextRenderer
+from backend.form_guidance import FormState, form_guidance, read_form
+from backend.logs import bind_request
+from backend.service import ServiceContext
+from backend.zendesk.gateway import ZendeskGateway
+
+MAX_TICKET_ID = 2**53
+MAX_FORM_FIELDS = 500
+MAX_TAGS = 500
+
+FormScalar = str | int | float | bool | None
+
+
+class FormField(BaseModel):
+    """One custom field as ZAF's `ticket.customField:custom_field_<id>` gives it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: int = Field(gt=0, le=MAX_TICKET_ID, description="Zendesk ticket field id")
+    value: Any = Field(default=None, description="the raw value, as the form holds it")
+
+    @field_validator("value")
+    @classmethod
+    def check_scalar(cls, value: Any) -> FormScalar:
+        """A form value is a string, number, boolean or null (never a list or object)."""
+        if value is None or isinstance(value, str | int | float | bool):
+            return value
+        raise ValueError("expected a string, number, boolean or null")
+
+
+class FormGuidanceRequest(BaseModel):
+    """The open form: custom fields, tags, subject and description (possibly unsaved)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    custom_fields: list[FormField] = Field(default_factory=list, max_length=MAX_FORM_FIELDS)
+    tags: list[Annotated[str, Field(max_length=255)]] = Field(
+        default_factory=list, max_length=MAX_TAGS
+    )
+    subject: str | None = Field(default=None, max_length=10_000)
+    description: str | None = Field(default=None, max_length=200_000)
+
+
+class ConsultTypeChoice(BaseModel):
+    """A 상담유형 option code and the value Zendesk's dropdown stores for it."""
+
+    code: str
+    value: str | int | float | bool | None
+
+
+class FormGuidanceResponse(Decision):
+    """The GET guidance answer, decided on the form's values; `source` says so."""
+
+    ticket_id: int
+    ticket_updated_at: None = Field(description="always null: the form is not a saved ticket")
+    already_applied: bool
+    prior_reconnections: int
+    prior_reconnection_tickets: list[int] = Field(
+        description="ids of the earlier 강콜 tickets counted in prior_reconnections"
+    )
+    suggested_consult_types: list[ConsultTypeChoice] = Field(
+        description="for a suggested guide: the 상담유형 values that select it"
+    )
+    source: Literal["form"]
+
+
+def form_service_context(
+    catalog: Annotated[GuideCatalog, Depends(get_catalog)],
+    renderer: Annotated[TextRenderer, Depends(get_renderer)],
+    options: Annotated[EngineOptions, Depends(get_engine_options)],
+    field_map: Annotated[dict[str, int] | None, Depends(get_field_map)],
+) -> ServiceContext:
+    """Bundle what the service needs to decide."""
+    return ServiceContext(catalog=catalog, renderer=renderer, options=options, field_map=field_map)
+
+
+router = APIRouter(tags=["tickets"])
+
+
+@router.post(
+    "/v1/tickets/{ticket_id}/guidance",
+    response_model=FormGuidanceResponse,
+    dependencies=[Depends(require_token)],
+    responses=document_problems(401, 404, 413, 422, 500, 502, 503),
+)
+def read_form_guidance(
+    ticket_id: Annotated[int, Path(gt=0, le=MAX_TICKET_ID, description="Zendesk ticket id")],
+    body: Annotated[FormGuidanceRequest, Body()],
+    gateway: Annotated[ZendeskGateway, Depends(use_gateway)],
+    ctx: Annotated[ServiceContext, Depends(form_service_context)],
+) -> FormGuidanceResponse:
+    """Decide on the open form's values; Zendesk is read only for the reconnection history."""
+    bind_request(ticket_id=ticket_id, source="form")
+    form = FormState(
+        custom_fields=read_form([entry.model_dump() for entry in body.custom_fields]),
+        tags=tuple(body.tags),
+        subject=body.subject,
+        description=body.description,
+    )
+    return FormGuidanceResponse.model_validate(form_guidance(gateway, ticket_id, form, ctx))

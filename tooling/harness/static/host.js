@@ -53,6 +53,7 @@
     save: saveFields,
     reloadApp: mountApp,
     edit: editField,
+    outsideUpdate: function () { return receiveOutsideUpdate(); },
     dirty: dirtyFields,
     routes: routes,
     setColorScheme: setColorScheme
@@ -178,15 +179,20 @@
     return Object.prototype.hasOwnProperty.call(form, fieldId) ? form[fieldId] : customValue(fieldId);
   }
 
+  // Values compare as the form shows them ("23000" in an input is the saved 23000).
+  function same(a, b) {
+    return String(a === null || a === undefined ? '' : a) === String(b === null || b === undefined ? '' : b);
+  }
+
   function dirtyFields() {
-    return Object.keys(form).map(Number).filter(function (id) { return form[id] !== customValue(id); });
+    return Object.keys(form).map(Number).filter(function (id) { return !same(form[id], customValue(id)); });
   }
 
   // The agent edits a field: the form changes, Zendesk fires the change event before any save.
   function editField(fieldId, value) {
     var id = Number(fieldId);
     var next = value === '' || value === undefined ? null : value;
-    if (formValue(id) === next) { return; }
+    if (same(formValue(id), next)) { return; }
     form[id] = next;
     var input = document.querySelector('#fields-form [data-field-id="' + id + '"]');
     if (input && input.value !== (next === null ? '' : String(next))) { input.value = next === null ? '' : String(next); }
@@ -201,7 +207,7 @@
     box.textContent = count ? count + ' unsaved field(s)' : '';
     document.querySelectorAll('#fields-form [data-field-id]').forEach(function (input) {
       var id = Number(input.getAttribute('data-field-id'));
-      input.classList.toggle('hz-unsaved', formValue(id) !== customValue(id));
+      input.classList.toggle('hz-unsaved', !same(formValue(id), customValue(id)));
     });
   }
 
@@ -351,7 +357,7 @@
     return getJson('/harness/api/tickets/' + ticket.id).then(function (data) {
       ticket = data.ticket;
       (ticket.tags || []).forEach(function (tag) { if (formTags.indexOf(tag) === -1) { formTags.push(tag); } });
-      Object.keys(form).forEach(function (id) { if (form[id] === customValue(Number(id))) { delete form[id]; } });
+      Object.keys(form).forEach(function (id) { if (same(form[id], customValue(Number(id)))) { delete form[id]; } });
       renderTicket();
       return loadComments(ticket.id);
     }).then(function () {
@@ -604,7 +610,7 @@
     document.querySelectorAll('#fields-form [data-field-id]').forEach(function (input) {
       var id = Number(input.getAttribute('data-field-id'));
       var value = input.value === '' ? null : input.value;
-      if (formValue(id) !== value) { editField(id, value); } // typed but not yet blurred
+      if (!same(formValue(id), value)) { editField(id, value); } // typed but not yet blurred
     });
     dirtyFields().forEach(function (id) { changes.push({ id: id, value: form[id] }); });
     if (!changes.length) { status.textContent = 'Nothing changed.'; return Promise.resolve([]); }
@@ -659,6 +665,9 @@
   // ---------------------------------------------------------------- start
 
   function start() {
+    // ?apps=only: just the apps panel, as wide as the window (a sidebar-sized screen)
+    if (params.get('apps') === 'only') { document.documentElement.classList.add('hz-apps-only'); }
+    document.documentElement.setAttribute('data-color-scheme', colorScheme);
     window.addEventListener('message', onMessage);
     getJson('/harness/config.json').then(function (config) {
       cfg = config;

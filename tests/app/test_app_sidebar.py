@@ -211,8 +211,9 @@ def test_open_insert_apply_and_apply_again(
 
     # the first text is the thing to do now; every other one is one click away
     assert run.app.locator(".gp-card").count() == len(expected["texts"])
-    assert run.app.locator(".gp-now .gp-card").get_attribute("data-text") == (
-        expected["texts"][0]["key"]
+    assert (
+        run.app.locator(".gp-now .gp-card").get_attribute("data-text")
+        == (expected["texts"][0]["key"])
     )
     assert run.app.locator('[data-fold="rest"] .gp-card').count() == len(expected["texts"]) - 1
     run.app.locator('[data-fold="rest"] > summary').click()
@@ -333,9 +334,7 @@ def test_an_unsaved_edit_is_decided_on_the_open_form(browser_run: BrowserRun, st
     assert f"ticket.custom_field_{field_id}.changed" in run.events()
     assert "ticket.save" not in run.events()
     asked = [(r["detail"]["type"], r["detail"]["url"]) for r in run.log("request")]
-    assert asked[requests_before:] == [
-        ("POST", f"{stack.backend_url}/v1/tickets/{ident}/guidance")
-    ]
+    assert asked[requests_before:] == [("POST", f"{stack.backend_url}/v1/tickets/{ident}/guidance")]
     saved = stack.emulator.store.get_ticket(ident)
     assert saved is not None
     assert {f["id"]: f["value"] for f in saved["custom_fields"]}.get(field_id) is None
@@ -373,9 +372,7 @@ def test_submit_saves_and_the_saved_ticket_is_read_again(
     assert run.app.locator('[data-action="apply"]').is_enabled()
     run.page.wait_for_timeout(300)
     asked = [(r["detail"]["type"], r["detail"]["url"]) for r in run.log("request")]
-    assert asked[requests_before:] == [
-        ("GET", f"{stack.backend_url}/v1/tickets/{ident}/guidance")
-    ]
+    assert asked[requests_before:] == [("GET", f"{stack.backend_url}/v1/tickets/{ident}/guidance")]
 
 
 # ---------------------------------------------------------------- safety, keyboard, locale

@@ -283,11 +283,13 @@
     area.setAttribute('readonly', 'readonly');
     area.setAttribute('aria-hidden', 'true');
     area.value = value;
+    var focused = document.activeElement; // j/k/c/Enter go on from the same card
     document.body.appendChild(area);
     area.select();
     var ok = false;
     try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
     document.body.removeChild(area);
+    if (focused && focused.focus) { focused.focus(); }
     return ok;
   }
 

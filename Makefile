@@ -55,5 +55,10 @@ app: $(STAMP)
 bench: install chromium
 	$(BIN)/python -m tooling.bench $(if $(QUICK),--quick,)
 
+## The eight demo situations of the sidebar, at 320 px, into docs/sidebar/ (not part of `make test`).
+.PHONY: screenshots
+screenshots: install chromium
+	GUIDEPOST_SIDEBAR_SHOTS=docs/sidebar $(BIN)/pytest tests/app/test_app_screenshots.py -q -p no:randomly
+
 clean:
 	rm -rf $(VENV) zendesk_app/node_modules dist var test-artifacts .mypy_cache .ruff_cache .pytest_cache

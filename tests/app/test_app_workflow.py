@@ -382,3 +382,18 @@ def test_dark_theme_follows_the_host(browser_run: BrowserRun, stack: Stack) -> N
     run.page.evaluate("window.harness.setColorScheme('light')")
     run.page.wait_for_timeout(200)
     assert frame.evaluate("document.documentElement.dataset.colorScheme") == "light"
+
+
+def test_the_guide_and_its_article_stay_named_when_the_backend_goes_down(
+    browser_run: BrowserRun, stack: Stack
+) -> None:
+    run = browser_run
+    ident = ticket_id(stack, ELIGIBLE)
+    run.open(ident, state="guidance")
+    title = run.app.locator(".gp-title__link").inner_text()
+    href = run.app.locator(".gp-title__link").get_attribute("href")
+    run.harness.settings(backend_url=f"http://127.0.0.1:{_dead_port()}")
+    run.reload_app(state="error:down")
+    assert run.app.locator(".gp-title__link").inner_text() == title
+    assert run.app.locator(".gp-title__link").get_attribute("href") == href
+    assert run.app.locator(".gp-title__link").get_attribute("target") == "_blank"

@@ -152,10 +152,27 @@
 
   // ---------------------------------------------------------------- header, errors
 
+  // The guide's title and article, remembered per ticket so an error can still name them.
+  function rememberGuide(ticketId, g) {
+    var guide = g && g.guide ? findGuide(g.guide) : null;
+    if (!guide) { return; }
+    try {
+      window.localStorage.setItem('gp-guide-' + ticketId, JSON.stringify({ guide: guide.id, title: label(guide.title), url: guide.article_url }));
+    } catch (e) { /* storage off: the header just waits for the backend */ }
+  }
+
+  function rememberedGuide(ticketId) {
+    try {
+      var value = JSON.parse(window.localStorage.getItem('gp-guide-' + ticketId) || 'null');
+      return value && typeof value.title === 'string' ? value : null;
+    } catch (e) { return null; }
+  }
+
   function guideHeader(g, suggested) {
     var guide = findGuide(g.guide);
-    var title = guide ? label(guide.title) : g.guide;
-    var url = guide ? safeUrl(guide.article_url) : null;
+    var remembered = guide ? null : rememberedGuide(S().ticketId);
+    var title = guide ? label(guide.title) : (remembered ? remembered.title : g.guide);
+    var url = guide ? safeUrl(guide.article_url) : (remembered ? safeUrl(remembered.url) : null);
     var titleNode = url
       ? el('a', {
         className: 'gp-title__link', text: title,
@@ -224,10 +241,12 @@
   function renderCurrent() {
     var g = S().guidance;
     if (S().error) {
-      render([g && g.guide ? guideHeader(g, g.suggested) : null, errorView(S().error, A().reload)]);
+      var known = g && g.guide ? g : (rememberedGuide(S().ticketId) ? { guide: rememberedGuide(S().ticketId).guide } : null);
+      render([known ? guideHeader(known, known.suggested) : null, errorView(S().error, A().reload)]);
       return;
     }
     if (!g) { renderStatus(t('loading')); return; }
+    rememberGuide(S().ticketId, g);
     var nodes = [];
     if (S().loading) { nodes.push(el('p', { className: 'gp-refreshing', text: t('refreshing') })); }
     if (!g.guide) {

@@ -397,3 +397,25 @@ def test_the_guide_and_its_article_stay_named_when_the_backend_goes_down(
     assert run.app.locator(".gp-title__link").inner_text() == title
     assert run.app.locator(".gp-title__link").get_attribute("href") == href
     assert run.app.locator(".gp-title__link").get_attribute("target") == "_blank"
+
+
+def test_a_burst_of_edits_is_asked_once_after_the_first(
+    browser_run: BrowserRun, stack: Stack
+) -> None:
+    """A lone edit is asked at once; the rest of a burst waits and is asked once, last values."""
+    run = browser_run
+    ident = ticket_id(stack, "강제재연결: 고객과 함께 있는지 확인")
+    run.open(ident, state="guidance")
+    before = len(run.log("request"))
+    fm = stack.field_map
+    run.page.evaluate(
+        "([a, b, c]) => { window.harness.edit(a, 'gp_customer_presence_together');"
+        " window.harness.edit(b, 'gp_fare_adjustment_yes');"
+        " window.harness.edit(c, 'gp_fare_adjustment_no'); }",
+        [fm["customer_presence"], fm["fare_adjustment"], fm["fare_adjustment"]],
+    )
+    run.app.locator(".gp-branch__path", has_text="reconnect › together › no_fare_change").wait_for()
+    run.page.wait_for_timeout(400)
+    asked = [r["detail"]["type"] for r in run.log("request")[before:]]
+    assert asked == ["POST", "POST"]
+    assert run.app.locator('[data-state="guidance"]').get_attribute("data-source") == "form"

@@ -43,6 +43,7 @@
     form: null, // the last read of the open form
     dirty: false, // the form holds unsaved values of guide fields
     formTimer: null,
+    lastChange: 0, // when the last field change event arrived
     place: { rest: false, checks: false, active: null }, // kept across reloads
     edits: {}, // text key -> the agent's edited body
     lastHeight: 0
@@ -212,13 +213,25 @@
     }, function () { /* the count and the notice still show */ });
   }
 
+  function askForm() {
+    readForm().then(function (form) { return loadFromForm(form); });
+  }
+
+  // Debounced on both edges: a lone edit is asked at once; a burst (typing, a macro setting
+  // several fields) waits until it has been quiet for FORM_DEBOUNCE_MS, then asks once.
   function onFieldChanged() {
     if (state.ticketId === null) { return; }
-    parts.timing.changes.push(Date.now());
+    var now = Date.now();
+    parts.timing.changes.push(now);
+    var quiet = now - (state.lastChange || 0) >= FORM_DEBOUNCE_MS;
+    state.lastChange = now;
     window.clearTimeout(state.formTimer);
-    state.formTimer = window.setTimeout(function () {
-      readForm().then(function (form) { return loadFromForm(form); });
-    }, FORM_DEBOUNCE_MS);
+    if (quiet) {
+      state.formTimer = null;
+      askForm();
+      return;
+    }
+    state.formTimer = window.setTimeout(askForm, FORM_DEBOUNCE_MS);
   }
 
   // Another agent or the backend saved the ticket: fields the agent had not edited take

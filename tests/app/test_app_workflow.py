@@ -176,7 +176,7 @@ def test_a_setting_placeholder_is_named_and_flagged(browser_run: BrowserRun, sta
                     }
                 ],
                 "from_article": False,
-                "asks": [],
+                "asks": ["fare_adjustment"],
             }
         ],
     }
@@ -207,6 +207,9 @@ def test_a_setting_placeholder_is_named_and_flagged(browser_run: BrowserRun, sta
     assert mark.get_attribute("data-name") == "situation_room_phone"
     assert "situation_room_phone" in card.locator("[data-setting]").inner_text()
     assert card.locator("[data-not-from-article]").is_visible()
+    # C1 `asks`: the facts this script asks for, by label
+    assert card.locator("[data-asks]").get_attribute("data-asks") == "fare_adjustment"
+    assert "경유지 추가·목적지 변경" in card.locator("[data-asks]").inner_text()
 
 
 # ---------------------------------------------------------------- problems

@@ -119,6 +119,10 @@
         text.from_article === false ? ui.el('span', { className: 'gp-badge gp-badge--info', text: ui.t('not_from_article'), attrs: { 'data-not-from-article': 'true' } }) : null
       ]),
       body,
+      (text.asks || []).length ? ui.el('p', {
+        className: 'gp-hint gp-asks', text: ui.t('asks', { fields: text.asks.map(ui.fieldLabel).join(', ') }),
+        attrs: { 'data-asks': text.asks.join(' ') }
+      }) : null,
       settingsNeeded(text),
       composer ? null : ui.el('p', { className: 'gp-hint gp-channel', text: ui.t('channel_' + text.kind) === 'channel_' + text.kind ? ui.t('channel_copy_only') : ui.t('channel_' + text.kind) }),
       ui.el('div', { className: 'gp-actions' }, buttons.concat([feedbackNode]))

@@ -497,7 +497,9 @@
         activate(list[next]);
         event.preventDefault();
       } else if (current && target === current && (event.key === 'c' || event.key === 'Enter')) {
-        var action = current.querySelector(event.key === 'c' ? '[data-action="copy"]' : '[data-action="insert"]');
+        // Enter inserts where the channel allows it; an SMS or OB script is copied instead
+        var action = current.querySelector(event.key === 'c' ? '[data-action="copy"]' : '[data-action="insert"]') ||
+          current.querySelector('[data-action="copy"]');
         if (action) { action.click(); event.preventDefault(); }
       }
     });
@@ -508,6 +510,7 @@
     el: el,
     button: button,
     label: label,
+    fieldLabel: fieldLabel,
     render: render,
     renderStatus: renderStatus,
     renderCurrent: renderCurrent,

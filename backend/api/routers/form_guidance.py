@@ -58,8 +58,9 @@ class FormGuidanceRequest(BaseModel):
     tags: list[Annotated[str, Field(max_length=255)]] = Field(
         default_factory=list, max_length=MAX_TAGS
     )
-    subject: str | None = Field(default=None, max_length=10_000)
-    description: str | None = Field(default=None, max_length=200_000)
+    # no maxLength: the body limit (413) bounds them, as for /v1/preview
+    subject: str | None = None
+    description: str | None = None
 
 
 class ConsultTypeChoice(BaseModel):

@@ -106,12 +106,21 @@ def test_outbound_and_sms_are_copy_only_and_inserting_never_flips_the_composer(
     copy_only = next(k for k, kind in kinds.items() if kind in ("outbound", "sms"))
     channel = run.app.locator(f'[data-text="{copy_only}"] .gp-channel').text_content() or ""
     assert ("통화" in channel) if kinds[copy_only] == "outbound" else ("복사" in channel)
+    # Enter on a copy-only card copies (there is nothing to insert)
+    copy_card = run.app.locator(f'[data-text="{copy_only}"]')
+    if not copy_card.is_visible():
+        run.app.locator('[data-fold="rest"] > summary').click()
+    copy_card.focus()
+    run.page.keyboard.press("Enter")
+    copy_card.get_by_text("클립보드에 복사했습니다").wait_for()
+    assert run.page.input_value("#composer") == ""
     # the agent is writing an internal note; a reply script must not turn it public
     reply = next((k for k, kind in kinds.items() if kind == "reply"), None)
     if reply is not None:
         run.page.evaluate("window.harness.composer.type = 'internalNote'")
         run.page.fill("#composer", "기사님과 통화함")
-        run.app.locator('[data-fold="rest"] > summary').click()
+        if run.app.locator('[data-fold="rest"]').get_attribute("open") is None:
+            run.app.locator('[data-fold="rest"] > summary').click()
         card = run.app.locator(f'[data-text="{reply}"]')
         card.locator('[data-action="insert"]').click()
         card.get_by_text("작성 중인 내부 메모가 있어").wait_for()

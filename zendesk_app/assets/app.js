@@ -42,6 +42,7 @@
     savedForm: null, // field id -> value as saved (the form when it was last clean)
     form: null, // the last read of the open form
     dirty: false, // the form holds unsaved values of guide fields
+    edited: {}, // field id -> true: the agent changed it since the last Submit
     formTimer: null,
     lastChange: 0, // when the last field change event arrived
     place: { rest: false, checks: false, active: null }, // kept across reloads
@@ -161,9 +162,20 @@
     return true;
   }
 
-  // The saved ticket's guidance (GET): on open, after Submit, after someone else's write.
-  // `savedFrom(form)` says which form values count as saved.
-  function loadSaved(savedFrom) {
+  // Which form values count as saved: all but the fields the agent edited since Submit
+  // (those keep the value saved before the edit).
+  function savedValues(form) {
+    var before = state.savedForm || {};
+    var next = {};
+    Object.keys(form.fields).forEach(function (id) {
+      next[id] = state.edited[id] && state.savedForm ? before[id] : form.fields[id];
+    });
+    return next;
+  }
+
+  // The saved ticket's guidance (GET): on open, after Submit, after someone else's write,
+  // on Reload.
+  function loadSaved() {
     var seq = begin();
     return Promise.all([
       loadGuides().then(function () {
@@ -173,7 +185,7 @@
       var guidance = results[0][0];
       var form = results[0][1];
       state.savedGuidance = guidance;
-      state.savedForm = savedFrom ? savedFrom(form) : Object.assign({}, form.fields);
+      state.savedForm = savedValues(form);
       state.form = form;
       state.dirty = differs(form, state.savedForm);
       if (state.dirty) { return loadFromForm(form, seq); }
@@ -219,8 +231,9 @@
 
   // Debounced on both edges: a lone edit is asked at once; a burst (typing, a macro setting
   // several fields) waits until it has been quiet for FORM_DEBOUNCE_MS, then asks once.
-  function onFieldChanged() {
+  function onFieldChanged(fieldId) {
     if (state.ticketId === null) { return; }
+    if (fieldId !== undefined) { state.edited[fieldId] = true; }
     var now = Date.now();
     parts.timing.changes.push(now);
     var quiet = now - (state.lastChange || 0) >= FORM_DEBOUNCE_MS;
@@ -237,21 +250,17 @@
   // Another agent or the backend saved the ticket: fields the agent had not edited take
   // the new saved values; the agent's unsaved edits stay unsaved.
   function onTicketUpdated() {
-    var before = state.form;
-    var saved = state.savedForm || {};
-    return loadSaved(function (form) {
-      var next = {};
-      Object.keys(form.fields).forEach(function (id) {
-        var wasClean = !before || String(normalize(before.fields[id])) === String(normalize(saved[id]));
-        next[id] = wasClean ? form.fields[id] : saved[id];
-      });
-      return next;
-    });
+    return loadSaved();
+  }
+
+  function onTicketSaved() {
+    state.edited = {};
+    return loadSaved();
   }
 
   function subscribeFieldEvents() {
     fieldIds().forEach(function (id) {
-      state.client.on('ticket.custom_field_' + id + '.changed', onFieldChanged);
+      state.client.on('ticket.custom_field_' + id + '.changed', function () { onFieldChanged(String(id)); });
     });
   }
 
@@ -335,7 +344,7 @@
     change[path] = choice.value;
     state.client.set(change).then(function () {
       feedback(feedbackNode, ui.t('consult_type_set'), true);
-      onFieldChanged(); // Zendesk fires the change event too; the debounce makes them one
+      onFieldChanged(String(id)); // Zendesk fires the change event too; the debounce makes them one
     }, function () {
       feedback(feedbackNode, ui.t('consult_type_set_failed'), false);
     });
@@ -426,7 +435,7 @@
     if (window.ResizeObserver) {
       new window.ResizeObserver(ui.scheduleResize).observe(document.getElementById('app'));
     }
-    client.on('ticket.saved', function () { loadSaved(); });
+    client.on('ticket.saved', onTicketSaved);
     client.on('ticket.updated', onTicketUpdated);
     client.on('colorScheme.changed', ui.setColorScheme);
     ui.installKeyboard();

@@ -361,6 +361,7 @@ def test_submit_saves_and_the_saved_ticket_is_read_again(
     run.page.select_option("#field-fare_adjustment", "gp_fare_adjustment_no")
     run.app.locator(".gp-branch__path", has_text="reconnect › together › no_fare_change").wait_for()
     assert run.app.locator('[data-state="guidance"]').get_attribute("data-source") == "form"
+    run.page.wait_for_timeout(300)  # a burst's trailing ask has landed
     requests_before = len(run.log("request"))
     run.page.click("#save-ticket")
     run.app.locator('[data-state="guidance"][data-source="ticket"]').wait_for()

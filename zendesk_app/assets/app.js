@@ -205,9 +205,17 @@
       settle(seq, state.savedGuidance, null);
       return Promise.resolve();
     }
-    return backend(ticketPath('/guidance'), 'POST', formBody(form)).then(function (guidance) {
+    var body = formBody(form);
+    var key = JSON.stringify(body);
+    if (key === state.lastAsked && state.guidance && state.guidance.source === 'form') {
+      settle(seq, state.guidance, null); // a burst's tail that changed nothing: no request
+      return Promise.resolve();
+    }
+    state.lastAsked = key;
+    return backend(ticketPath('/guidance'), 'POST', body).then(function (guidance) {
       if (settle(seq, guidance, null)) { parts.timing.rendered.push(Date.now()); }
     }, function (err) {
+      state.lastAsked = null;
       settle(seq, state.guidance, parts.problems.classify(err));
     });
   }

@@ -82,6 +82,11 @@ bench: install chromium
 reliability-report: $(STAMP)
 	$(BIN)/python -m tooling.reliability_report --publish
 
+## The eight demo situations of the sidebar, at 320 px, into docs/sidebar/ (not part of `make test`).
+.PHONY: screenshots
+screenshots: install chromium
+	GUIDEPOST_SIDEBAR_SHOTS=docs/sidebar $(BIN)/pytest tests/app/test_app_screenshots.py -q -p no:randomly
+
 clean:
 	rm -rf $(VENV) zendesk_app/node_modules dist var test-artifacts .mypy_cache .ruff_cache .pytest_cache
 

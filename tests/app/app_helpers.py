@@ -108,9 +108,11 @@ class BrowserRun:
         assert frame is not None
         return frame
 
-    def open(self, ident: int, *, locale: str | None = None, state: str | None = None) -> None:
+    def open(
+        self, ident: int, *, locale: str | None = None, state: str | None = None, extra: str = ""
+    ) -> None:
         """Open a ticket in the harness and wait for the sidebar to show `state`."""
-        query = f"?ticket={ident}" + (f"&locale={locale}" if locale else "")
+        query = f"?ticket={ident}" + (f"&locale={locale}" if locale else "") + extra
         self.page.goto(self.harness.url + "/" + query)
         self.page.wait_for_function("window.harness && window.harness.ready", timeout=TIMEOUT_MS)
         if state is not None:
@@ -131,6 +133,10 @@ class BrowserRun:
         )
         self.app.locator(selector).first.wait_for(timeout=TIMEOUT_MS)
         self.page.wait_for_timeout(150)  # let the resize message land
+
+    def events(self) -> list[str]:
+        """Names of the ZAF events the host fired at the app, in order."""
+        return [e["detail"]["name"] for e in self.log("event")]
 
     def log(self, kind: str | None = None) -> list[dict[str, Any]]:
         """The host's record of ZAF messages."""

@@ -486,9 +486,13 @@ def _placeholders(text: str) -> list[str]:
 def test_every_string_the_app_uses_is_translated() -> None:
     import re
 
-    source = (APP_DIR / "assets" / "app.js").read_text(encoding="utf-8")
+    source = _app_scripts()
     used = {k for k in re.findall(r"\bt\('([a-z_]+)'", source) if not k.endswith("_")}
-    used |= {f"status_{k}" for k in ("eligible", "blocked", "missing", "info")}
+    used |= {f"outcome_{k}" for k in ("eligible", "blocked", "pending")}
+    kinds = re.search(r"KIND_BY_SLUG = \{(.*?)\};", source, re.DOTALL)
+    assert kinds is not None
+    used |= {f"error_{k}" for k in re.findall(r"'[a-z-]+': '([a-z_]+)'", kinds.group(1))}
+    used |= {"error_down", "error_whitelist", "error_unauthorized", "error_generic"}
     used |= {f"check_{k}" for k in ("ok", "blocked", "unknown")}
     used |= {f"kind_{k}" for k in ("reply", "outbound", "sms", "note")}
     ui = json.loads((APP_DIR / "translations/ko.json").read_text(encoding="utf-8"))["ui"]
@@ -506,8 +510,24 @@ def test_every_block_has_a_positive_check_label() -> None:
         assert set(ui["checks"]) == set(labels["blocks"]), locale
 
 
+def _app_scripts() -> str:
+    """Every script of the app, concatenated (iframe.html loads each of them)."""
+    return "\n".join(
+        path.read_text(encoding="utf-8") for path in sorted((APP_DIR / "assets").glob("*.js"))
+    )
+
+
+def test_iframe_loads_every_script_of_the_app() -> None:
+    import re
+
+    html = (APP_DIR / "assets" / "iframe.html").read_text(encoding="utf-8")
+    loaded = re.findall(r'<script src="([a-z]+\.js)"', html)
+    assert sorted(loaded) == sorted(p.name for p in (APP_DIR / "assets").glob("*.js"))
+    assert loaded[-1] == "app.js"  # the parts register before the app starts
+
+
 def test_the_app_never_uses_inner_html_and_calls_the_backend_only_via_request() -> None:
-    source = (APP_DIR / "assets" / "app.js").read_text(encoding="utf-8")
+    source = _app_scripts()
     for forbidden in (
         "innerHTML",
         "outerHTML",

@@ -12,6 +12,11 @@
  *   host -> app  {key: 'zaf.<event>', message, needsReply?}   (reply: 'iframe.reply:<event>')
  *   app -> host  {key: 'request:N', message: <client.request options>}
  *   host -> app  {key: 'zaf.request:N.done' | 'zaf.request:N.fail', message: {responseArgs: [...]}}
+ *
+ * The ticket form is modelled as Zendesk's is: `form` holds the agent's unsaved values; an
+ * edit fires `ticket.custom_field_<id>.changed` at once (before any save); Submit writes the
+ * edited fields and fires `ticket.saved`; a write by someone else (the backend's apply)
+ * reloads the saved ticket, keeps the agent's unsaved edits and fires `ticket.updated`.
  */
 (function () {
   'use strict';
@@ -21,7 +26,10 @@
   var guides = null; // backend /v1/guides (labels, field map)
   var optionValues = {}; // field id -> list of {name, value} from the emulator's ticket fields
   var tickets = [];
-  var ticket = null; // the open ticket (emulator JSON)
+  var ticket = null; // the open ticket (emulator JSON): the saved state
+  var form = {}; // field id -> the form's current value (may be unsaved)
+  var colorScheme = params.get('colorScheme') || 'light';
+  var routes = []; // routeTo calls the app made
   var comments = [];
   var formTags = []; // the agent form's tags: the ticket's + those added via ticket.tags.add
   var composer = { type: 'publicReply', text: '' };
@@ -43,7 +51,12 @@
     fire: fire,
     openTicket: openTicket,
     save: saveFields,
-    reloadApp: mountApp
+    reloadApp: mountApp,
+    edit: editField,
+    outsideUpdate: function () { return receiveOutsideUpdate(); },
+    dirty: dirtyFields,
+    routes: routes,
+    setColorScheme: setColorScheme
   };
 
   // ---------------------------------------------------------------- helpers
@@ -126,7 +139,7 @@
     harness.registered = false;
     appGuid = newGuid();
     var src = cfg.app_url + '?origin=' + encodeURIComponent(window.location.origin) +
-      '&app_guid=' + encodeURIComponent(appGuid);
+      '&app_guid=' + encodeURIComponent(appGuid) + '&colorScheme=' + encodeURIComponent(colorScheme);
     appOrigin = new URL(src, window.location.href).origin;
     frame = el('iframe', {
       className: 'hz-app-frame',
@@ -158,7 +171,50 @@
 
   function customValue(fieldId) {
     var found = ((ticket && ticket.custom_fields) || []).filter(function (f) { return f.id === fieldId; })[0];
-    return found ? found.value : null;
+    return found && found.value !== undefined ? found.value : null;
+  }
+
+  // The form's value: the agent's unsaved edit if there is one, else the saved value.
+  function formValue(fieldId) {
+    return Object.prototype.hasOwnProperty.call(form, fieldId) ? form[fieldId] : customValue(fieldId);
+  }
+
+  // Values compare as the form shows them ("23000" in an input is the saved 23000).
+  function same(a, b) {
+    return String(a === null || a === undefined ? '' : a) === String(b === null || b === undefined ? '' : b);
+  }
+
+  function dirtyFields() {
+    return Object.keys(form).map(Number).filter(function (id) { return !same(form[id], customValue(id)); });
+  }
+
+  // The agent edits a field: the form changes, Zendesk fires the change event before any save.
+  function editField(fieldId, value) {
+    var id = Number(fieldId);
+    var next = value === '' || value === undefined ? null : value;
+    if (same(formValue(id), next)) { return; }
+    form[id] = next;
+    var input = document.querySelector('#fields-form [data-field-id="' + id + '"]');
+    if (input && input.value !== (next === null ? '' : String(next))) { input.value = next === null ? '' : String(next); }
+    renderDirty();
+    fire('ticket.custom_field_' + id + '.changed', next);
+  }
+
+  function renderDirty() {
+    var box = document.getElementById('dirty-status');
+    if (!box) { return; }
+    var count = dirtyFields().length;
+    box.textContent = count ? count + ' unsaved field(s)' : '';
+    document.querySelectorAll('#fields-form [data-field-id]').forEach(function (input) {
+      var id = Number(input.getAttribute('data-field-id'));
+      input.classList.toggle('hz-unsaved', !same(formValue(id), customValue(id)));
+    });
+  }
+
+  function setColorScheme(value) {
+    colorScheme = value;
+    document.documentElement.setAttribute('data-color-scheme', value);
+    fire('colorScheme.changed', value);
   }
 
   function ticketObject() {
@@ -169,7 +225,7 @@
       tags: formTags.slice(), createdAt: ticket.created_at, updatedAt: ticket.updated_at,
       requester: { id: ticket.requester_id },
       customFields: (ticket.custom_fields || []).map(function (f) {
-        return { id: 'custom_field_' + f.id, value: f.value };
+        return { id: 'custom_field_' + f.id, value: formValue(f.id) };
       })
     };
   }
@@ -189,11 +245,12 @@
       'currentUser.email': function () { return currentUser().email; },
       'currentUser.locale': function () { return currentUser().locale; },
       'comment.type': function () { return composer.type; },
-      'comment.text': function () { return composer.text; }
+      'comment.text': function () { return composer.text; },
+      'colorScheme': function () { return colorScheme; }
     };
     if (simple[path]) { return { ok: true, value: simple[path]() }; }
     var match = /^ticket\.customField:custom_field_(\d+)$/.exec(path);
-    if (match) { return { ok: true, value: customValue(Number(match[1])) }; }
+    if (match) { return { ok: true, value: formValue(Number(match[1])) }; }
     return { ok: false };
   }
 
@@ -214,10 +271,14 @@
     var result = { errors: {} };
     Object.keys(params || {}).forEach(function (path) {
       var value = params[path];
+      var field = /^ticket\.customField:custom_field_(\d+)$/.exec(path);
       if (path === 'comment.type' && (value === 'internalNote' || value === 'publicReply')) {
         composer.type = value;
         result[path] = value;
         renderComposer();
+      } else if (field && ticket) {
+        editField(Number(field[1]), value);
+        result[path] = value;
       } else {
         result.errors[path] = apiError(path, 'cannot be set in the harness');
       }
@@ -235,6 +296,9 @@
       } else if (name === 'resize') {
         var size = args[0] || {};
         if (size.height) { frame.style.height = /^\d+$/.test(String(size.height)) ? size.height + 'px' : String(size.height); }
+      } else if (name === 'routeTo') {
+        routes.push(args.slice());
+        if (args[0] === 'ticket' && args[1]) { window.setTimeout(function () { openTicket(Number(args[1])); }, 0); }
       } else if (name === 'ticket.tags.add') {
         var add = Array.isArray(args[0]) ? args[0] : args;
         add.forEach(function (tag) { if (formTags.indexOf(String(tag)) === -1) { formTags.push(String(tag)); } });
@@ -270,12 +334,34 @@
         var data = like.responseJSON !== undefined ? like.responseJSON : outcome.responseText;
         if (options && options.httpCompleteResponse) { data = like; }
         post({ key: 'zaf.' + key + '.done', message: { responseArgs: [data, 'success', like] } });
+        if (isTicketWrite(options, data)) { receiveOutsideUpdate(); }
       } else {
         post({ key: 'zaf.' + key + '.fail', message: { responseArgs: [like, 'error', outcome.statusText] } });
       }
     }, function (error) {
       var like = { status: 0, statusText: 'error', responseText: String(error.message || error), headers: {} };
       post({ key: 'zaf.' + key + '.fail', message: { responseArgs: [like, 'error', like.statusText] } });
+    });
+  }
+
+  // Did this request write the open ticket (the backend's apply)? Zendesk then pushes the
+  // new ticket state to every open workspace.
+  function isTicketWrite(options, data) {
+    var method = String((options && (options.type || options.method)) || 'GET').toUpperCase();
+    return !!ticket && method === 'POST' && /\/apply$/.test(String(options.url || '')) &&
+      !!data && data.applied === true;
+  }
+
+  // Someone else saved the ticket: reload the saved state; unsaved edits stay in the form.
+  function receiveOutsideUpdate() {
+    return getJson('/harness/api/tickets/' + ticket.id).then(function (data) {
+      ticket = data.ticket;
+      (ticket.tags || []).forEach(function (tag) { if (formTags.indexOf(tag) === -1) { formTags.push(tag); } });
+      Object.keys(form).forEach(function (id) { if (same(form[id], customValue(Number(id)))) { delete form[id]; } });
+      renderTicket();
+      return loadComments(ticket.id);
+    }).then(function () {
+      fire('ticket.updated', { updatedBy: { id: 2, name: 'Guidepost' } });
     });
   }
 
@@ -360,7 +446,7 @@
   function fieldInput(key) {
     var info = guides.fields[key];
     var id = fieldMap()[key];
-    var value = customValue(id);
+    var value = formValue(id);
     var inputId = 'field-' + key;
     var input;
     if (info.type === 'dropdown' || info.type === 'tristate') {
@@ -383,6 +469,7 @@
     }
     input.setAttribute('data-field-key', key);
     input.setAttribute('data-field-id', String(id));
+    input.addEventListener('change', function () { editField(id, input.value); });
     return el('div', { className: 'c-field c-field--compact hz-field' }, [
       el('label', { className: 'c-field__label', text: label(info.label) + ' ', attrs: { for: inputId } },
         [el('code', { className: 'hz-key', text: key })]),
@@ -435,7 +522,8 @@
     });
     form.appendChild(el('div', { className: 'hz-save' }, [
       el('button', { className: 'c-btn c-btn--primary', text: 'Submit (save fields)', attrs: { type: 'submit', id: 'save-ticket' } }),
-      el('span', { className: 'hz-muted', attrs: { id: 'save-status', role: 'status' } })
+      el('span', { className: 'hz-muted', attrs: { id: 'save-status', role: 'status' } }),
+      el('span', { className: 'hz-unsaved-count', attrs: { id: 'dirty-status' } })
     ]));
     root.appendChild(el('header', { className: 'hz-ticket__head' }, [
       el('h1', { className: 'hz-ticket__title', attrs: { id: 'ticket-title' } }, [
@@ -460,6 +548,7 @@
     renderTags();
     renderComposer();
     renderComments();
+    renderDirty();
   }
 
   function renderTicketList() {
@@ -488,6 +577,7 @@
     harness.ready = false;
     return getJson('/harness/api/tickets/' + id).then(function (data) {
       ticket = data.ticket;
+      form = {};
       formTags.length = 0;
       (ticket.tags || []).forEach(function (tag) { formTags.push(tag); });
       composer.type = 'publicReply';
@@ -520,9 +610,9 @@
     document.querySelectorAll('#fields-form [data-field-id]').forEach(function (input) {
       var id = Number(input.getAttribute('data-field-id'));
       var value = input.value === '' ? null : input.value;
-      var before = customValue(id);
-      if ((before === undefined ? null : before) !== value) { changes.push({ id: id, value: value }); }
+      if (!same(formValue(id), value)) { editField(id, value); } // typed but not yet blurred
     });
+    dirtyFields().forEach(function (id) { changes.push({ id: id, value: form[id] }); });
     if (!changes.length) { status.textContent = 'Nothing changed.'; return Promise.resolve([]); }
     status.textContent = 'Saving…';
     harness.ready = false;
@@ -534,7 +624,8 @@
     }).then(function () {
       return reloadTicket();
     }).then(function () {
-      changes.forEach(function (change) { fire('ticket.custom_field_' + change.id + '.changed', change.value); });
+      form = {};
+      renderDirty();
       fire('ticket.saved', { ticket: { id: ticket.id } });
       document.getElementById('save-status').textContent = 'Saved ' + changes.length + ' field(s).';
       harness.ready = true;
@@ -574,6 +665,9 @@
   // ---------------------------------------------------------------- start
 
   function start() {
+    // ?apps=only: just the apps panel, as wide as the window (a sidebar-sized screen)
+    if (params.get('apps') === 'only') { document.documentElement.classList.add('hz-apps-only'); }
+    document.documentElement.setAttribute('data-color-scheme', colorScheme);
     window.addEventListener('message', onMessage);
     getJson('/harness/config.json').then(function (config) {
       cfg = config;

@@ -1,0 +1,98 @@
+"""POST /v1/tickets/{id}/guidance: the decision on the agent's open (unsaved) form (C2)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from backend.api.deps import GatewayDep, ServiceContextDep
+from backend.api.problems import document_problems
+from backend.api.routers.tickets import AuthorizedAgent
+from backend.api.schemas import TicketId
+from backend.form_guidance import FormState, form_guidance, read_form
+from backend.logs import bind_request
+from backend.service import TicketGuidance
+
+MAX_FORM_FIELDS = 500
+MAX_TAGS = 500
+
+FormScalar = str | int | float | bool | None
+
+
+class FormField(BaseModel):
+    """One custom field as ZAF's `ticket.customField:custom_field_<id>` gives it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: int = Field(gt=0, le=2**53, description="Zendesk ticket field id")
+    value: Any = Field(default=None, description="the raw value, as the form holds it")
+
+    @field_validator("value")
+    @classmethod
+    def check_scalar(cls, value: Any) -> FormScalar:
+        """A form value is a string, number, boolean or null (never a list or object)."""
+        if value is None or isinstance(value, str | int | float | bool):
+            return value
+        raise ValueError("expected a string, number, boolean or null")
+
+
+class FormGuidanceRequest(BaseModel):
+    """The open form: custom fields, tags, subject and description (possibly unsaved)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    custom_fields: list[FormField] = Field(default_factory=list, max_length=MAX_FORM_FIELDS)
+    tags: list[Annotated[str, Field(max_length=255)]] = Field(
+        default_factory=list, max_length=MAX_TAGS
+    )
+    # no maxLength: the body limit (413) bounds them, as for /v1/preview
+    subject: str | None = None
+    description: str | None = None
+
+
+class ConsultTypeChoice(BaseModel):
+    """A 상담유형 option code and the value Zendesk's dropdown stores for it."""
+
+    code: str
+    value: str | int | float | bool | None
+
+
+class FormGuidanceResponse(TicketGuidance):
+    """The GET guidance answer, decided on the form's values; `source` says so."""
+
+    ticket_updated_at: None = Field(description="always null: the form is not a saved ticket")
+    prior_reconnection_tickets: list[int] = Field(
+        description="ids of the earlier 강콜 tickets counted in prior_reconnections"
+    )
+    suggested_consult_types: list[ConsultTypeChoice] = Field(
+        description="for a suggested guide: the 상담유형 values that select it"
+    )
+    source: Literal["form"] = "form"
+
+
+router = APIRouter(tags=["tickets"])
+
+
+@router.post(
+    "/v1/tickets/{ticket_id}/guidance",
+    response_model=FormGuidanceResponse,
+    responses=document_problems(401, 403, 413, 422, 500, 502, 503),
+)
+def read_form_guidance(
+    ticket_id: TicketId,
+    body: Annotated[FormGuidanceRequest, Body()],
+    agent: AuthorizedAgent,
+    gateway: GatewayDep,
+    ctx: ServiceContextDep,
+) -> FormGuidanceResponse:
+    """Decide on the open form's values; Zendesk is read only for the reconnection history."""
+    bind_request(ticket_id=ticket_id, source="form")
+    form = FormState(
+        custom_fields=read_form([entry.model_dump() for entry in body.custom_fields]),
+        tags=tuple(body.tags),
+        subject=body.subject,
+        description=body.description,
+    )
+    return FormGuidanceResponse.model_validate(form_guidance(gateway, ticket_id, form, ctx))

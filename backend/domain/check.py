@@ -42,6 +42,7 @@ SPEC_BRANCHES = {
         "parking.ineligible_entry_before_window",
         "parking.ineligible_reserved_after_entry",
         "parking.no_difference",
+        "parking.cancel_paid_ticket",
         "parking.offer_coupon_after_ticket_cancel",
         "parking.offer_coupon",
         "parking.coupon_accepted",
@@ -91,6 +92,11 @@ SPEC_NOTICES = {
         "overtime_fee_applies",
         "coupon_rounded_up",
         "operator_not_onsite_cancellable",
+        "paid_ticket_cancel",
+        "post_entry_purchase_excuses_early_entry",
+        "coupon_split_customer_choice",
+        "cancel_sms_after_department_reply",
+        "cash_refund_wording_not_in_article",
     },
     "force_reconnect": {
         "call_type_follows_own_call_flow",
@@ -98,6 +104,11 @@ SPEC_NOTICES = {
         "manual_payment_after_completion",
         "repayment_required",
         "reconnect_only_once",
+        "situation_room_per_partner",
+        "meter_not_running_use_fare_calculator",
+        "before_meeting_fare_change_wording",
+        "customer_unreachable_sms_agit",
+        "recall_script_to_customer",
     },
 }
 TEXT_KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
@@ -219,6 +230,8 @@ def _probe_eligible(row: Row, found: Any, env: _PathEnv) -> bool:
             return False
     if row.checks:
         for check in env.guide.checks:
+            if check.applies_condition.evaluate(env.lookup).value is Tri.NO:
+                continue
             if check.condition.evaluate(env.lookup).value is not Tri.NO:
                 return False
         for require in env.guide.requires:

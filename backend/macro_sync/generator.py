@@ -42,7 +42,7 @@ DISPLAYED_DERIVED: Mapping[str, str] = {
     "difference": "OOO",
     "coupon_amount": "OOO",
     "coupon_pieces": "OOO",
-    "proposed_coupon_split": "OOO",
+    "example_coupon_split": "OOO",
 }
 OPTION_FIELD_TYPES = frozenset({"dropdown", "tristate"})
 # Liquid `date` formats matching the sidebar's `md` / `hm` filters (Ruby strftime).

@@ -190,13 +190,16 @@ class TextRenderer:
         settings = guide.settings
 
         def call_link(call_id: Any) -> str:
-            if is_placeholder_setting(admin_call_url):
-                return mark(f"{SETTING_NEEDED} (어드민 URL)", "setting", "admin_call_url")
             if isinstance(call_id, Placeholder):
-                return admin_call_url.replace("{call_id}", call_id)
-            if call_id is None:
-                return admin_call_url.replace("{call_id}", mark("OOO", "fact", "forced_call_id"))
-            return admin_call_url.format(call_id=call_id)
+                link = admin_call_url.replace("{call_id}", call_id)
+            elif call_id is None:
+                link = admin_call_url.replace("{call_id}", mark("OOO", "fact", "forced_call_id"))
+            else:
+                link = admin_call_url.format(call_id=call_id)
+            if is_placeholder_setting(admin_call_url) and call_id is not None:
+                # Still the example URL: kept visible, marked, and said to need a setting.
+                return f"{mark(link, 'setting', 'admin_call_url')} ({SETTING_NEEDED})"
+            return link
 
         def setting(name: str, label: str) -> str:
             value = settings.get(name)

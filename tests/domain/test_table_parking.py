@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from spec_ids import SPEC_BRANCHES as ALL_SPEC_BRANCHES
 from table_helpers import build_expected, read_outcome
 
-from backend.domain.coupon import CouponPiece, parse_coupon_split
+from backend.domain.coupon import parse_coupon_split
 from backend.domain.decision import Decision
 
 GUIDE = "parking_onsite_payment"

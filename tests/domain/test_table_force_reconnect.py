@@ -211,7 +211,8 @@ def test_row6_presence_unknown(decide_fields, reconnect_fields):
 
 
 def test_row6_asks_the_presence_and_the_reason(decide_fields):
-    """Q1 ③ asks both: 실례지만, 현재 고객님을 만나 함께 계신가요? / 강제연결 사유에 대해 여쭤봐도 될까요?"""
+    """Q1 ③ asks both: 실례지만, 현재 고객님을 만나 함께 계신가요? /
+    실례지만, 강제연결 사유에 대해 여쭤봐도 될까요?"""
     fields = {"consult_type": "driver_force_rerun_own_normal", "identity_verified": True}
     assert outcome(decide_fields(fields)) == expect(
         "reconnect.ask_presence", missing=["customer_presence", "reason"]
@@ -315,7 +316,9 @@ def test_row11_does_not_run_the_checks(decide_fields, reconnect_fields):
         driver_on_duty=False,
     )
     assert outcome(decide_fields(fields)) == expect(
-        "reconnect.customer_unreachable", blocks=["customer_consent_required"], notices=[UNREACHABLE]
+        "reconnect.customer_unreachable",
+        blocks=["customer_consent_required"],
+        notices=[UNREACHABLE],
     )
 
 
@@ -441,9 +444,7 @@ def test_all_six_blocks_in_check_order(branch, decide_fields, reconnect_fields):
     notices = [METER, RECALL]
     if branch == "reconnect.customer_outbound":
         notices = [METER, "before_meeting_fare_change_wording", RECALL]
-    assert outcome(decide_fields(fields, prior=1)) == expect(
-        branch, blocks=blocks, notices=notices
-    )
+    assert outcome(decide_fields(fields, prior=1)) == expect(branch, blocks=blocks, notices=notices)
 
 
 def test_blocks_and_missing_together(decide_fields, reconnect_fields):
@@ -676,9 +677,7 @@ def test_notice_manual_payment_on_blocked_decision(decide_fields, reconnect_fiel
 @pytest.mark.parametrize(
     ("status", "payment", "notices"),
     [
-        pytest.param(
-            "completed", "card", ["repayment_required", METER, ONCE], id="completed-card"
-        ),
+        pytest.param("completed", "card", ["repayment_required", METER, ONCE], id="completed-card"),
         pytest.param("completed", "cash", [METER, ONCE], id="completed-cash"),
         pytest.param(
             "cancelled_after_assignment",

@@ -323,7 +323,9 @@ def test_row8_no_split_given_waits_for_the_customer(decide_fields, parking_field
     customer's choice: nothing is proposed into the ticket, the decision waits for it."""
     decision = decide_fields(parking_fields("parking.coupon_accepted", coupon_split=None))
     assert outcome(decision) == expect(
-        "parking.coupon_accepted", missing=["coupon_split"], notices=["coupon_split_customer_choice"]
+        "parking.coupon_accepted",
+        missing=["coupon_split"],
+        notices=["coupon_split_customer_choice"],
     )
     assert decision.outcome == "pending"
     assert decision.fields_set == {}
@@ -506,7 +508,9 @@ def test_coupon_rounded_up_amount_is_named_as_the_coupon_amount(decide_fields, p
     # 13,000원 is not a denomination: the customer's split must be 10,000 + 3,000 or the like.
     assert decision.blocks == ["invalid_coupon_split"]
     decision = decide_fields(
-        parking_fields("parking.coupon_accepted", ticket_price=17500, coupon_split="10000x1, 3000x1")
+        parking_fields(
+            "parking.coupon_accepted", ticket_price=17500, coupon_split="10000x1, 3000x1"
+        )
     )
     assert outcome(decision) == expect(
         "parking.coupon_accepted", eligible=True, notices=["coupon_rounded_up"]
@@ -605,7 +609,8 @@ def test_example_split_is_shown_to_the_agent_labelled_as_an_example(decide_field
     example = next(t for t in decision.texts if t.key == "memo.example_split")
     assert example.kind == "note"
     assert example.from_article is False
-    assert "예시" in example.body and "티켓에 입력되지 않음" in example.body
+    assert "예시" in example.body
+    assert "티켓에 입력되지 않음" in example.body
     assert "10,000원 1장, 8,000원 1장, 1,000원 1장" in example.body
     assert decision.fields_set == {}
 

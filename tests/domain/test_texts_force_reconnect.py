@@ -304,10 +304,7 @@ def every_text(decision: Decision, options: EngineOptions | None = None) -> dict
     context = renderer.context(guide, env.known_values(), url)
     out: dict[str, RenderedText] = {}
     for text in guide.branches[decision.branch].texts:
-        if text.variants is None:
-            cases = {"": text.template or ""}
-        else:
-            cases = text.variants.cases
+        cases = {"": text.template or ""} if text.variants is None else text.variants.cases
         for case, template in cases.items():
             key = f"{text.key}.{case}" if case else text.key
             out[key] = RenderedText(

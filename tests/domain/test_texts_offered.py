@@ -234,7 +234,8 @@ def test_pending_tickets_are_tagged_pending_and_the_note_says_so(decide_fields, 
     """ERRATA 2 "Three outcomes": facts missing, nothing violated → gp_pending, 확인 필요."""
     decision = decide_fields(parking_fields("parking.offer_coupon", receipt_lot_matches=None))
     assert (decision.outcome, decision.eligible, decision.blocks) == ("pending", False, [])
-    assert "gp_pending" in decision.tags and "gp_blocked" not in decision.tags
+    assert "gp_pending" in decision.tags
+    assert "gp_blocked" not in decision.tags
     assert "판정: 확인 필요" in decision.note
 
 
@@ -350,7 +351,8 @@ def test_nothing_is_said_to_be_cancelled_before_anything_was_charged(
     branch, decide_fields, reconnect_fields
 ):
     """Article ③ [어드민]: "배정후 취소 : 결제가 안된 상태(운행완료후 상담사가 수기 결제 필요)" —
-    so no script says the old fare "is cancelled" (Q2 ③ "기존 결제금액은 취소할 예정") (RULINGS R2)."""
+    so no script says the old fare "is cancelled" (Q2 ③ "기존 결제금액은 취소할 예정")
+    (RULINGS R2)."""
     fields = reconnect_fields(
         branch,
         admin_status="cancelled_after_assignment",
@@ -361,7 +363,8 @@ def test_nothing_is_said_to_be_cancelled_before_anything_was_charged(
     decision = decide_fields(fields)
     assert decision.texts
     for text in decision.texts:
-        assert "결제 취소" not in text.body and "취소할 예정" not in text.body, text.key
+        assert "결제 취소" not in text.body, text.key
+        assert "취소할 예정" not in text.body, text.key
     assert "manual_payment_after_completion" in decision.notices
 
 

@@ -195,10 +195,9 @@ def test_note_names_guide_branch_blocks_and_notices(decide_fields, reconnect_fie
         pytest.param({"origin_call_id": None}, "확인 필요", "gp_pending", id="pending"),
     ],
 )
-def test_three_outcomes_in_tags_and_note(
-    overrides, verdict, tag, decide_fields, reconnect_fields
-):
-    """ERRATA 2: "eligible / blocked / pending … the note says 진행 가능 / 진행 불가 / 확인 필요"."""
+def test_three_outcomes_in_tags_and_note(overrides, verdict, tag, decide_fields, reconnect_fields):
+    """ERRATA 2: "eligible / blocked / pending … the note says 진행 가능 / 진행 불가 /
+    확인 필요"."""
     decision = decide_fields(reconnect_fields(TOGETHER, **overrides))
     assert decision.outcome == tag.removeprefix("gp_")
     assert f"판정: {verdict}" in decision.note
@@ -206,12 +205,15 @@ def test_three_outcomes_in_tags_and_note(
     assert len({"gp_eligible", "gp_blocked", "gp_pending"} & set(decision.tags)) == 1
 
 
-def test_note_keeps_the_branch_id_only_on_its_trailing_machine_line(decide_fields, reconnect_fields):
+def test_note_keeps_the_branch_id_only_on_its_trailing_machine_line(
+    decide_fields, reconnect_fields
+):
     """No English branch id where the ticket reader reads; the last line is for machines."""
     decision = decide_fields(reconnect_fields(TOGETHER))
     *body, machine = decision.note.splitlines()
     assert TOGETHER not in "\n".join(body)
     assert machine == f"gp: force_reconnect {TOGETHER} eligible"
+
 
 def test_note_lists_the_missing_field_labels(decide_fields, reconnect_fields):
     decision = decide_fields(
@@ -287,7 +289,8 @@ def test_link_memo_prompts_for_the_forced_call_id(decide_fields, reconnect_field
     decision = decide_fields(reconnect_fields(TOGETHER), options=ADMIN)
     memo = next(t for t in decision.texts if t.key == "memo.link")
     slots = [p for p in memo.placeholders if p.name == "forced_call_id"]
-    assert slots and all(memo.body[p.start : p.end] == "OOO" for p in slots)
+    assert slots
+    assert all(memo.body[p.start : p.end] == "OOO" for p in slots)
     assert "https://admin.test/call/OOO/view" in memo.body
 
 

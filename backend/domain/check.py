@@ -30,7 +30,7 @@ from backend.domain.engine import (
 )
 from backend.domain.facts import TicketInput
 from backend.domain.guides import Guide, GuideCatalog, Row
-from backend.domain.render import TextRenderer
+from backend.domain.render import TextRenderer, is_placeholder_setting
 from backend.errors import GuideDataError
 
 # The public identifiers of GUIDES.md: guide data may use these and no others.
@@ -410,11 +410,35 @@ def check_spec_coverage(guide: Guide) -> list[str]:
     return problems
 
 
-def check_guides(catalog: GuideCatalog) -> tuple[list[str], list[str]]:
-    """Run every check over every guide; returns (problems, report lines)."""
+def placeholder_settings(guide: Guide) -> list[str]:
+    """Settings still at an example value; scripts show "설정 필요" for them (ERRATA 2)."""
+    found: list[str] = []
+    for name, value in guide.settings.items():
+        values = value.values() if isinstance(value, dict) else [value]
+        for item in values:
+            if isinstance(item, str) and is_placeholder_setting(item):
+                found.append(f"{name}={item!r}")
+    return found
+
+
+def check_guides(
+    catalog: GuideCatalog, admin_call_url: str | None = None
+) -> tuple[list[str], list[str]]:
+    """Run every check over every guide; returns (problems, report lines).
+
+    Settings still at a placeholder are reported (not problems: they render "설정 필요").
+    """
     problems: list[str] = []
     report: list[str] = []
     renderer = TextRenderer(catalog)
+    for guide in catalog.guides.values():
+        for setting in placeholder_settings(guide):
+            report.append(f"setting {guide.id}.{setting} is a placeholder: texts show 설정 필요")
+    if admin_call_url is not None and is_placeholder_setting(admin_call_url):
+        report.append(
+            f"setting GUIDEPOST_ADMIN_CALL_URL={admin_call_url!r} is a placeholder: "
+            "the link memo marks it 설정 필요"
+        )
     for guide in catalog.guides.values():
         id_problems = check_ids(guide, catalog)
         problems.extend(id_problems)

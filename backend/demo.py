@@ -172,6 +172,19 @@ DEMO_CASES: tuple[DemoCase, ...] = (
         eligible=False,
     ),
     DemoCase(
+        "주차: 결제된 주차권 + 현장결제, 차액 없음 → 주차권 취소",
+        "parking_onsite_payment",
+        "parking.cancel_paid_ticket",
+        _parking(
+            "주차권도 결제되고 현장에서도 결제됐어요",
+            "앱에서 주차권 8,500원 결제했는데 출차할 때 현장에서 8,000원을 또 냈습니다.",
+            onsite_amount=8000,
+            ticket_status="paid",
+        ),
+        notices=("paid_ticket_cancel",),
+        eligible=True,
+    ),
+    DemoCase(
         "주차: 이용중 주차권 취소 후 쿠폰",
         "parking_onsite_payment",
         "parking.offer_coupon_after_ticket_cancel",

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.domain.fields import FieldCatalog
-from backend.domain.values import describe_type, parse_integer, show_value
+from backend.domain.values import SEOUL, describe_type, parse_datetime, parse_integer, show_value
 from backend.errors import InputError, UnknownFieldError
 
 PRIOR_RECONNECTIONS = "prior_reconnections"
@@ -102,6 +102,12 @@ def _invert_field_map(field_map: Mapping[str, int], catalog: FieldCatalog) -> di
             raise InputError(f"field map: id {field_id} is mapped to two fields")
         by_id[field_id] = key
     return by_id
+
+
+def inquiry_day(created_at: object) -> date | None:
+    """The inquiry date of a ticket: its creation instant as a day in Asia/Seoul."""
+    stamp = parse_datetime(INQUIRY_DATE, created_at)
+    return None if stamp is None else stamp.astimezone(SEOUL).date()
 
 
 def parse_ticket_record(

@@ -14,6 +14,7 @@ from spec_ids import CONTRACT_EXAMPLE
 from backend.domain.coupon import CouponPiece
 from backend.domain.facts import (
     TicketInput,
+    inquiry_day,
     parse_input,
     parse_ticket_record,
 )
@@ -373,6 +374,12 @@ def test_bad_field_maps() -> None:
 
 
 # --- inquiry date (the parking SMS's "O월 O일 문의하신") --------------------------
+
+
+def test_inquiry_day_is_the_creation_day_in_seoul() -> None:
+    assert inquiry_day("2026-02-13T15:30:00Z") == date(2026, 2, 14)  # 00:30 in Seoul
+    assert inquiry_day("2026-02-13T14:59:00Z") == date(2026, 2, 13)
+    assert inquiry_day(None) is None
 
 
 def test_parse_ticket_record_carries_the_inquiry_date() -> None:

@@ -196,9 +196,9 @@ class TextRenderer:
                 link = admin_call_url.replace("{call_id}", mark("OOO", "fact", "forced_call_id"))
             else:
                 link = admin_call_url.format(call_id=call_id)
-            if is_placeholder_setting(admin_call_url) and call_id is not None:
-                # Still the example URL: kept visible, marked, and said to need a setting.
-                return f"{mark(link, 'setting', 'admin_call_url')} ({SETTING_NEEDED})"
+            if is_placeholder_setting(admin_call_url):
+                # Still the example URL: kept visible, followed by a marked "(설정 필요)".
+                return f"{link} {mark(f'({SETTING_NEEDED})', 'setting', 'admin_call_url')}"
             return link
 
         def setting(name: str, label: str) -> str:

@@ -374,3 +374,13 @@ def test_fingerprint_changes_with_the_tags(decide_fields, reconnect_fields):
     without = decide_fields(reconnect_fields(TOGETHER))
     with_forced = decide_fields(reconnect_fields(TOGETHER, forced_call_id="7654321"))
     assert fingerprint(without) != fingerprint(with_forced)
+
+
+def test_example_admin_url_is_marked_setting_needed(decide_fields, reconnect_fields):
+    """ERRATA 2: a setting still at its example URL is shown as "설정 필요", never as real."""
+    options = EngineOptions(admin_call_url="https://admin.example/calls/{call_id}")
+    decision = decide_fields(reconnect_fields(TOGETHER, forced_call_id=FORCED), options=options)
+    memo = next(t for t in decision.texts if t.key == "memo.link")
+    assert "https://admin.example/calls/7654321 (설정 필요)" in memo.body
+    [slot] = [p for p in memo.placeholders if p.kind == "setting"]
+    assert (slot.name, memo.body[slot.start : slot.end]) == ("admin_call_url", "(설정 필요)")

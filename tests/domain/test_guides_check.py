@@ -1,7 +1,7 @@
 """`guidepost guides check` — the real guide data passes; broken copies fail loudly.
 
 Broken copies are made in tmp_path from macros/ with only the guide they break (the
-parking proof walks ~68k paths and is slow; an id problem stops it before it starts).
+parking proof walks ~254k paths and is slow; an id problem stops it before it starts).
 """
 
 from __future__ import annotations

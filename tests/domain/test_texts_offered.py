@@ -415,3 +415,16 @@ def test_answered_questions_are_not_repeated(decide_fields, reconnect_fields):
     assert asked.texts[0].asks == ["fare_adjustment"]
     answered = decide_fields(reconnect_fields(TOGETHER, customer_consent=None))
     assert "q2.1.ask_fare_change" not in [t.key for t in answered.texts]
+
+
+@pytest.mark.parametrize("consent", ["refused", "pending", "unreachable"])
+def test_a_refused_or_missing_consent_is_never_shown_as_given(
+    consent, decide_fields, reconnect_fields
+):
+    """ERRATA 2 "Checks never claim what is unknown": "✔ 고객 동의 확인됨" was shown next to
+    "✖ 고객이 동의하지 않았습니다" — an `ok` line about a fact another line blocks on is dropped."""
+    decision = decide_fields(reconnect_fields(TOGETHER, customer_consent=consent))
+    states = {check.id: check.state for check in decision.checks}
+    consent_checks = {k: v for k, v in states.items() if k.startswith("customer_")}
+    assert "ok" not in {v for k, v in consent_checks.items() if k != "customer_recalling"}
+    assert "blocked" in consent_checks.values()

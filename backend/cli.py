@@ -107,10 +107,11 @@ def _cmd_guides_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     from backend.settings import Settings
 
     started = time.perf_counter()
-    guides_dir = Path(args.guides_dir) if args.guides_dir else Settings().guides_dir
+    settings = Settings()
+    guides_dir = Path(args.guides_dir) if args.guides_dir else settings.guides_dir
     try:
         catalog = load_catalog(guides_dir)
-        problems, report = check_guides(catalog)
+        problems, report = check_guides(catalog, settings.admin_call_url)
     except GuidepostError as exc:
         err.write(f"guides check: {exc.detail}\n")
         return EXIT_FAILED

@@ -18,7 +18,12 @@ from pydantic import BaseModel, Field
 
 from backend.domain.decision import Decision
 from backend.domain.engine import EngineOptions, decide
-from backend.domain.facts import PRIOR_RECONNECTIONS, TicketInput, parse_ticket_record
+from backend.domain.facts import (
+    PRIOR_RECONNECTIONS,
+    TicketInput,
+    inquiry_day,
+    parse_ticket_record,
+)
 from backend.domain.fields import option_tag
 from backend.domain.guides import GuideCatalog
 from backend.domain.render import TextRenderer
@@ -173,6 +178,7 @@ def parse_record(record: TicketRecord, ctx: ServiceContext) -> TicketInput:
         record.description,
         ctx.catalog.fields,
         require_field_map(ctx),
+        inquiry_date=inquiry_day(record.created_at or None),
     )
 
 

@@ -30,7 +30,7 @@ from backend.domain.engine import (
 )
 from backend.domain.facts import TicketInput
 from backend.domain.guides import Guide, GuideCatalog, Row
-from backend.domain.render import TextRenderer
+from backend.domain.render import TextRenderer, is_placeholder_setting
 from backend.errors import GuideDataError
 
 # The public identifiers of GUIDES.md: guide data may use these and no others.
@@ -42,6 +42,7 @@ SPEC_BRANCHES = {
         "parking.ineligible_entry_before_window",
         "parking.ineligible_reserved_after_entry",
         "parking.no_difference",
+        "parking.cancel_paid_ticket",
         "parking.offer_coupon_after_ticket_cancel",
         "parking.offer_coupon",
         "parking.coupon_accepted",
@@ -91,6 +92,11 @@ SPEC_NOTICES = {
         "overtime_fee_applies",
         "coupon_rounded_up",
         "operator_not_onsite_cancellable",
+        "paid_ticket_cancel",
+        "post_entry_purchase_excuses_early_entry",
+        "coupon_split_customer_choice",
+        "cancel_sms_after_department_reply",
+        "cash_refund_wording_not_in_article",
     },
     "force_reconnect": {
         "call_type_follows_own_call_flow",
@@ -98,6 +104,11 @@ SPEC_NOTICES = {
         "manual_payment_after_completion",
         "repayment_required",
         "reconnect_only_once",
+        "situation_room_per_partner",
+        "meter_not_running_use_fare_calculator",
+        "before_meeting_fare_change_wording",
+        "customer_unreachable_sms_agit",
+        "recall_script_to_customer",
     },
 }
 TEXT_KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
@@ -219,6 +230,8 @@ def _probe_eligible(row: Row, found: Any, env: _PathEnv) -> bool:
             return False
     if row.checks:
         for check in env.guide.checks:
+            if check.applies_condition.evaluate(env.lookup).value is Tri.NO:
+                continue
             if check.condition.evaluate(env.lookup).value is not Tri.NO:
                 return False
         for require in env.guide.requires:
@@ -397,11 +410,35 @@ def check_spec_coverage(guide: Guide) -> list[str]:
     return problems
 
 
-def check_guides(catalog: GuideCatalog) -> tuple[list[str], list[str]]:
-    """Run every check over every guide; returns (problems, report lines)."""
+def placeholder_settings(guide: Guide) -> list[str]:
+    """Settings still at an example value; scripts show "설정 필요" for them (ERRATA 2)."""
+    found: list[str] = []
+    for name, value in guide.settings.items():
+        values = value.values() if isinstance(value, dict) else [value]
+        for item in values:
+            if isinstance(item, str) and is_placeholder_setting(item):
+                found.append(f"{name}={item!r}")
+    return found
+
+
+def check_guides(
+    catalog: GuideCatalog, admin_call_url: str | None = None
+) -> tuple[list[str], list[str]]:
+    """Run every check over every guide; returns (problems, report lines).
+
+    Settings still at a placeholder are reported (not problems: they render "설정 필요").
+    """
     problems: list[str] = []
     report: list[str] = []
     renderer = TextRenderer(catalog)
+    for guide in catalog.guides.values():
+        for setting in placeholder_settings(guide):
+            report.append(f"setting {guide.id}.{setting} is a placeholder: texts show 설정 필요")
+    if admin_call_url is not None and is_placeholder_setting(admin_call_url):
+        report.append(
+            f"setting GUIDEPOST_ADMIN_CALL_URL={admin_call_url!r} is a placeholder: "
+            "the link memo marks it 설정 필요"
+        )
     for guide in catalog.guides.values():
         id_problems = check_ids(guide, catalog)
         problems.extend(id_problems)

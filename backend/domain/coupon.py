@@ -47,6 +47,28 @@ def round_up_coupon(difference: int, step: int = 1000) -> int:
     return -(-difference // step) * step
 
 
+ROUNDING_MODES = ("up", "down", "nearest")
+
+
+def round_coupon(difference: int, step: int = 1000, mode: str = "up") -> int:
+    """Round a difference to a multiple of `step` won by the guide's rounding mode (0 if none owed).
+
+    The article does not say how to round (macros/parking_onsite_payment/RULINGS.md R2):
+    the mode is a guide setting, "up" (customer-favourable) by default.
+    """
+    if mode not in ROUNDING_MODES:
+        raise ValueError(f"rounding mode must be one of {', '.join(ROUNDING_MODES)}, not {mode!r}")
+    if mode == "up":
+        return round_up_coupon(difference, step)
+    if step <= 0:
+        raise ValueError("step must be positive")
+    if difference <= 0:
+        return 0
+    if mode == "down":
+        return difference // step * step
+    return (difference + step // 2) // step * step
+
+
 def _merge(key: str, pieces: Iterable[tuple[int, int]]) -> tuple[CouponPiece, ...]:
     counts: dict[int, int] = {}
     for denomination, count in pieces:

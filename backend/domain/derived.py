@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from backend.domain.conditions import Lookup
-from backend.domain.coupon import is_valid_split, propose_split, round_up_coupon
+from backend.domain.coupon import is_valid_split, propose_split, round_coupon
 
 Derived = tuple[Any, tuple[str, ...]]
 DerivedFn = Callable[[Lookup, Mapping[str, Any]], Derived]
@@ -58,11 +58,12 @@ def derive_difference(lookup: Lookup, settings: Mapping[str, Any]) -> Derived:
 
 
 def derive_coupon_amount(lookup: Lookup, settings: Mapping[str, Any]) -> Derived:
-    """The difference rounded up to the guide's coupon step (0 when nothing is owed)."""
+    """The difference rounded to the guide's coupon step by its rounding mode (0 if none owed)."""
     (difference,), needs = _need(lookup, "difference")
     if needs:
         return None, needs
-    return round_up_coupon(difference, int(settings.get("coupon_step", 1000))), ()
+    step = int(settings.get("coupon_step", 1000))
+    return round_coupon(difference, step, str(settings.get("coupon_rounding", "up"))), ()
 
 
 def derive_coupon_rounded(lookup: Lookup, settings: Mapping[str, Any]) -> Derived:
@@ -85,26 +86,22 @@ def derive_coupon_split_invalid(lookup: Lookup, settings: Mapping[str, Any]) -> 
 
 
 def derive_coupon_pieces(lookup: Lookup, settings: Mapping[str, Any]) -> Derived:
-    """The split to issue: the customer's when valid, else the default proposal."""
+    """The customer's split when valid; unknown otherwise (the split is the customer's choice)."""
+    (amount, split), needs = _need(lookup, "coupon_amount", "coupon_split")
+    if needs:
+        return None, needs
+    if is_valid_split(split, amount):
+        return tuple(split), ()
+    return None, ("coupon_split",)
+
+
+def derive_example_coupon_split(lookup: Lookup, settings: Mapping[str, Any]) -> Derived:
+    """An example split for the agent (fewest pieces); never written to the ticket."""
     (amount,), needs = _need(lookup, "coupon_amount")
     if needs:
         return None, needs
-    if amount <= 0:
-        return (), ()
-    split, _ = lookup("coupon_split")
-    if split is not None and is_valid_split(split, amount):
-        return tuple(split), ()
-    return propose_split(amount), ()
-
-
-def derive_proposed_coupon_split(lookup: Lookup, settings: Mapping[str, Any]) -> Derived:
-    """The default split, written back once the customer accepted the coupon."""
-    response, _ = lookup("coupon_response")
-    if response != "accepted":
-        return None, ("coupon_response",)
-    (amount,), needs = _need(lookup, "coupon_amount")
-    if needs or amount <= 0:
-        return None, needs
+    if amount <= 0 or amount % 1000:
+        return None, ("coupon_amount",)
     return propose_split(amount), ()
 
 
@@ -124,6 +121,6 @@ DERIVED: dict[str, DerivedFn] = {
     "coupon_rounded": derive_coupon_rounded,
     "coupon_split_invalid": derive_coupon_split_invalid,
     "coupon_pieces": derive_coupon_pieces,
-    "proposed_coupon_split": derive_proposed_coupon_split,
+    "example_coupon_split": derive_example_coupon_split,
     "implied_call_type": derive_implied_call_type,
 }

@@ -10,10 +10,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend.domain.conditions import Outcome, Tri
-from backend.domain.decision import Check, CheckState, Decision, RenderedText
+from backend.domain.decision import (
+    Check,
+    CheckState,
+    Decision,
+    RenderedText,
+    read_outcome,
+)
+from backend.domain.decision import Outcome as OutcomeName
 from backend.domain.derived import DERIVED
 from backend.domain.facts import TicketInput
-from backend.domain.guides import Guide, GuideCatalog, Row
+from backend.domain.guides import Guide, GuideCatalog, Row, Rule, TextSpec
 from backend.domain.render import TextRenderer
 from backend.domain.writeback import build_note, build_tags
 from backend.errors import GuideDataError
@@ -126,13 +133,36 @@ class _Collector:
         if outcome.value is Tri.UNKNOWN:
             self.missing.extend(outcome.needs)
 
-    def rule(self, rule_id: str, outcome: Outcome) -> None:
+    def rule(self, rule_id: str, outcome: Outcome, *, claims_ok: bool = True) -> None:
+        """Record a block/check; `claims_ok` is False when an `ok` would rest on an unknown."""
         state: CheckState = _CHECK_STATES[outcome.value]
         facts = list(outcome.needs) if outcome.value is Tri.UNKNOWN else []
-        self.checks.append(Check(id=rule_id, state=state, facts=facts))
+        if state != "ok" or claims_ok:
+            self.checks.append(Check(id=rule_id, state=state, facts=facts))
         if outcome.value is Tri.YES:
             self.blocks.append(rule_id)
         self.need(outcome)
+
+    def settle_checks(self, reads: dict[str, set[str]]) -> None:
+        """Drop `ok` lines about a fact another line blocks on (a refused consent is not given)."""
+        blocking = [reads.get(c.id, set()) for c in self.checks if c.state == "blocked"]
+        blocked: set[str] = set().union(*blocking)
+        self.checks = [
+            c for c in self.checks if not (c.state == "ok" and reads.get(c.id, set()) & blocked)
+        ]
+
+
+def _run_check(found: _Collector, check: Rule, env: FactEnv) -> None:
+    """One check: left out when it does not apply; `ok` only when every fact it reads is known."""
+    applies = check.applies_condition.evaluate(env.lookup)
+    if applies.value is Tri.NO:
+        return
+    if applies.value is Tri.UNKNOWN:
+        found.rule(check.id, applies)
+        return
+    outcome = check.condition.evaluate(env.lookup)
+    known = all(env.value(name) is not None for name in check.condition.facts())
+    found.rule(check.id, outcome, claims_ok=known)
 
 
 def evaluate_table(
@@ -159,7 +189,7 @@ def evaluate_table(
             found.missing.append(collect.fact)
     if row.checks:
         for check in guide.checks:
-            found.rule(check.id, check.condition.evaluate(env.lookup))
+            _run_check(found, check, env)
         for require in guide.requires:
             if not require.condition.evaluate(env.lookup).hit:
                 continue
@@ -168,6 +198,12 @@ def evaluate_table(
             value, needs = env.lookup(require.fact)
             if value is None:
                 found.missing.extend(needs or (require.fact,))
+    found.settle_checks(
+        {
+            rule.id: rule.condition.facts() | rule.applies_condition.facts()
+            for rule in (*row.blocks, *guide.checks)
+        }
+    )
     return row, found
 
 
@@ -223,13 +259,19 @@ def decide(
     missing = order_missing(guide, found.missing)
     blocks = list(dict.fromkeys(found.blocks))
     eligible = row.action and not blocks and not missing
+    outcome = read_outcome(eligible, blocks)
     notices = collect_notices(guide, row, env, eligible)
-    texts = render_branch_texts(guide, row.branch, env, renderer, options)
+    texts = render_branch_texts(
+        guide, row.branch, env, renderer, options, outcome=outcome, blocks=blocks, missing=missing
+    )
     fields_set = collect_fields_set(guide, env, catalog)
+    label = row.label or guide.branches[row.branch].label
     draft = Decision(
         guide=guide.id,
         branch=row.branch,
+        branch_label=label.ko,
         eligible=eligible,
+        outcome=outcome,
         blocks=blocks,
         missing=missing,
         notices=notices,
@@ -243,33 +285,66 @@ def decide(
     return draft.model_copy(update={"tags": tags, "note": note})
 
 
+def offers_text(
+    text: TextSpec, env: FactEnv, outcome: OutcomeName, blocks: list[str], missing: list[str]
+) -> bool:
+    """Whether a text is part of the agent's next step for this outcome (ERRATA 2)."""
+    if outcome not in text.outcomes:
+        return False
+    if set(text.not_on_blocks) & set(blocks):
+        return False
+    if outcome == "blocked" and text.on_blocks:
+        # A block's response: offered for its blocks, whatever it asks.
+        if not set(text.on_blocks) & set(blocks):
+            return False
+    elif text.asks and not set(text.asks) & set(missing):
+        # A question is asked while its answer is missing, and never again after.
+        return False
+    return text.condition.evaluate(env.lookup).hit
+
+
 def render_branch_texts(
-    guide: Guide, branch: str, env: FactEnv, renderer: TextRenderer, options: EngineOptions
+    guide: Guide,
+    branch: str,
+    env: FactEnv,
+    renderer: TextRenderer,
+    options: EngineOptions,
+    *,
+    outcome: OutcomeName,
+    blocks: list[str],
+    missing: list[str],
 ) -> list[RenderedText]:
-    """Render the branch's texts with the ticket's values (variants chosen by the facts)."""
+    """Render the texts of the agent's next step, in the order to use them."""
     spec = guide.branches.get(branch)
     if spec is None:
         raise GuideDataError(f"guide {guide.id}: branch {branch!r} has no entry under branches")
     context = renderer.context(guide, env.known_values(), options.admin_call_url)
     rendered: list[RenderedText] = []
     for text in spec.texts:
-        if not text.condition.evaluate(env.lookup).hit:
+        if not offers_text(text, env, outcome, blocks, missing):
             continue
         if text.variants is None:
             cases: Mapping[str, str] = {"": text.template or ""}
         else:
             chosen = env.value(text.variants.by)
-            cases = text.variants.cases
-            if chosen in cases:
-                cases = {chosen: cases[chosen]}
+            if chosen in text.variants.cases:
+                cases = {chosen: text.variants.cases[chosen]}
+            elif chosen is None and text.variants.all_while_unknown:
+                cases = text.variants.cases
+            else:
+                # A variant asserts its case (card / cash): none is offered while unknown.
+                continue
         for case, template in cases.items():
+            body, placeholders = renderer.render_marked(guide.id, template, context)
             rendered.append(
                 RenderedText(
                     key=f"{text.key}.{case}" if case else text.key,
                     kind=text.kind,
                     title=text.title,
-                    body=renderer.render(guide.id, template, context),
+                    body=body,
                     from_seed=text.from_seed,
+                    placeholders=placeholders,
+                    asks=list(text.asks),
                 )
             )
     return rendered

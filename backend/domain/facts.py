@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
-from typing import Any, Literal, Self
+from datetime import date
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from backend.domain.coupon import CouponPiece
 from backend.domain.fields import FieldCatalog
-from backend.domain.values import describe_type, parse_integer, show_value
+from backend.domain.values import SEOUL, describe_type, parse_datetime, parse_integer, show_value
 from backend.errors import InputError, UnknownFieldError
 
 PRIOR_RECONNECTIONS = "prior_reconnections"
+INQUIRY_DATE = "inquiry_date"
 SEMANTIC_KEYS = ("fields", "subject", "description", PRIOR_RECONNECTIONS)
 ZENDESK_KEYS = ("ticket", PRIOR_RECONNECTIONS)
 
@@ -104,6 +104,12 @@ def _invert_field_map(field_map: Mapping[str, int], catalog: FieldCatalog) -> di
     return by_id
 
 
+def inquiry_day(created_at: object) -> date | None:
+    """The inquiry date of a ticket: its creation instant as a day in Asia/Seoul."""
+    stamp = parse_datetime(INQUIRY_DATE, created_at)
+    return None if stamp is None else stamp.astimezone(SEOUL).date()
+
+
 def parse_ticket_record(
     custom_fields: Mapping[int, object],
     subject: str | None,
@@ -111,10 +117,16 @@ def parse_ticket_record(
     catalog: FieldCatalog,
     field_map: Mapping[str, int],
     prior_reconnections: int = 0,
+    inquiry_date: date | None = None,
 ) -> TicketInput:
-    """Parse a Zendesk ticket's custom fields ({id: value}) through the field map."""
+    """Parse a Zendesk ticket's custom fields ({id: value}) through the field map.
+
+    `inquiry_date` is the ticket's creation day in Asia/Seoul (the SMS's "O월 O일 문의하신").
+    """
     by_id = _invert_field_map(field_map, catalog)
     pairs = [(by_id[fid], raw) for fid, raw in custom_fields.items() if fid in by_id]
+    if inquiry_date is not None and INQUIRY_DATE in catalog:
+        pairs.append((INQUIRY_DATE, inquiry_date))
     prior = _read_prior(prior_reconnections)
     return _build(
         pairs,
@@ -206,129 +218,3 @@ def parse_input(
             raise InputError("input: give either fields or ticket, not both", field="ticket")
         return _parse_zendesk(data, catalog, field_map)
     return _parse_semantic(data, catalog)
-
-
-# Option codes as Literal types; tests check them against macros/fields.yaml.
-ConsultType = Literal[
-    "parking_integration_onsite_payment",
-    "driver_force_rerun_own_normal",
-    "driver_force_rerun_own_vip",
-    "driver_force_rerun_partner",
-    "driver_force_rerun_consigned",
-    "driver_force_rerun_reserved",
-    "driver_force_rerun_delivery",
-    "driver_force_rerun_custom",
-    "driver_force_rerun_other",
-]
-Operator = Literal[
-    "kakaomobility_direct",
-    "kmpns_direct",
-    "kmpark",
-    "nicepark",
-    "hiparking",
-    "amano",
-    "urbanport",
-    "sk_shieldus",
-    "other",
-]
-TicketStatus = Literal["in_use", "paid", "cancelled"]
-CouponResponse = Literal["accepted", "refused"]
-CallType = Literal[
-    "own_normal",
-    "own_vip",
-    "partner",
-    "delivery_partner",
-    "consigned",
-    "reserved",
-    "delivery",
-    "custom",
-    "other",
-]
-RequesterRole = Literal["driver", "customer"]
-AdminStatus = Literal[
-    "cancelled_after_assignment", "completed", "stopped_by_report", "in_progress", "other"
-]
-CustomerPresence = Literal["before_meeting", "together", "separated"]
-PaymentMethod = Literal["card", "cash"]
-CustomerConsent = Literal["pending", "agreed", "refused", "unreachable"]
-
-
-class _GuideFacts(BaseModel):
-    """Typed view of one guide's fields; every field None while unknown."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
-
-    @classmethod
-    def _extra(cls, ticket: TicketInput) -> dict[str, Any]:
-        return {}
-
-    @classmethod
-    def from_input(cls, ticket: TicketInput) -> Self:
-        """Build the typed view from a parsed TicketInput (values of other guides ignored)."""
-        data = {name: ticket.values[name] for name in cls.model_fields if name in ticket.values}
-        data.update(cls._extra(ticket))
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            where = ".".join(str(part) for part in exc.errors()[0]["loc"]) or "input"
-            raise InputError(f"{where}: {exc.errors()[0]['msg']}", field=where) from None
-
-
-class ParkingFacts(_GuideFacts):
-    """The fields of guide parking_onsite_payment, typed."""
-
-    consult_type: ConsultType | None = None
-    identity_verified: bool | None = None
-    usage_date: date | None = None
-    parking_lot: str | None = None
-    operator: Operator | None = None
-    car_number: str | None = None
-    ticket_start: datetime | None = None
-    ticket_end: datetime | None = None
-    entry_time: datetime | None = None
-    exit_time: datetime | None = None
-    reserved_at: datetime | None = None
-    post_entry_purchase_allowed: bool | None = None
-    receipt_attached: bool | None = None
-    receipt_lot_matches: bool | None = None
-    onsite_amount: int | None = None
-    ticket_price: int | None = None
-    overtime_fee: int | None = None
-    ticket_status: TicketStatus | None = None
-    coupon_response: CouponResponse | None = None
-    coupon_split: tuple[CouponPiece, ...] | None = None
-    approval_number: str | None = None
-
-
-class ReconnectFacts(_GuideFacts):
-    """The fields of guide force_reconnect, typed (prior_reconnections always known)."""
-
-    consult_type: ConsultType | None = None
-    call_type: CallType | None = None
-    requester_role: RequesterRole | None = None
-    identity_verified: bool | None = None
-    trip_datetime: str | None = None
-    departure: str | None = None
-    destination: str | None = None
-    trip_number: str | None = None
-    admin_status: AdminStatus | None = None
-    trip_started: bool | None = None
-    customer_presence: CustomerPresence | None = None
-    driver_refuses_callback: bool | None = None
-    reason: str | None = None
-    fare_adjustment: bool | None = None
-    original_fare: int | None = None
-    agreed_fare: int | None = None
-    estimated_fare: int | None = None
-    driver_fare_consent: bool | None = None
-    payment_method: PaymentMethod | None = None
-    customer_consent: CustomerConsent | None = None
-    driver_on_duty: bool | None = None
-    customer_recalling: bool | None = None
-    origin_call_id: str | None = None
-    forced_call_id: str | None = None
-    prior_reconnections: int = 0
-
-    @classmethod
-    def _extra(cls, ticket: TicketInput) -> dict[str, Any]:
-        return {PRIOR_RECONNECTIONS: ticket.prior_reconnections}

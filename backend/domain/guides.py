@@ -15,6 +15,7 @@ from backend.domain.fields import FieldCatalog, load_field_catalog
 from backend.errors import GuideDataError
 
 TextKind = Literal["reply", "outbound", "sms", "note"]
+OutcomeName = Literal["eligible", "blocked", "pending"]
 
 
 class _Strict(BaseModel):
@@ -33,6 +34,9 @@ class Variants(_Strict):
 
     by: str
     cases: dict[str, str]
+    # True when the cases only address someone (driver/customer) and assert no fact:
+    # then every case is offered while `by` is unknown. Otherwise none is.
+    all_while_unknown: bool = False
 
 
 class TextSpec(_Strict):
@@ -45,6 +49,15 @@ class TextSpec(_Strict):
     variants: Variants | None = None
     when: Any = None
     from_seed: bool = True
+    # The outcomes the text belongs to: questions while pending, the block's response
+    # when blocked, the action's scripts when eligible (ERRATA 2).
+    outcomes: tuple[OutcomeName, ...] = ("pending", "eligible")
+    # Facts the text asks for: offered only while one of them is still missing.
+    asks: tuple[str, ...] = ()
+    # Offered only when one of these blocks is raised (block responses)…
+    on_blocks: tuple[str, ...] = ()
+    # …and never when one of these is.
+    not_on_blocks: tuple[str, ...] = ()
 
     @cached_property
     def condition(self) -> Condition:
@@ -63,6 +76,14 @@ class Rule(_Strict):
 
     id: str
     when: Any = None
+    # Checks only: the check is left off the checklist when this is known to be false
+    # (a check that does not apply claims nothing, not even "ok").
+    applies: Any = None
+
+    @cached_property
+    def applies_condition(self) -> Condition:
+        """The compiled `applies` (always yes when absent)."""
+        return compile_condition(self.applies, f"rule {self.id} applies")
 
     @cached_property
     def condition(self) -> Condition:
@@ -102,6 +123,8 @@ class Row(_Strict):
 
     when: Any
     branch: str
+    # A label for this row when it differs from the branch's (e.g. a fact still unknown).
+    label: Label | None = None
     action: bool = False
     collect: tuple[Collect, ...] = ()
     blocks: tuple[Rule, ...] = ()
@@ -227,6 +250,9 @@ def _read_yaml(path: Path) -> Any:
 def load_guide(path: Path) -> Guide:
     """Read and validate one guide.yaml."""
     data = _read_yaml(path)
+    if isinstance(data, dict):
+        # `x-…` keys hold YAML anchors shared by several branches (texts written once).
+        data = {k: v for k, v in data.items() if not str(k).startswith("x-")}
     try:
         return Guide.model_validate(data)
     except ValidationError as exc:

@@ -1,7 +1,13 @@
-"""The words: a sandboxed Jinja2 environment over macros/<guide>/templates and its filters."""
+"""The words: a sandboxed Jinja2 environment over macros/<guide>/templates and its filters.
+
+Unfilled values stay visible as the articles' placeholders (OOO, OO월 OO일) and are
+marked while rendering, so the decision can tell the sidebar where each one is (C1).
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -10,8 +16,19 @@ from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, Template, Te
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from backend.domain.coupon import DENOMINATIONS, format_split, format_won
+from backend.domain.decision import PlaceholderKind, TextPlaceholder
 from backend.domain.guides import Guide, GuideCatalog
+from backend.domain.korean import month_day, month_day_time, particle, read_date_text
 from backend.errors import GuideDataError
+
+# Private-use characters framing a placeholder while rendering (the macro generator's
+# tokens use U+E000/U+E001, so these must differ).
+_OPEN, _SEP, _BODY, _CLOSE = "\ue010", "\ue011", "\ue012", "\ue013"
+_MARK_RE = re.compile(f"{_OPEN}([a-z]+){_SEP}([^{_BODY}]*){_BODY}([^{_CLOSE}]*){_CLOSE}")
+_ANY_MARK = re.compile(f"[{_OPEN}{_SEP}{_BODY}{_CLOSE}]")
+# A setting still at its example value: all-zero phone numbers, example URLs, OOO.
+_PLACEHOLDER_SETTING = re.compile(r"^[0\-\s]*0[0\-\s]*$|[./]example[./]|OOO")
+SETTING_NEEDED = "설정 필요"
 
 
 class Placeholder(str):
@@ -20,37 +37,84 @@ class Placeholder(str):
     __slots__ = ()
 
 
-def filter_won(value: Any) -> str:
-    """12000 → '12,000원'; unknown → 'OOO원'."""
+def mark(text: str, kind: PlaceholderKind, name: str) -> str:
+    """Frame an unfilled placeholder so its offsets can be reported after rendering."""
+    return f"{_OPEN}{kind}{_SEP}{name}{_BODY}{text}{_CLOSE}"
+
+
+def unmark(text: str) -> tuple[str, list[TextPlaceholder]]:
+    """Remove the frames; return the plain text and where each placeholder sits in it."""
+    plain: list[str] = []
+    found: list[TextPlaceholder] = []
+    length = 0
+    last = 0
+    for match in _MARK_RE.finditer(text):
+        before = text[last : match.start()]
+        plain.append(before)
+        length += len(before)
+        body = match.group(3)
+        kind: Any = match.group(1)
+        found.append(
+            TextPlaceholder(start=length, end=length + len(body), kind=kind, name=match.group(2))
+        )
+        plain.append(body)
+        length += len(body)
+        last = match.end()
+    plain.append(text[last:])
+    return _ANY_MARK.sub("", "".join(plain)), found
+
+
+def is_placeholder_setting(value: object) -> bool:
+    """Tell whether a setting still holds an example value (000-0000-0000, example URLs)."""
+    return value is None or (isinstance(value, str) and bool(_PLACEHOLDER_SETTING.search(value)))
+
+
+def filter_won(value: Any, name: str = "", placeholder: str = "OOO원") -> str:
+    """12000 → '12,000원'; unknown → 'OOO원' (marked)."""
     if isinstance(value, Placeholder):
         return f"{value}원"
     if value is None:
-        return "OOO원"
+        return mark(placeholder, "fact", name)
     return format_won(int(value))
 
 
-def filter_md(value: Any) -> str:
-    """A date or datetime → '11월 20일'; unknown → 'OO월 OO일'."""
+def filter_md(value: Any, name: str = "", placeholder: str = "OO월 OO일") -> str:
+    """A date or datetime → '11월 20일'; ISO text too; unknown → 'OO월 OO일' (marked)."""
     if isinstance(value, Placeholder):
         return str(value)
     if isinstance(value, datetime | date):
-        return f"{value.month}월 {value.day}일"
-    return "OO월 OO일"
+        return month_day(value)
+    if isinstance(value, str) and value:
+        return read_date_text(value)
+    return mark(placeholder, "fact", name)
 
 
-def filter_hm(value: Any) -> str:
-    """A datetime → '14:30'; unknown → 'OO:OO'."""
+def filter_md_hm(value: Any, name: str = "", placeholder: str = "OO월 OO일 OO:OO") -> str:
+    """A datetime → '11월 20일 14:30'; ISO text too; a date → '11월 20일'; unknown marked."""
+    if isinstance(value, Placeholder):
+        return str(value)
+    if isinstance(value, datetime):
+        return month_day_time(value)
+    if isinstance(value, date):
+        return month_day(value)
+    if isinstance(value, str) and value:
+        return read_date_text(value)
+    return mark(placeholder, "fact", name)
+
+
+def filter_hm(value: Any, name: str = "") -> str:
+    """A datetime → '14:30'; unknown → 'OO:OO' (marked)."""
     if isinstance(value, Placeholder):
         return str(value)
     if isinstance(value, datetime):
         return value.strftime("%H:%M")
-    return "OO:OO"
+    return mark("OO:OO", "fact", name)
 
 
-def filter_or_blank(value: Any, placeholder: str = "OOO") -> str:
-    """The value as text, or the seed-style placeholder while unknown."""
+def filter_or_blank(value: Any, placeholder: str = "OOO", name: str = "") -> str:
+    """The value as text, or the article's placeholder (marked) while unknown."""
     if value is None or value == "":
-        return placeholder
+        return mark(placeholder, "fact", name)
     return str(value)
 
 
@@ -59,8 +123,22 @@ def filter_split(value: Any) -> str:
     if isinstance(value, Placeholder):
         return str(value)
     if not value:
-        return "OOO원 O장"
+        return mark("OOO원 O장", "fact", "coupon_split")
     return format_split(value)
+
+
+def filter_particle(value: Any, form: str) -> str:
+    """The value followed by the particle its last syllable takes ("1599-9400" → "…으로")."""
+    text = str(value)
+    if isinstance(value, Placeholder):
+        return text + particle("", form)
+    plain, _ = unmark(text)
+    return text + particle(plain, form)
+
+
+def agent_name() -> str:
+    """The agent's own name slot (the sidebar fills it from the current user)."""
+    return mark("OOO", "agent", "agent_name")
 
 
 class TextRenderer:
@@ -86,45 +164,81 @@ class TextRenderer:
             keep_trailing_newline=False,
         )
         env.filters.update(
-            won=filter_won, md=filter_md, hm=filter_hm, or_blank=filter_or_blank, split=filter_split
+            won=filter_won,
+            md=filter_md,
+            md_hm=filter_md_hm,
+            hm=filter_hm,
+            or_blank=filter_or_blank,
+            split=filter_split,
+            josa=filter_particle,
         )
         env.filters["option"] = self._option_label
+        env.globals["agent_name"] = agent_name
         return env
 
     def _option_label(self, value: Any, key: str) -> str:
         if isinstance(value, Placeholder):
             return str(value)
         if value is None:
-            return "OOO"
+            return mark("OOO", "fact", key)
         field = self.catalog.fields.get(key)
         label = field.options.get(value)
         return label.ko.split("::")[-1] if label is not None else str(value)
 
     def context(self, guide: Guide, values: dict[str, Any], admin_call_url: str) -> dict[str, Any]:
         """Template variables: every fact, the guide's settings, and helpers."""
+        settings = guide.settings
 
         def call_link(call_id: Any) -> str:
             if isinstance(call_id, Placeholder):
-                return admin_call_url.replace("{call_id}", call_id)
-            if call_id is None:
-                return admin_call_url.replace("{call_id}", "OOO")
-            return admin_call_url.format(call_id=call_id)
+                link = admin_call_url.replace("{call_id}", call_id)
+            elif call_id is None:
+                link = admin_call_url.replace("{call_id}", mark("OOO", "fact", "forced_call_id"))
+            else:
+                link = admin_call_url.format(call_id=call_id)
+            if is_placeholder_setting(admin_call_url):
+                # Still the example URL: kept visible, followed by a marked "(설정 필요)".
+                return f"{link} {mark(f'({SETTING_NEEDED})', 'setting', 'admin_call_url')}"
+            return link
+
+        def setting(name: str, label: str) -> str:
+            value = settings.get(name)
+            if is_placeholder_setting(value):
+                return mark(f"{SETTING_NEEDED} ({label})", "setting", name)
+            return str(value)
+
+        def situation_room(company: Any) -> str:
+            by_company: Mapping[str, Any] = settings.get("situation_room_phones") or {}
+            value = by_company.get(str(company)) if company else None
+            if value is None:
+                value = settings.get("situation_room_phone")
+            if isinstance(company, Placeholder) or is_placeholder_setting(value):
+                return mark(f"{SETTING_NEEDED} (상황실 번호)", "setting", "situation_room_phone")
+            return str(value)
 
         return {
-            **guide.settings,
+            **settings,
             **values,
             "guide_title": guide.title,
             "denominations": DENOMINATIONS,
             "call_link": call_link,
+            "setting": setting,
+            "situation_room": situation_room,
         }
 
-    def render(self, guide_id: str, template: str, context: dict[str, Any]) -> str:
-        """Render one template; GuideDataError names the template when it fails."""
+    def render_marked(
+        self, guide_id: str, template: str, context: dict[str, Any]
+    ) -> tuple[str, list[TextPlaceholder]]:
+        """Render one template; return the text and its unfilled placeholders."""
         try:
             compiled = self._templates.get((guide_id, template)) or self._load(guide_id, template)
-            return compiled.render(context).strip()
+            return unmark(compiled.render(context).strip())
         except TemplateError as exc:
             raise GuideDataError(f"{guide_id}/templates/{template}: {exc}") from exc
+
+    def render(self, guide_id: str, template: str, context: dict[str, Any]) -> str:
+        """Render one template as plain text; GuideDataError names the template when it fails."""
+        return self.render_marked(guide_id, template, context)[0]
 
     def _load(self, guide_id: str, template: str) -> Template:
         """Compile a template on first use and keep it (no per-render file checks)."""

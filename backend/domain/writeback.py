@@ -7,12 +7,15 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from backend.domain.decision import Decision
+from backend.domain.korean import read_date_text
 
 if TYPE_CHECKING:
     from backend.domain.guides import Guide, GuideCatalog
     from backend.domain.render import TextRenderer
 
 FINGERPRINT_PREFIX = "gp_applied_"
+# What the note says for each outcome (ERRATA 2: 진행 가능 / 진행 불가 / 확인 필요).
+VERDICTS = {"eligible": "진행 가능", "blocked": "진행 불가", "pending": "확인 필요"}
 
 
 def build_tags(decision: Decision, origin_call_id: Any, forced_call_id: Any) -> list[str]:
@@ -22,7 +25,7 @@ def build_tags(decision: Decision, origin_call_id: Any, forced_call_id: Any) -> 
     tags = [
         f"gp_guide_{decision.guide}",
         f"gp_branch_{decision.branch.replace('.', '_')}",
-        "gp_eligible" if decision.eligible else "gp_blocked",
+        f"gp_{decision.outcome}",
         *(f"gp_block_{block}" for block in decision.blocks),
     ]
     if decision.guide == "force_reconnect":
@@ -37,11 +40,11 @@ def build_note(
     decision: Decision, guide: Guide, catalog: GuideCatalog, renderer: TextRenderer
 ) -> str:
     """The internal note: guide, branch, eligibility with reasons, notices, memos."""
-    branch = guide.branches[decision.branch]
     context = {
         "guide": guide,
         "decision": decision,
-        "branch_label": branch.label.ko,
+        "branch_label": decision.branch_label or guide.branches[decision.branch].label.ko,
+        "verdict": VERDICTS[decision.outcome],
         "blocks": [catalog.label("blocks", b).ko for b in decision.blocks],
         "missing": [catalog.fields.get(m).label_ko for m in decision.missing],
         "notices": [catalog.label("notices", n).ko for n in decision.notices],
@@ -56,8 +59,13 @@ def build_note(
 
 def _display_value(catalog: GuideCatalog, key: str, value: Any) -> str:
     """A field value as an agent reads it: option codes become their Korean labels."""
-    label = catalog.fields.get(key).options.get(str(value))
-    return label.ko.split("::")[-1] if label is not None else str(value)
+    field = catalog.fields.get(key)
+    label = field.options.get(str(value))
+    if label is not None:
+        return label.ko.split("::")[-1]
+    if field.type in {"date", "datetime"}:
+        return read_date_text(str(value))
+    return str(value)
 
 
 def fingerprint(decision: Decision) -> str:

@@ -42,12 +42,13 @@ DISPLAYED_DERIVED: Mapping[str, str] = {
     "difference": "OOO",
     "coupon_amount": "OOO",
     "coupon_pieces": "OOO",
-    "proposed_coupon_split": "OOO",
+    "example_coupon_split": "OOO",
 }
 OPTION_FIELD_TYPES = frozenset({"dropdown", "tristate"})
 # Liquid `date` formats matching the sidebar's `md` / `hm` filters (Ruby strftime).
 MD_FORMAT = "%-m월 %-d일"
 HM_FORMAT = "%H:%M"
+MD_HM_FORMAT = "%-m월 %-d일 %H:%M"
 _TOKEN_RE = re.compile("\ue000(\\d+)\ue001")
 _BRACKET_TAG_RE = re.compile(r"^\s*\[[^\]]*\]\s*")
 # A guide title's trailing request-type word, left out of the top macro category
@@ -204,13 +205,16 @@ class _MacroRenderer(TextRenderer):
         env = super()._make_env(folders)
         env.filters["md"] = partial(self._date_filter, env.filters["md"], MD_FORMAT)
         env.filters["hm"] = partial(self._date_filter, env.filters["hm"], HM_FORMAT)
+        env.filters["md_hm"] = partial(self._date_filter, env.filters["md_hm"], MD_HM_FORMAT)
         return env
 
-    def _date_filter(self, plain: Callable[[Any], str], fmt: str, value: Any) -> str:
+    def _date_filter(
+        self, plain: Callable[..., str], fmt: str, value: Any, *args: Any, **kwargs: Any
+    ) -> str:
         """Format a placeholder with Liquid's `date`; anything else as the sidebar does."""
         expression = self._slots.find_expression(value)
         if expression is None:
-            return plain(value)
+            return plain(value, *args, **kwargs)
         return self._slots.make_slot(f"{expression} | date: '{fmt}'")
 
 

@@ -26,6 +26,8 @@ class TicketRecord:
     tags: tuple[str, ...]
     custom_fields: Mapping[int, JSONScalar]
     updated_at: str
+    # When the customer asked (the parking cancellation SMS's "O월 O일 문의하신").
+    created_at: str = ""
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,7 @@ def ticket_from_json(data: Mapping[str, Any]) -> TicketRecord:
         tags=tuple(data.get("tags") or ()),
         custom_fields=custom,
         updated_at=str(data.get("updated_at") or ""),
+        created_at=str(data.get("created_at") or ""),
     )
 
 

@@ -314,6 +314,7 @@ def _ticket_record(ticket: Any) -> TicketRecord:
         tags=tuple(_plain(ticket.tags) or ()),
         custom_fields=custom,
         updated_at=str(ticket.updated_at or ""),
+        created_at=str(ticket.created_at or ""),
     )
 
 

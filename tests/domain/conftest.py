@@ -53,7 +53,10 @@ PARKING_ELIGIBLE: Fields = {
 PARKING_BRANCH_FACTS: dict[str, Fields] = {
     "parking.offer_coupon": {},
     "parking.offer_coupon_after_ticket_cancel": {"ticket_status": "in_use"},
-    "parking.coupon_accepted": {"coupon_response": "accepted"},
+    # Paid twice (ticket paid + on site) with no difference: cancel only (RULINGS R1).
+    "parking.cancel_paid_ticket": {"ticket_status": "paid", "onsite_amount": 18000},
+    # The split is the customer's choice (RULINGS R4): the action waits for it.
+    "parking.coupon_accepted": {"coupon_response": "accepted", "coupon_split": "10000x1, 2000x1"},
     "parking.cancel_onsite_payment": {"coupon_response": "refused"},
     "parking.offer_t_points": {"coupon_response": "refused", "operator": "other"},
 }
@@ -69,6 +72,7 @@ RECONNECT_ELIGIBLE: Fields = {
     "trip_datetime": "11월 20일 22시",
     "departure": "강남역",
     "destination": "판교역",
+    "reason": "앱 조작 실수",
     "admin_status": "stopped_by_report",
     "payment_method": "card",
     "customer_consent": "agreed",

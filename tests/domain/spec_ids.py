@@ -1,5 +1,8 @@
 """The public identifiers of GUIDES.md (and CONTRACTS.md's example), written once for the tests.
 
+ERRATA item 2 adds `parking.cancel_paid_ticket` (a paid ticket with no difference is cancelled)
+and one notice per RULINGS.md entry.
+
 Deliberately not imported from backend.domain.check: the tests check the code against
 the spec, so the spec's ids must not come from the code under test.
 """
@@ -13,6 +16,7 @@ SPEC_BRANCHES = {
         "parking.ineligible_entry_before_window",
         "parking.ineligible_reserved_after_entry",
         "parking.no_difference",
+        "parking.cancel_paid_ticket",
         "parking.offer_coupon_after_ticket_cancel",
         "parking.offer_coupon",
         "parking.coupon_accepted",
@@ -62,6 +66,11 @@ SPEC_NOTICES = {
         "overtime_fee_applies",
         "coupon_rounded_up",
         "operator_not_onsite_cancellable",
+        "paid_ticket_cancel",
+        "post_entry_purchase_excuses_early_entry",
+        "coupon_split_customer_choice",
+        "cancel_sms_after_department_reply",
+        "cash_refund_wording_not_in_article",
     },
     "force_reconnect": {
         "call_type_follows_own_call_flow",
@@ -69,6 +78,11 @@ SPEC_NOTICES = {
         "manual_payment_after_completion",
         "repayment_required",
         "reconnect_only_once",
+        "situation_room_per_partner",
+        "meter_not_running_use_fare_calculator",
+        "before_meeting_fare_change_wording",
+        "customer_unreachable_sms_agit",
+        "recall_script_to_customer",
     },
 }
 

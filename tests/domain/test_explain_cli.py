@@ -42,6 +42,9 @@ ELIGIBLE = {
         "customer_recalling": False,
         "origin_call_id": "1234567",
         "forced_call_id": "7654321",
+        "reason": "앱 조작 실수",
+        "departure": "강남역",
+        "destination": "판교역",
     },
     "prior_reconnections": 0,
 }
@@ -126,7 +129,12 @@ def test_eligible_decision_from_stdin(monkeypatch):
     # The admin URL pattern is a setting (GUIDEPOST_ADMIN_CALL_URL).
     assert "https://admin.test/calls/7654321" in decision["note"]
     kinds = {text["kind"] for text in decision["texts"]}
-    assert {"reply", "outbound", "note"} <= kinds
+    # The next step once the customer agreed: no consent call any more (its answer is known).
+    assert {"reply", "note"} <= kinds
+    assert "outbound" not in kinds
+    for text in decision["texts"]:
+        assert set(text) >= {"key", "kind", "title", "body", "placeholders", "from_article", "asks"}
+    assert decision["outcome"] == "eligible"
 
 
 def test_contract_example_input(monkeypatch):
@@ -136,15 +144,21 @@ def test_contract_example_input(monkeypatch):
     assert decision["eligible"] is False
     assert decision["blocks"] == []
     assert decision["missing"] == [
+        "reason",
         "admin_status",
         "origin_call_id",
+        "departure",
+        "destination",
         "customer_consent",
         "driver_on_duty",
         "customer_recalling",
     ]
     # GUIDES.md: reconnect_only_once only on eligible decisions.
     assert decision["notices"] == []
-    assert "gp_blocked" in decision["tags"]
+    # Facts missing, nothing violated: pending, not blocked (ERRATA 2).
+    assert decision["outcome"] == "pending"
+    assert "gp_pending" in decision["tags"]
+    assert "gp_blocked" not in decision["tags"]
 
 
 def test_file_argument_and_default_stdin_agree(monkeypatch, tmp_path):
@@ -188,7 +202,9 @@ def test_ineligible_decisions_exit_0(monkeypatch, data, branch, blocks):
         False,
         blocks,
     )
-    assert "gp_blocked" in decision["tags"]
+    expected = "blocked" if blocks else "pending"
+    assert decision["outcome"] == expected
+    assert f"gp_{expected}" in decision["tags"]
 
 
 @pytest.mark.parametrize(
@@ -352,6 +368,9 @@ ZENDESK_VALUES = {
     "origin_call_id": "1234567",
     "forced_call_id": "7654321",
     "original_fare": "23,000원",
+    "reason": "앱 조작 실수",
+    "departure": "강남역",
+    "destination": "판교역",
     "call_type": None,
     "trip_started": "",
 }

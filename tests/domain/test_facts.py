@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import typing
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -14,9 +13,8 @@ from spec_ids import CONTRACT_EXAMPLE
 
 from backend.domain.coupon import CouponPiece
 from backend.domain.facts import (
-    ParkingFacts,
-    ReconnectFacts,
     TicketInput,
+    inquiry_day,
     parse_input,
     parse_ticket_record,
 )
@@ -375,60 +373,21 @@ def test_bad_field_maps() -> None:
         parse_input(_zendesk({}), CATALOG, {"call_type": 1, "reason": 1})
 
 
-# --- typed views -------------------------------------------------------------
+# --- inquiry date (the parking SMS's "O월 O일 문의하신") --------------------------
 
 
-def _literal_codes(model: type[Any], name: str) -> set[str]:
-    annotation = model.model_fields[name].annotation
-    literal = next(arg for arg in typing.get_args(annotation) if arg is not type(None))
-    return set(typing.get_args(literal))
+def test_inquiry_day_is_the_creation_day_in_seoul() -> None:
+    assert inquiry_day("2026-02-13T15:30:00Z") == date(2026, 2, 14)  # 00:30 in Seoul
+    assert inquiry_day("2026-02-13T14:59:00Z") == date(2026, 2, 13)
+    assert inquiry_day(None) is None
 
 
-@pytest.mark.parametrize("model", [ParkingFacts, ReconnectFacts])
-def test_typed_views_match_the_catalog(model: type[Any]) -> None:
-    for name in model.model_fields:
-        field = CATALOG.get(name)
-        if field.type == "dropdown":
-            assert _literal_codes(model, name) == set(field.options), name
-
-
-def test_parking_facts_from_input() -> None:
-    ticket = parse_input(
-        {
-            "fields": {
-                "consult_type": "parking_integration_onsite_payment",
-                "identity_verified": "yes",
-                "entry_time": "2024-11-20T14:30",
-                "operator": "other",
-                "coupon_split": "5000x2",
-                "onsite_amount": 15000,
-                "call_type": "partner",
-            }
-        },
-        CATALOG,
-    )
-    facts = ParkingFacts.from_input(ticket)
-    assert facts.identity_verified is True
-    assert facts.entry_time == datetime(2024, 11, 20, 14, 30, tzinfo=SEOUL)
-    assert facts.operator == "other"
-    assert facts.coupon_split == (CouponPiece(5000, 2),)
-    assert facts.onsite_amount == 15000
-    assert facts.ticket_status is None
-
-
-def test_reconnect_facts_from_input() -> None:
-    ticket = parse_input({**CONTRACT_EXAMPLE, "prior_reconnections": 1}, CATALOG)
-    facts = ReconnectFacts.from_input(ticket)
-    assert facts.customer_presence == "together"
-    assert facts.fare_adjustment is False
-    assert facts.original_fare == 23000
-    assert facts.prior_reconnections == 1
-    assert facts.call_type is None
-
-
-def test_typed_view_rejects_hand_built_bad_values() -> None:
-    with pytest.raises(InputError, match="operator"):
-        ParkingFacts.from_input(TicketInput(values={"operator": "nobody"}))
+def test_parse_ticket_record_carries_the_inquiry_date() -> None:
+    """The ticket's creation day (Asia/Seoul) is a fact the service passes in, not a field."""
+    ticket = parse_ticket_record({}, "s", "d", CATALOG, FIELD_MAP, inquiry_date=date(2026, 2, 14))
+    assert ticket.values["inquiry_date"] == date(2026, 2, 14)
+    assert CATALOG.get("inquiry_date").zendesk is False
+    assert "inquiry_date" not in parse_ticket_record({}, "s", "d", CATALOG, FIELD_MAP).values
 
 
 # --- fuzzing: arbitrary JSON gives TicketInput or a GuidepostError -----------

@@ -1,7 +1,7 @@
 """`guidepost guides check` — the real guide data passes; broken copies fail loudly.
 
 Broken copies are made in tmp_path from macros/ with only the guide they break (the
-parking proof walks ~68k paths and is slow; an id problem stops it before it starts).
+parking proof walks ~254k paths and is slow; an id problem stops it before it starts).
 """
 
 from __future__ import annotations
@@ -295,3 +295,22 @@ def test_unreadable_guide_yaml_fails_with_the_file_named(tmp_path):
     assert (code, out) == (1, "")
     assert err.startswith("guides check:")
     assert "guide.yaml" in err
+
+
+def test_placeholder_settings_are_reported(catalog):
+    """ERRATA 2: "A setting still at a placeholder (상황실 000-0000-0000, example URLs) is
+    flagged by `guides check`" — reported, not a failure: texts show 설정 필요."""
+    from backend.domain.check import placeholder_settings
+
+    assert placeholder_settings(catalog.guide("force_reconnect")) == [
+        "situation_room_phone='000-0000-0000'"
+    ]
+    assert placeholder_settings(catalog.guide("parking_onsite_payment")) == []
+
+
+def test_cli_reports_the_placeholder_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("GUIDEPOST_ADMIN_CALL_URL", "https://admin.example/calls/{call_id}")
+    code, out, _err = guides_check(macros_copy(tmp_path))
+    assert code == 0
+    assert "setting force_reconnect.situation_room_phone='000-0000-0000' is a placeholder" in out
+    assert "setting GUIDEPOST_ADMIN_CALL_URL=" in out

@@ -38,16 +38,19 @@ CHECK_ORDER = [
     "already_reconnected_once",
     "fare_not_agreed",
 ]
+# RULINGS.md R1: the fare comes first (agreed fare → estimate → driver consent), then the
+# admin facts, then the customer OB.
 CHECKS_MISSING_ORDER = [
+    "agreed_fare",
+    "driver_fare_consent",
     "admin_status",
     "origin_call_id",
     "payment_method",
     "customer_consent",
     "driver_on_duty",
     "customer_recalling",
-    "agreed_fare",
-    "driver_fare_consent",
 ]
+ADMIN_MISSING = CHECKS_MISSING_ORDER[2:]
 # §1: consult code → implied call_type.
 CONSULT_CALL_TYPES = {
     "driver_force_rerun_own_normal": "own_normal",
@@ -61,6 +64,10 @@ CONSULT_CALL_TYPES = {
 }
 OWN_FLOW_NOTICE = "call_type_follows_own_call_flow"
 ONCE = "reconnect_only_once"
+METER = "meter_not_running_use_fare_calculator"
+PARTNER_ROOM = "situation_room_per_partner"
+UNREACHABLE = "customer_unreachable_sms_agit"
+RECALL = "recall_script_to_customer"
 TOGETHER = "reconnect.together.no_fare_change"
 
 
@@ -74,10 +81,15 @@ def expect(branch: str, **spec: Any) -> dict[str, Any]:
     return build_expected(branch, eligible_notices=(ONCE,), **spec)
 
 
+def fare_notices(branch: str) -> list[str]:
+    """The 미터기 caution every fare-change branch shows (RULINGS.md R1)."""
+    return [METER] if branch in FARE_CHANGE_BRANCHES else []
+
+
 @pytest.mark.parametrize("branch", CHECK_BRANCHES)
 def test_fully_known_action_branch_is_eligible(branch, decide_fields, reconnect_fields):
     decision = decide_fields(reconnect_fields(branch))
-    assert outcome(decision) == expect(branch, eligible=True, notices=[ONCE])
+    assert outcome(decision) == expect(branch, eligible=True, notices=[*fare_notices(branch), ONCE])
 
 
 # --- row 1: identity ------------------------------------------------------------------------
@@ -125,14 +137,18 @@ def test_row1_with_nothing_but_the_consult_type(decide_fields):
 def test_row2_partner_calls_go_to_the_situation_room(overrides, decide_fields, reconnect_fields):
     decision = decide_fields(reconnect_fields(TOGETHER, **overrides))
     assert outcome(decision) == expect(
-        "reconnect.partner_situation_room", blocks=["partner_call_use_situation_room"]
+        "reconnect.partner_situation_room",
+        blocks=["partner_call_use_situation_room"],
+        notices=[PARTNER_ROOM],
     )
 
 
 def test_row2_does_not_read_the_presence(decide_fields, reconnect_fields):
     fields = reconnect_fields(TOGETHER, call_type="partner", customer_presence=None)
     assert outcome(decide_fields(fields)) == expect(
-        "reconnect.partner_situation_room", blocks=["partner_call_use_situation_room"]
+        "reconnect.partner_situation_room",
+        blocks=["partner_call_use_situation_room"],
+        notices=[PARTNER_ROOM],
     )
 
 
@@ -165,7 +181,12 @@ def test_row2_does_not_read_the_presence(decide_fields, reconnect_fields):
         ),
         pytest.param(
             None,
-            expect("reconnect.consigned_not_started", missing=["trip_started"]),
+            # A consigned call is never reconnectable: blocked, the wording waits for the fact.
+            expect(
+                "reconnect.consigned_not_started",
+                blocks=["consigned_call_not_reconnectable"],
+                missing=["trip_started"],
+            ),
             id="row5-unknown",
         ),
     ],
@@ -189,10 +210,12 @@ def test_row6_presence_unknown(decide_fields, reconnect_fields):
     assert outcome(decision) == expect("reconnect.ask_presence", missing=["customer_presence"])
 
 
-def test_row6_asks_only_the_presence(decide_fields):
+def test_row6_asks_the_presence_and_the_reason(decide_fields):
+    """Q1 ③ asks both: 실례지만, 현재 고객님을 만나 함께 계신가요? /
+    실례지만, 강제연결 사유에 대해 여쭤봐도 될까요?"""
     fields = {"consult_type": "driver_force_rerun_own_normal", "identity_verified": True}
     assert outcome(decide_fields(fields)) == expect(
-        "reconnect.ask_presence", missing=["customer_presence"]
+        "reconnect.ask_presence", missing=["customer_presence", "reason"]
     )
 
 
@@ -216,8 +239,11 @@ def test_row8_fare_change_needs_the_fare_facts(decide_fields, reconnect_fields):
         agreed_fare=None,
         driver_fare_consent=None,
     )
+    # The agreed fare first; the driver's consent only once an estimate replaces it.
     assert outcome(decide_fields(fields)) == expect(
-        "reconnect.customer_outbound", missing=["agreed_fare", "driver_fare_consent"]
+        "reconnect.customer_outbound",
+        missing=["agreed_fare"],
+        notices=[METER, "before_meeting_fare_change_wording"],
     )
 
 
@@ -245,7 +271,9 @@ def test_rows_9_10_12_13(presence, fare, branch, decide_fields, reconnect_fields
     fields = reconnect_fields(
         "reconnect.together.fare_change", customer_presence=presence, fare_adjustment=fare
     )
-    assert outcome(decide_fields(fields)) == expect(branch, eligible=True)
+    assert outcome(decide_fields(fields)) == expect(
+        branch, eligible=True, notices=[*fare_notices(branch), ONCE]
+    )
 
 
 @pytest.mark.parametrize(
@@ -270,7 +298,9 @@ def test_row11_separated_customer_unreachable(fare, decide_fields, reconnect_fie
         "reconnect.separated.fare_change", fare_adjustment=fare, customer_consent="unreachable"
     )
     assert outcome(decide_fields(fields)) == expect(
-        "reconnect.customer_unreachable", blocks=["customer_consent_required"]
+        "reconnect.customer_unreachable",
+        blocks=["customer_consent_required"],
+        notices=[METER, UNREACHABLE] if fare else [UNREACHABLE],
     )
 
 
@@ -286,13 +316,17 @@ def test_row11_does_not_run_the_checks(decide_fields, reconnect_fields):
         driver_on_duty=False,
     )
     assert outcome(decide_fields(fields)) == expect(
-        "reconnect.customer_unreachable", blocks=["customer_consent_required"]
+        "reconnect.customer_unreachable",
+        blocks=["customer_consent_required"],
+        notices=[UNREACHABLE],
     )
 
 
 def test_unreachable_while_together_is_the_check_not_row11(decide_fields, reconnect_fields):
     fields = reconnect_fields(TOGETHER, customer_consent="unreachable")
-    assert outcome(decide_fields(fields)) == expect(TOGETHER, blocks=["customer_consent_required"])
+    assert outcome(decide_fields(fields)) == expect(
+        TOGETHER, blocks=["customer_consent_required"], notices=[UNREACHABLE]
+    )
 
 
 def test_separated_consent_unknown_is_missing(decide_fields, reconnect_fields):
@@ -329,14 +363,21 @@ def test_check_blocks_one_at_a_time(branch, overrides, block, decide_fields, rec
         fields = reconnect_fields("reconnect.separated.no_fare_change", **overrides)
     else:
         fields = reconnect_fields(branch, **overrides)
-    assert outcome(decide_fields(fields)) == expect(branch, blocks=[block])
+    notices = fare_notices(branch)
+    if overrides.get("customer_consent") == "unreachable":
+        notices = [*notices, UNREACHABLE]
+    if overrides.get("customer_recalling"):
+        notices = [*notices, RECALL]
+    assert outcome(decide_fields(fields)) == expect(branch, blocks=[block], notices=notices)
 
 
 @pytest.mark.parametrize("prior", [1, 2, 7])
 @pytest.mark.parametrize("branch", CHECK_BRANCHES)
 def test_check_already_reconnected_once(prior, branch, decide_fields, reconnect_fields):
     decision = decide_fields(reconnect_fields(branch), prior=prior)
-    assert outcome(decision) == expect(branch, blocks=["already_reconnected_once"])
+    assert outcome(decision) == expect(
+        branch, blocks=["already_reconnected_once"], notices=fare_notices(branch)
+    )
 
 
 @pytest.mark.parametrize("where", ["top-level", "fields", "absent"])
@@ -349,7 +390,7 @@ def test_prior_reconnections_input_forms(where, decide_fields, reconnect_fields)
         assert decide_fields(fields, prior=1).blocks == ["already_reconnected_once"]
     else:
         decision = decide_fields(fields, prior=None)  # default 0, never missing
-        assert outcome(decision) == expect(TOGETHER, eligible=True)
+        assert outcome(decision) == expect(TOGETHER, eligible=True, notices=[ONCE])
 
 
 @pytest.mark.parametrize("branch", [*FARE_CHANGE_BRANCHES, "reconnect.customer_outbound"])
@@ -357,7 +398,12 @@ def test_check_fare_not_agreed(branch, decide_fields, reconnect_fields):
     fields = reconnect_fields(
         branch, fare_adjustment=True, agreed_fare=28000, driver_fare_consent=False
     )
-    assert outcome(decide_fields(fields)) == expect(branch, blocks=["fare_not_agreed"])
+    notices = [METER]
+    if branch == "reconnect.customer_outbound":
+        notices.append("before_meeting_fare_change_wording")
+    assert outcome(decide_fields(fields)) == expect(
+        branch, blocks=["fare_not_agreed"], notices=notices
+    )
 
 
 @pytest.mark.parametrize(
@@ -368,7 +414,10 @@ def test_driver_fare_consent_irrelevant_without_fare_change(
 ):
     for consent in (False, None):
         fields = reconnect_fields(branch, driver_fare_consent=consent, agreed_fare=None)
-        assert outcome(decide_fields(fields)) == expect(branch, eligible=True)
+        decision = decide_fields(fields)
+        assert outcome(decision) == expect(branch, eligible=True, notices=[ONCE])
+        # A check that does not apply claims nothing, not even "ok".
+        assert "fare_not_agreed" not in [check.id for check in decision.checks]
 
 
 @pytest.mark.parametrize("branch", [*FARE_CHANGE_BRANCHES, "reconnect.customer_outbound"])
@@ -392,7 +441,10 @@ def test_all_six_blocks_in_check_order(branch, decide_fields, reconnect_fields):
         "fare_not_agreed",
     ]
     assert blocks == [b for b in CHECK_ORDER if b in blocks]
-    assert outcome(decide_fields(fields, prior=1)) == expect(branch, blocks=blocks)
+    notices = [METER, RECALL]
+    if branch == "reconnect.customer_outbound":
+        notices = [METER, "before_meeting_fare_change_wording", RECALL]
+    assert outcome(decide_fields(fields, prior=1)) == expect(branch, blocks=blocks, notices=notices)
 
 
 def test_blocks_and_missing_together(decide_fields, reconnect_fields):
@@ -403,10 +455,12 @@ def test_blocks_and_missing_together(decide_fields, reconnect_fields):
         origin_call_id=None,
         driver_fare_consent=None,
     )
+    # With an agreed fare the driver's consent is not asked (RULINGS.md R1).
     assert outcome(decide_fields(fields)) == expect(
         "reconnect.together.fare_change",
         blocks=["customer_consent_required", "customer_recalling"],
-        missing=["origin_call_id", "driver_fare_consent"],
+        missing=["origin_call_id"],
+        notices=[METER, RECALL],
     )
 
 
@@ -448,7 +502,7 @@ def test_every_admin_status(status, eligible, notices, decide_fields, reconnect_
 @pytest.mark.parametrize("branch", CHECK_BRANCHES)
 def test_check_fact_unknown_is_missing(fact, branch, decide_fields, reconnect_fields):
     decision = decide_fields(reconnect_fields(branch, **{fact: None}))
-    assert outcome(decision) == expect(branch, missing=[fact])
+    assert outcome(decision) == expect(branch, missing=[fact], notices=fare_notices(branch))
 
 
 @pytest.mark.parametrize("branch", [*FARE_CHANGE_BRANCHES, "reconnect.customer_outbound"])
@@ -459,7 +513,12 @@ def test_checks_missing_order_with_fare_change(branch, decide_fields, reconnect_
         **dict.fromkeys(CHECKS_MISSING_ORDER),
     )
     decision = decide_fields(fields, prior=None)
-    assert outcome(decision) == expect(branch, missing=CHECKS_MISSING_ORDER)
+    notices = [METER]
+    if branch == "reconnect.customer_outbound":
+        notices.append("before_meeting_fare_change_wording")
+    assert outcome(decision) == expect(
+        branch, missing=["agreed_fare", *ADMIN_MISSING], notices=notices
+    )
 
 
 @pytest.mark.parametrize(
@@ -468,27 +527,41 @@ def test_checks_missing_order_with_fare_change(branch, decide_fields, reconnect_
 def test_checks_missing_order_without_fare_change(branch, decide_fields, reconnect_fields):
     fields = reconnect_fields(branch, **dict.fromkeys(CHECKS_MISSING_ORDER))
     decision = decide_fields(fields, prior=None)
-    assert outcome(decision) == expect(branch, missing=CHECKS_MISSING_ORDER[:6])
+    assert outcome(decision) == expect(branch, missing=ADMIN_MISSING)
 
 
 @pytest.mark.parametrize("branch", FARE_CHANGE_BRANCHES)
 def test_agreed_fare_not_missing_when_estimated_fare_known(branch, decide_fields, reconnect_fields):
     fields = reconnect_fields(branch, agreed_fare=None, estimated_fare=31000)
-    assert outcome(decide_fields(fields)) == expect(branch, eligible=True)
+    assert outcome(decide_fields(fields)) == expect(branch, eligible=True, notices=[METER, ONCE])
     fields = reconnect_fields(branch, agreed_fare=None, estimated_fare=None)
-    assert outcome(decide_fields(fields)) == expect(branch, missing=["agreed_fare"])
+    assert outcome(decide_fields(fields)) == expect(
+        branch, missing=["agreed_fare"], notices=[METER]
+    )
 
 
 @pytest.mark.parametrize("branch", FARE_CHANGE_BRANCHES)
-def test_driver_fare_consent_unknown_is_missing(branch, decide_fields, reconnect_fields):
-    fields = reconnect_fields(branch, driver_fare_consent=None)
-    assert outcome(decide_fields(fields)) == expect(branch, missing=["driver_fare_consent"])
+def test_driver_fare_consent_needed_only_without_an_agreed_fare(
+    branch, decide_fields, reconnect_fields
+):
+    """ERRATA 2 / article Q2 ③: "(합의 요금 없을 경우) 어드민 요금계산기로 예상 요금 조회 →
+    기사/고객 요금 조정 동의 확인" — with an agreed fare the driver's consent is not asked."""
+    with_agreed = reconnect_fields(branch, driver_fare_consent=None)
+    assert outcome(decide_fields(with_agreed)) == expect(
+        branch, eligible=True, notices=[METER, ONCE]
+    )
+    with_estimate = reconnect_fields(
+        branch, agreed_fare=None, estimated_fare=31000, driver_fare_consent=None
+    )
+    assert outcome(decide_fields(with_estimate)) == expect(
+        branch, missing=["driver_fare_consent"], notices=[METER]
+    )
 
 
 def test_fare_unknown_row_orders_fare_adjustment_first(decide_fields, reconnect_fields):
     fields = reconnect_fields(TOGETHER, fare_adjustment=None, **dict.fromkeys(CHECKS_MISSING_ORDER))
     assert outcome(decide_fields(fields, prior=None)) == expect(
-        TOGETHER, missing=["fare_adjustment", *CHECKS_MISSING_ORDER[:6]]
+        TOGETHER, missing=["fare_adjustment", *ADMIN_MISSING]
     )
 
 
@@ -504,12 +577,20 @@ def test_fare_unknown_row_orders_fare_adjustment_first(decide_fields, reconnect_
         pytest.param("driver_force_rerun_own_vip", expect(TOGETHER, eligible=True), id="own_vip"),
         pytest.param(
             "driver_force_rerun_partner",
-            expect("reconnect.partner_situation_room", blocks=["partner_call_use_situation_room"]),
+            expect(
+                "reconnect.partner_situation_room",
+                blocks=["partner_call_use_situation_room"],
+                notices=[PARTNER_ROOM],
+            ),
             id="partner",
         ),
         pytest.param(
             "driver_force_rerun_consigned",
-            expect("reconnect.consigned_not_started", missing=["trip_started"]),
+            expect(
+                "reconnect.consigned_not_started",
+                blocks=["consigned_call_not_reconnectable"],
+                missing=["trip_started"],
+            ),
             id="consigned",
         ),
         *(
@@ -596,15 +677,15 @@ def test_notice_manual_payment_on_blocked_decision(decide_fields, reconnect_fiel
 @pytest.mark.parametrize(
     ("status", "payment", "notices"),
     [
-        pytest.param("completed", "card", ["repayment_required", ONCE], id="completed-card"),
-        pytest.param("completed", "cash", [ONCE], id="completed-cash"),
+        pytest.param("completed", "card", ["repayment_required", METER, ONCE], id="completed-card"),
+        pytest.param("completed", "cash", [METER, ONCE], id="completed-cash"),
         pytest.param(
             "cancelled_after_assignment",
             "card",
-            ["manual_payment_after_completion", ONCE],
+            ["manual_payment_after_completion", METER, ONCE],
             id="cancelled-card",
         ),
-        pytest.param("stopped_by_report", "card", [ONCE], id="stopped-card"),
+        pytest.param("stopped_by_report", "card", [METER, ONCE], id="stopped-card"),
     ],
 )
 def test_notice_repayment_required(
@@ -629,7 +710,7 @@ def test_repayment_required_on_blocked_decision(decide_fields, reconnect_fields)
     assert outcome(decide_fields(fields)) == expect(
         "reconnect.together.fare_change",
         blocks=["customer_refused"],
-        notices=["repayment_required"],
+        notices=["repayment_required", METER],
     )
 
 

@@ -7,6 +7,7 @@ missing (exact, in response order) and notices (exact) with the specification.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from spec_ids import SPEC_BRANCHES as ALL_SPEC_BRANCHES
 from table_helpers import build_expected, read_outcome
 
-from backend.domain.coupon import CouponPiece, parse_coupon_split
+from backend.domain.coupon import parse_coupon_split
 from backend.domain.decision import Decision
 
 GUIDE = "parking_onsite_payment"
@@ -23,6 +24,7 @@ GUIDE = "parking_onsite_payment"
 # GUIDES.md §2: every branch of the table, and those whose eligible column is "action".
 SPEC_BRANCHES = ALL_SPEC_BRANCHES[GUIDE]
 ACTION_BRANCHES = {
+    "parking.cancel_paid_ticket",
     "parking.offer_coupon_after_ticket_cancel",
     "parking.offer_coupon",
     "parking.coupon_accepted",
@@ -43,9 +45,12 @@ RESPONSE_ORDER_AFTER_ROW1 = [
     "ticket_price",
     "overtime_fee",
     "ticket_status",
+    "coupon_split",
     "operator",
     "approval_number",
 ]
+PAID_TWICE = "paid_ticket_cancel"
+SMS_WAITS = "cancel_sms_after_department_reply"
 CANCELLABLE_OPERATORS = [
     "kakaomobility_direct",
     "kmpns_direct",
@@ -64,13 +69,19 @@ def outcome(decision: Decision) -> dict[str, Any]:
 
 
 def expect(branch: str, **spec: Any) -> dict[str, Any]:
-    """The spec's outcome for this guide."""
-    return build_expected(branch, **spec)
+    """The spec's outcome; on-site cancellations say the SMS waits for the department (R5)."""
+    expected = build_expected(branch, **spec)
+    if branch == "parking.cancel_onsite_payment" and SMS_WAITS not in expected["notices"]:
+        expected["notices"] = [*expected["notices"], SMS_WAITS]
+    return expected
 
 
-def coupon_total(decision: Decision) -> int:
-    """The coupon amount a coupon_accepted decision writes back, via its default split."""
-    pieces = parse_coupon_split("coupon_split", decision.fields_set["coupon_split"])
+def coupon_amount(decision: Decision) -> int:
+    """The coupon amount the coupon-accepted decision's texts name."""
+    issue = next(t for t in decision.texts if t.key == "a1.4.coupon_issue")
+    match = re.search(r"\(([^)]*)\)으로 쿠폰 발급", issue.body)
+    assert match is not None, issue.body
+    pieces = parse_coupon_split("coupon_split", match.group(1))
     assert pieces is not None
     return sum(p.denomination * p.count for p in pieces)
 
@@ -80,7 +91,11 @@ def coupon_total(decision: Decision) -> int:
 
 @pytest.mark.parametrize("branch", sorted(ACTION_BRANCHES))
 def test_fully_known_action_branch_is_eligible(branch, decide_fields, parking_fields):
-    notices = ["operator_not_onsite_cancellable"] if branch == "parking.offer_t_points" else []
+    notices = {
+        "parking.offer_t_points": ["operator_not_onsite_cancellable"],
+        "parking.offer_coupon_after_ticket_cancel": [PAID_TWICE],
+        "parking.cancel_paid_ticket": [PAID_TWICE],
+    }.get(branch, [])
     decision = decide_fields(parking_fields(branch))
     assert outcome(decision) == expect(branch, eligible=True, notices=notices)
     assert decision.tags[:3] == [
@@ -243,8 +258,25 @@ def test_row6_ticket_in_use_or_paid_offers_coupon_after_cancel(
 ):
     fields = parking_fields("parking.offer_coupon", ticket_status=status)
     assert outcome(decide_fields(fields)) == expect(
-        "parking.offer_coupon_after_ticket_cancel", eligible=True
+        "parking.offer_coupon_after_ticket_cancel", eligible=True, notices=[PAID_TWICE]
     )
+
+
+@pytest.mark.parametrize("status", ["in_use", "paid"])
+@pytest.mark.parametrize("onsite", [18000, 15000], ids=["equal", "below"])
+def test_paid_ticket_without_difference_is_cancelled_not_refused(
+    status, onsite, decide_fields, parking_fields
+):
+    """Article A1 ③: "이용 중인/ 결제된 주차권은 취소 후, …" — paid twice, so the ticket is
+    cancelled whatever the difference (ERRATA 2); no_price_difference only for a cancelled one."""
+    fields = parking_fields("parking.offer_coupon", ticket_status=status, onsite_amount=onsite)
+    decision = decide_fields(fields)
+    assert outcome(decision) == expect(
+        "parking.cancel_paid_ticket", eligible=True, notices=[PAID_TWICE]
+    )
+    assert decision.outcome == "eligible"
+    assert [t.key for t in decision.texts] == ["paid.cancel_ticket"]
+    assert "차액이 없어 주차쿠폰" not in decision.texts[0].body
 
 
 def test_row7_ticket_cancelled_offers_coupon(decide_fields, parking_fields):
@@ -254,9 +286,10 @@ def test_row7_ticket_cancelled_offers_coupon(decide_fields, parking_fields):
 
 def test_row7_ticket_status_unknown_is_missing(decide_fields, parking_fields):
     fields = parking_fields("parking.offer_coupon", ticket_status=None)
-    assert outcome(decide_fields(fields)) == expect(
-        "parking.offer_coupon", missing=["ticket_status"]
-    )
+    decision = decide_fields(fields)
+    assert outcome(decision) == expect("parking.offer_coupon", missing=["ticket_status"])
+    # The label of a branch never asserts what is unknown.
+    assert decision.branch_label == "차액 쿠폰 제시 전 › 영수증·주차권 정보 확인"
 
 
 @pytest.mark.parametrize("status", ["in_use", "paid", "cancelled", None])
@@ -285,9 +318,17 @@ def test_row8_invalid_coupon_split(onsite, split, valid, decide_fields, parking_
     )
 
 
-def test_row8_no_split_given_is_no_block(decide_fields, parking_fields):
-    fields = parking_fields("parking.coupon_accepted", coupon_split=None)
-    assert outcome(decide_fields(fields)) == expect("parking.coupon_accepted", eligible=True)
+def test_row8_no_split_given_waits_for_the_customer(decide_fields, parking_fields):
+    """Article A1 ④: "차액 OOO원에 대해 원하시는 권종과 수량 말씀 부탁드립니다." — the split is the
+    customer's choice: nothing is proposed into the ticket, the decision waits for it."""
+    decision = decide_fields(parking_fields("parking.coupon_accepted", coupon_split=None))
+    assert outcome(decision) == expect(
+        "parking.coupon_accepted",
+        missing=["coupon_split"],
+        notices=["coupon_split_customer_choice"],
+    )
+    assert decision.outcome == "pending"
+    assert decision.fields_set == {}
 
 
 @pytest.mark.parametrize("operator", CANCELLABLE_OPERATORS)
@@ -383,8 +424,8 @@ def test_missing_order_after_row1_before_the_coupon_offer(decide_fields, parking
         "reserved_at",
         "onsite_amount",
         "ticket_price",
-        "ticket_status",
     ]
+    # ticket_status is asked once the difference is known (rows 5–8 read the difference first).
     assert missing == [f for f in RESPONSE_ORDER_AFTER_ROW1 if f in missing]
     assert outcome(decide_fields(fields)) == expect("parking.offer_coupon", missing=missing)
 
@@ -460,12 +501,22 @@ def test_notice_coupon_rounded_up(decide_fields, parking_fields):
     assert "13,000원" in offer.body
 
 
-def test_coupon_rounded_up_amount_is_written_back(decide_fields, parking_fields):
-    decision = decide_fields(parking_fields("parking.coupon_accepted", ticket_price=17500))
+def test_coupon_rounded_up_amount_is_named_as_the_coupon_amount(decide_fields, parking_fields):
+    decision = decide_fields(
+        parking_fields("parking.coupon_accepted", ticket_price=17500, coupon_split="13000x1")
+    )
+    # 13,000원 is not a denomination: the customer's split must be 10,000 + 3,000 or the like.
+    assert decision.blocks == ["invalid_coupon_split"]
+    decision = decide_fields(
+        parking_fields(
+            "parking.coupon_accepted", ticket_price=17500, coupon_split="10000x1, 3000x1"
+        )
+    )
     assert outcome(decision) == expect(
         "parking.coupon_accepted", eligible=True, notices=["coupon_rounded_up"]
     )
-    assert coupon_total(decision) == 13000
+    assert coupon_amount(decision) == 13000
+    assert decision.fields_set == {}
 
 
 def test_notice_operator_not_cancellable_only_on_row10(decide_fields, parking_fields):
@@ -506,10 +557,13 @@ def test_several_notices_row_notice_first(decide_fields, parking_fields):
 def test_difference_is_onsite_minus_price_minus_overtime_fee(
     overrides, coupon, decide_fields, parking_fields
 ):
-    decision = decide_fields(parking_fields("parking.coupon_accepted", **overrides))
+    split = {7000: "7000x1", 8000: "8000x1", 12000: "10000x1, 2000x1"}[coupon]
+    decision = decide_fields(
+        parking_fields("parking.coupon_accepted", coupon_split=split, **overrides)
+    )
     assert decision.branch == "parking.coupon_accepted"
     assert decision.eligible is True
-    assert coupon_total(decision) == coupon
+    assert coupon_amount(decision) == coupon
 
 
 @pytest.mark.parametrize(
@@ -530,27 +584,35 @@ def test_overtime_fee_can_leave_no_difference(onsite, fee, decide_fields, parkin
     assert decision.fields_set == {}
 
 
-def test_default_split_is_written_on_coupon_accepted(decide_fields, parking_fields):
-    # 37,000 − 18,000 = 19,000 → 10,000 + 8,000 + 1,000 (fewest pieces, larger first).
-    decision = decide_fields(parking_fields("parking.coupon_accepted", onsite_amount=37000))
-    assert set(decision.fields_set) == {"coupon_split"}
-    assert parse_coupon_split("coupon_split", decision.fields_set["coupon_split"]) == (
-        CouponPiece(10000, 1),
-        CouponPiece(8000, 1),
-        CouponPiece(1000, 1),
-    )
-
-
-def test_customer_split_is_not_overwritten(decide_fields, parking_fields):
-    fields = parking_fields("parking.coupon_accepted", coupon_split="5000x2, 2000x1")
-    decision = decide_fields(fields)
-    assert decision.eligible is True
+@pytest.mark.parametrize(
+    "branch",
+    [
+        "parking.offer_coupon",
+        "parking.coupon_accepted",
+        "parking.cancel_onsite_payment",
+        "parking.cancel_paid_ticket",
+    ],
+)
+@pytest.mark.parametrize("split", [None, "5000x2, 2000x1"])
+def test_the_split_is_never_written_back(branch, split, decide_fields, parking_fields):
+    """ERRATA 2: the split is "never proposed into the ticket, never written back unless the
+    agent entered it" (article A1 ④: "원하시는 권종과 수량 말씀 부탁드립니다")."""
+    decision = decide_fields(parking_fields(branch, coupon_split=split))
     assert decision.fields_set == {}
+    assert "쿠폰 권종" not in decision.note or "예시" in decision.note
 
 
-@pytest.mark.parametrize("branch", ["parking.offer_coupon", "parking.cancel_onsite_payment"])
-def test_no_split_written_before_acceptance(branch, decide_fields, parking_fields):
-    assert decide_fields(parking_fields(branch)).fields_set == {}
+def test_example_split_is_shown_to_the_agent_labelled_as_an_example(decide_fields, parking_fields):
+    # 37,000 − 18,000 = 19,000 → 10,000 + 8,000 + 1,000 (fewest pieces, larger first).
+    fields = parking_fields("parking.coupon_accepted", onsite_amount=37000, coupon_split=None)
+    decision = decide_fields(fields)
+    example = next(t for t in decision.texts if t.key == "memo.example_split")
+    assert example.kind == "note"
+    assert example.from_article is False
+    assert "예시" in example.body
+    assert "티켓에 입력되지 않음" in example.body
+    assert "10,000원 1장, 8,000원 1장, 1,000원 1장" in example.body
+    assert decision.fields_set == {}
 
 
 # --- property: any combination of dropdown / tri-state values -----------------------------

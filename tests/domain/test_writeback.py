@@ -57,8 +57,8 @@ def assert_tags(tags: list[str], expected: set[str]) -> None:
         pytest.param(
             "parking.offer_coupon",
             {"car_number": None},
-            {"gp_branch_parking_collect_info", "gp_blocked"},
-            id="parking-missing-only-is-blocked",
+            {"gp_branch_parking_collect_info", "gp_pending"},
+            id="parking-missing-only-is-pending",
         ),
         pytest.param(
             "parking.coupon_accepted",
@@ -106,13 +106,13 @@ def test_parking_tags(branch, overrides, expected, decide_fields, parking_fields
         pytest.param(
             {"origin_call_id": None, "forced_call_id": FORCED},
             0,
-            {"gp_branch_reconnect_together_no_fare_change", "gp_blocked", "fr_forced"},
+            {"gp_branch_reconnect_together_no_fare_change", "gp_pending", "fr_forced"},
             id="forced-only",
         ),
         pytest.param(
             {"customer_presence": None},
             0,
-            {"gp_branch_reconnect_ask_presence", "gp_blocked", f"fr_origin_{ORIGIN}"},
+            {"gp_branch_reconnect_ask_presence", "gp_pending", f"fr_origin_{ORIGIN}"},
             id="not-an-action-branch",
         ),
         pytest.param(
@@ -173,7 +173,7 @@ def test_note_names_guide_branch_blocks_and_notices(decide_fields, reconnect_fie
         )
     )
     assert decision.blocks == ["driver_off_duty", "customer_recalling"]
-    assert decision.notices == ["manual_payment_after_completion"]
+    assert decision.notices == ["manual_payment_after_completion", "recall_script_to_customer"]
     note = decision.note
     assert has_hangul(note)
     assert TITLES["force_reconnect"] in note
@@ -184,6 +184,35 @@ def test_note_names_guide_branch_blocks_and_notices(decide_fields, reconnect_fie
         assert LABELS["notices"][notice]["ko"] in note
     # Labels of blocks that do not apply are absent.
     assert LABELS["blocks"]["customer_refused"]["ko"] not in note
+    assert "판정: 진행 불가" in note
+
+
+@pytest.mark.parametrize(
+    ("overrides", "verdict", "tag"),
+    [
+        pytest.param({}, "진행 가능", "gp_eligible", id="eligible"),
+        pytest.param({"driver_on_duty": False}, "진행 불가", "gp_blocked", id="blocked"),
+        pytest.param({"origin_call_id": None}, "확인 필요", "gp_pending", id="pending"),
+    ],
+)
+def test_three_outcomes_in_tags_and_note(overrides, verdict, tag, decide_fields, reconnect_fields):
+    """ERRATA 2: "eligible / blocked / pending … the note says 진행 가능 / 진행 불가 /
+    확인 필요"."""
+    decision = decide_fields(reconnect_fields(TOGETHER, **overrides))
+    assert decision.outcome == tag.removeprefix("gp_")
+    assert f"판정: {verdict}" in decision.note
+    assert tag in decision.tags
+    assert len({"gp_eligible", "gp_blocked", "gp_pending"} & set(decision.tags)) == 1
+
+
+def test_note_keeps_the_branch_id_only_on_its_trailing_machine_line(
+    decide_fields, reconnect_fields
+):
+    """No English branch id where the ticket reader reads; the last line is for machines."""
+    decision = decide_fields(reconnect_fields(TOGETHER))
+    *body, machine = decision.note.splitlines()
+    assert TOGETHER not in "\n".join(body)
+    assert machine == f"gp: force_reconnect {TOGETHER} eligible"
 
 
 def test_note_lists_the_missing_field_labels(decide_fields, reconnect_fields):
@@ -218,22 +247,8 @@ def test_parking_note_names_the_guide_and_the_branch(decide_fields, parking_fiel
 ADMIN = EngineOptions(admin_call_url="https://admin.test/call/{call_id}/view")
 
 
-@pytest.mark.parametrize(
-    ("branch", "overrides"),
-    [
-        pytest.param(TOGETHER, {}, id="eligible"),
-        pytest.param(TOGETHER, {"identity_verified": None}, id="verify-identity"),
-        pytest.param(TOGETHER, {"call_type": "partner"}, id="partner"),
-        pytest.param(TOGETHER, {"customer_presence": None}, id="ask-presence"),
-        pytest.param(
-            "reconnect.separated.no_fare_change",
-            {"customer_consent": "unreachable"},
-            id="customer-unreachable",
-        ),
-    ],
-)
-def test_link_memo_when_both_call_ids_known(branch, overrides, decide_fields, reconnect_fields):
-    fields = reconnect_fields(branch, forced_call_id=FORCED, **overrides)
+def test_link_memo_when_both_call_ids_known(decide_fields, reconnect_fields):
+    fields = reconnect_fields(TOGETHER, forced_call_id=FORCED)
     note = decide_fields(fields, options=ADMIN).note
     link = "https://admin.test/call/7654321/view"
     # 원콜 어드민 ← 강콜 ID + 콜링크; 강콜 어드민 ← 원콜 ID.
@@ -244,18 +259,39 @@ def test_link_memo_when_both_call_ids_known(branch, overrides, decide_fields, re
 
 
 @pytest.mark.parametrize(
-    "overrides",
+    ("branch", "overrides"),
     [
-        pytest.param({}, id="origin-only"),
-        pytest.param({"origin_call_id": None, "forced_call_id": FORCED}, id="forced-only"),
-        pytest.param({"origin_call_id": None}, id="neither"),
+        pytest.param(TOGETHER, {"identity_verified": None}, id="verify-identity"),
+        pytest.param(TOGETHER, {"identity_verified": False}, id="identity-refused"),
+        pytest.param(TOGETHER, {"call_type": "partner"}, id="partner"),
+        pytest.param(TOGETHER, {"customer_presence": None}, id="ask-presence"),
+        pytest.param(TOGETHER, {"driver_on_duty": False}, id="blocked"),
+        pytest.param(
+            "reconnect.separated.no_fare_change",
+            {"customer_consent": "unreachable"},
+            id="customer-unreachable",
+        ),
     ],
 )
-def test_no_link_memo_without_both_ids(overrides, decide_fields, reconnect_fields):
-    decision = decide_fields(reconnect_fields(TOGETHER, **overrides), options=ADMIN)
-    assert "https://admin.test/call/" not in decision.note
+def test_link_memo_only_once_the_reconnection_may_be_done(
+    branch, overrides, decide_fields, reconnect_fields
+):
+    fields = reconnect_fields(branch, forced_call_id=FORCED, **overrides)
+    decision = decide_fields(fields, options=ADMIN)
+    assert decision.outcome != "eligible"
     assert "강콜 어드민" not in decision.note
-    assert [t.key for t in decision.texts if t.kind == "note"] == []
+    assert "memo.link" not in [t.key for t in decision.texts]
+
+
+def test_link_memo_prompts_for_the_forced_call_id(decide_fields, reconnect_fields):
+    """Article ③ 운영메모: "원콜 어드민에 강콜 ID(콜링크) 기재" — after the reconnection the agent
+    records the 강콜 ID; until then the memo shows it as a marked placeholder."""
+    decision = decide_fields(reconnect_fields(TOGETHER), options=ADMIN)
+    memo = next(t for t in decision.texts if t.key == "memo.link")
+    slots = [p for p in memo.placeholders if p.name == "forced_call_id"]
+    assert slots
+    assert all(memo.body[p.start : p.end] == "OOO" for p in slots)
+    assert "https://admin.test/call/OOO/view" in memo.body
 
 
 def test_department_transfer_memo_on_cancel_onsite_payment(decide_fields, parking_fields):
@@ -268,6 +304,9 @@ def test_department_transfer_memo_on_cancel_onsite_payment(decide_fields, parkin
     memos = [t for t in decision.texts if t.kind == "note"]
     assert len(memos) == 1
     assert memos[0].body in note
+    # Dates read as people write them, in the note too (ERRATA 2, Korean forms).
+    assert "이용일자: 11월 20일" in note
+    assert "2026-11-20" not in note
 
 
 @pytest.mark.parametrize(
@@ -288,11 +327,13 @@ def test_no_department_transfer_memo_elsewhere(branch, decide_fields, parking_fi
 # --- fields a write-back sets --------------------------------------------------------------------
 
 
-def test_note_reports_the_default_coupon_split_it_writes(decide_fields, parking_fields):
-    decision = decide_fields(parking_fields("parking.coupon_accepted", onsite_amount=37000))
-    assert set(decision.fields_set) == {"coupon_split"}
-    assert FIELD_LABELS["coupon_split"] in decision.note
-    assert decision.fields_set["coupon_split"] in decision.note
+def test_no_split_is_written_for_the_customer(decide_fields, parking_fields):
+    """ERRATA 2: the split is "never proposed into the ticket, never written back"."""
+    decision = decide_fields(
+        parking_fields("parking.coupon_accepted", onsite_amount=37000, coupon_split=None)
+    )
+    assert decision.fields_set == {}
+    assert FIELD_LABELS["coupon_split"] in decision.note  # only as what is still missing
 
 
 # --- fingerprint ---------------------------------------------------------------------------------
@@ -333,3 +374,13 @@ def test_fingerprint_changes_with_the_tags(decide_fields, reconnect_fields):
     without = decide_fields(reconnect_fields(TOGETHER))
     with_forced = decide_fields(reconnect_fields(TOGETHER, forced_call_id="7654321"))
     assert fingerprint(without) != fingerprint(with_forced)
+
+
+def test_example_admin_url_is_marked_setting_needed(decide_fields, reconnect_fields):
+    """ERRATA 2: a setting still at its example URL is shown as "설정 필요", never as real."""
+    options = EngineOptions(admin_call_url="https://admin.example/calls/{call_id}")
+    decision = decide_fields(reconnect_fields(TOGETHER, forced_call_id=FORCED), options=options)
+    memo = next(t for t in decision.texts if t.key == "memo.link")
+    assert "https://admin.example/calls/7654321 (설정 필요)" in memo.body
+    [slot] = [p for p in memo.placeholders if p.kind == "setting"]
+    assert (slot.name, memo.body[slot.start : slot.end]) == ("admin_call_url", "(설정 필요)")

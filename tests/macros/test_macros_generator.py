@@ -67,9 +67,11 @@ def test_one_macro_per_guide_branch_and_text(
         for text in branch.texts
     }
     assert set(macros) == expected
-    # Texts with a `when` (the link memo) are macros too, once per branch that lists them.
+    # Texts offered only for some outcomes (the link memo) are macros too, once per branch
+    # that lists them: the five action branches.
     memo_keys = [k for k in macros if k.endswith("/memo.link")]
-    assert len(memo_keys) == len(catalog.guide("force_reconnect").branches)
+    action_branches = {row.branch for row in catalog.guide("force_reconnect").rows if row.action}
+    assert len(memo_keys) == len(action_branches) == 5
 
 
 def test_placeholders_use_the_field_ids_of_the_field_map(
@@ -92,7 +94,7 @@ def test_placeholders_use_the_field_ids_of_the_field_map(
             "caution.entry_before_usage_time"
         ]
     )
-    assert f"{{{{{entry} | date: '%-m월 %-d일'}}}} {{{{{entry} | date: '%H:%M'}}}}" in caution
+    assert f"{{{{{entry} | date: '%-m월 %-d일 %H:%M'}}}}" in caution
     every_id = set(field_map.values())
     for macro in macros.values():
         for found in re.findall(r"ticket_field_(?:option_title_)?(\d+)", _body(macro)):

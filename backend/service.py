@@ -61,14 +61,6 @@ CLOSED_STATUS = "closed"
 Outcome = Literal["eligible", "blocked", "pending"]
 
 
-@dataclass(frozen=True)
-class AuthoredUpdate(TicketUpdate):
-    """A ticket update whose internal note is authored by the agent who applied."""
-
-    # Zendesk: `comment.author_id` on Update Ticket; the adapter must send it.
-    note_author_id: int | None = None
-
-
 class TicketGuidance(Decision):
     """The decision on a Zendesk ticket, with what the sidebar needs to apply it."""
 
@@ -414,7 +406,7 @@ def build_guidance(found: TicketDecision) -> TicketGuidance:
 
 def build_update(
     found: TicketDecision, ctx: ServiceContext, author_id: int | None = None
-) -> AuthoredUpdate:
+) -> TicketUpdate:
     """The one safe update: foreign tags kept, own gp_* tags replaced, note, fields."""
     field_map = require_field_map(ctx)
     custom_fields: dict[int, JSONScalar] = {}
@@ -429,7 +421,7 @@ def build_update(
     options = _field_option_tags(ctx)
     kept = [tag for tag in found.record.tags if not _is_stale_own_tag(tag, current, options)]
     tags = tuple(dict.fromkeys([*kept, *current]))
-    return AuthoredUpdate(
+    return TicketUpdate(
         ticket_id=found.record.id,
         updated_stamp=found.record.updated_at,
         tags=tags,

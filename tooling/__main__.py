@@ -25,16 +25,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from backend.errors import GuidepostError
     from backend.settings import Settings
-    from tooling.app_package import build_app_zip, domain_whitelist
+    from tooling.app_package import build_app_zip, domain_whitelist, signed_sidebar_url
 
     try:
-        whitelist = domain_whitelist(Settings().backend_url, dev=args.dev)
-        path = build_app_zip(Path(args.out), whitelist=whitelist)
+        backend_url = Settings().backend_url
+        whitelist = domain_whitelist(backend_url, dev=args.dev)
+        # A deployment loads the backend's signed URL; --dev keeps the harness's manifest.
+        signed = None if args.dev else backend_url
+        path = build_app_zip(Path(args.out), whitelist=whitelist, backend_url=signed)
     except GuidepostError as exc:
         sys.stderr.write(f"app package: {exc.detail}\n")
         return 1
+    where = "assets/iframe.html (dev)" if signed is None else signed_sidebar_url(signed)
     sys.stdout.write(
-        f"{path} (domainWhitelist: {', '.join(whitelist or ['as in manifest.json'])})\n"
+        f"{path} (sidebar: {where}; "
+        f"domainWhitelist: {', '.join(whitelist or ['as in manifest.json'])})\n"
     )
     return 0
 

@@ -8,8 +8,13 @@ Zendesk installs holds exactly these, plus two things added at build time:
   (`npm ci` runs first when they are missing) — the app has no bundler;
 - `assets/translations/<locale>.json`: a copy of `translations/`, because an iframe app
   only sees its `assets/` at run time and loads its UI strings from there;
-- `domainWhitelist` in the packaged manifest: the host of GUIDEPOST_BACKEND_URL
-  (`domain_whitelist`), the only host Zendesk's proxy sends the signed JWT to.
+- for a deployment (not `--dev`), the packaged manifest's sidebar is the backend's signed
+  URL (`signed_manifest`): `location.support.ticket_sidebar` = `{"url":
+  "<GUIDEPOST_BACKEND_URL>/app/sidebar", "flexible": true}`, `"signedUrls": true` (Zendesk
+  POSTs its RS256 app token there, the backend mints the session — docs/SECURITY.md),
+  `domainWhitelist` = [backend host], and no `shared_secret` / `jwt_*` parameters (the app
+  never signs anything itself any more). `--dev` keeps the repo manifest, which loads
+  `assets/iframe.html` for the harness.
 
 `build_app_zip` checks the staged app with `tooling.app_validate.validate_app` (Zendesk's
 validator rules) before it writes the zip.
@@ -24,11 +29,12 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from backend.errors import GuidepostError
 from backend.settings import REPO_ROOT
-from tooling.app_validate import png_size, validate_app
+from tooling.app_validate import OBSOLETE_SIGNED_PARAMETERS, png_size, validate_app
 
 __all__ = [
     "APP_DIR",
@@ -42,6 +48,8 @@ __all__ = [
     "ensure_node_modules",
     "manifest_path",
     "png_size",
+    "signed_manifest",
+    "signed_sidebar_url",
     "stage_app",
     "validate_app",
 ]
@@ -113,11 +121,54 @@ def domain_whitelist(backend_url: str, dev: bool = False) -> list[str] | None:
     return [host]
 
 
-def _set_whitelist(staged: Path, whitelist: list[str]) -> None:
-    """Write `whitelist` into the staged manifest's domainWhitelist (keeps key order)."""
+# The backend route Zendesk POSTs its signed app token to (backend/api/routers/session.py).
+SIGNED_SIDEBAR_PATH = "/app/sidebar"
+
+
+def signed_sidebar_url(backend_url: str) -> str:
+    """The sidebar's signed URL: `<backend>/app/sidebar` (query and fragment dropped)."""
+    parts = urlsplit(backend_url.strip())
+    base = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+    return base + SIGNED_SIDEBAR_PATH
+
+
+def signed_manifest(manifest: dict[str, Any], backend_url: str) -> dict[str, Any]:
+    """The deployment manifest: sidebar at the backend's signed URL, signedUrls on.
+
+    Zendesk's manifest reference: a location's `url` may be an absolute https URL (a
+    server-side app) and `signedUrls: true` makes Zendesk load it with a POST carrying
+    a signed JWT. Key order is kept; `signedUrls` is added after `domainWhitelist`.
+    """
+    whitelist = domain_whitelist(backend_url)
+    result: dict[str, Any] = {}
+    for key, value in manifest.items():
+        if key == "location":
+            value = {
+                "support": {
+                    "ticket_sidebar": {"url": signed_sidebar_url(backend_url), "flexible": True}
+                }
+            }
+        elif key == "domainWhitelist":
+            value = whitelist
+        elif key == "parameters":
+            value = [p for p in value if p.get("name") not in OBSOLETE_SIGNED_PARAMETERS]
+        elif key == "signedUrls":
+            continue
+        result[key] = value
+        if key == "domainWhitelist":
+            result["signedUrls"] = True
+    result.setdefault("signedUrls", True)
+    return result
+
+
+def _rewrite_manifest(staged: Path, whitelist: list[str] | None, backend_url: str | None) -> None:
+    """Apply the whitelist and/or the signed-URL form to the staged manifest."""
     path = staged / "manifest.json"
     manifest = json.loads(path.read_text(encoding="utf-8"))
-    manifest["domainWhitelist"] = whitelist
+    if backend_url is not None:
+        manifest = signed_manifest(manifest, backend_url)
+    elif whitelist is not None:
+        manifest["domainWhitelist"] = whitelist
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -197,19 +248,24 @@ def stage_app(dest: Path, app_dir: Path = APP_DIR) -> Path:
 
 
 def build_app_zip(
-    out_path: Path = DEFAULT_ZIP, app_dir: Path = APP_DIR, whitelist: list[str] | None = None
+    out_path: Path = DEFAULT_ZIP,
+    app_dir: Path = APP_DIR,
+    whitelist: list[str] | None = None,
+    backend_url: str | None = None,
 ) -> Path:
     """Build the installable zip (deterministic: sorted entries, fixed timestamps).
 
-    `whitelist` (from `domain_whitelist`) replaces the manifest's domainWhitelist; None
-    keeps it. Raises AppPackageError when node_modules cannot be installed or the package
-    breaks a validator rule (the message lists every problem).
+    `backend_url` (a deployment) turns the manifest into its signed-URL form
+    (`signed_manifest`); otherwise `whitelist` (from `domain_whitelist`) replaces the
+    manifest's domainWhitelist and None keeps it (dev). Raises AppPackageError when
+    node_modules cannot be installed or the package breaks a validator rule (the message
+    lists every problem).
     """
     ensure_node_modules(app_dir)
     with tempfile.TemporaryDirectory(prefix="guidepost-app-") as tmp:
         staged = stage_app(Path(tmp) / "app", app_dir)
-        if whitelist is not None:
-            _set_whitelist(staged, whitelist)
+        if whitelist is not None or backend_url is not None:
+            _rewrite_manifest(staged, whitelist, backend_url)
         problems = validate_app(staged)
         if problems:
             raise AppPackageError("; ".join(problems))

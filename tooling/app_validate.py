@@ -33,6 +33,8 @@ PARAMETER_TYPES = frozenset(
 # secure_settings.rb flags token|key|pwd|password; we also flag "secret".
 SECURABLE_NAME = re.compile(r"token|key|pwd|password|secret", re.IGNORECASE)
 VALID_LOCALE = re.compile(r"^[a-z]{2}(-\w{2,3})?$")
+# The old browser-signed JWT scheme's parameters (no use once Zendesk signs the URL).
+OBSOLETE_SIGNED_PARAMETERS = frozenset({"shared_secret", "jwt_issuer", "jwt_audience"})
 BOOLEAN_KEYS = ("requirementsOnly", "marketingOnly", "singleInstall", "signedUrls", "private")
 STRING_KEYS = (
     "defaultLocale",
@@ -271,13 +273,64 @@ def _check_parameters(manifest: dict[str, Any], problems: list[str]) -> list[dic
     if oauth_count > 1:
         problems.append("manifest: at most one oauth parameter")
     shared = next((p for p in params if p.get("name") == "shared_secret"), None)
-    if shared is None:
-        problems.append("manifest: parameter shared_secret is missing")
-    elif not shared.get("secure") or shared.get("scopes") != ["jwt_secret_key"]:
+    if shared is not None and (
+        not shared.get("secure") or shared.get("scopes") != ["jwt_secret_key"]
+    ):
         problems.append(
             'manifest: parameter shared_secret must be secure with scopes ["jwt_secret_key"]'
         )
     return params
+
+
+def _remote_urls(manifest: dict[str, Any]) -> list[str]:
+    """The location URLs that are absolute (a server-side app's pages)."""
+    urls: list[str] = []
+    location = manifest.get("location")
+    for places in location.values() if isinstance(location, dict) else []:
+        for options in places.values() if isinstance(places, dict) else []:
+            url = options.get("url") if isinstance(options, dict) else options
+            if isinstance(url, str) and urlsplit(url).scheme:
+                urls.append(url)
+    return urls
+
+
+def _check_signed_urls(manifest: dict[str, Any], problems: list[str]) -> None:
+    """Remote locations + signedUrls (Zendesk manifest reference; docs/SECURITY.md).
+
+    Zendesk signs only the load of a remote (absolute https) location URL, POSTing its
+    app token there; Guidepost's backend accepts no other identity, so a remote sidebar
+    without signedUrls could never get a session, and signedUrls on an assets/ page
+    signs nothing. The signed URL's host must be the whitelisted backend host, and the
+    browser-signed JWT parameters of the old scheme must be gone.
+    """
+    remote = _remote_urls(manifest)
+    signed = manifest.get("signedUrls") is True
+    if remote and not signed:
+        problems.append(
+            "manifest: remote location " + remote[0] + " needs signedUrls: true "
+            "(the backend only accepts Zendesk-signed app tokens)"
+        )
+    if signed and not remote:
+        problems.append(
+            "manifest: signedUrls only signs remote (https) location urls; none is remote"
+        )
+    whitelist = manifest.get("domainWhitelist")
+    hosts = {str(d).lower() for d in whitelist} if isinstance(whitelist, list) else set()
+    for url in remote:
+        host = (urlsplit(url).hostname or "").lower()
+        if host not in hosts:
+            problems.append(f"manifest: remote location host {host} is not in domainWhitelist")
+    if signed:
+        names = [
+            str(p.get("name"))
+            for p in manifest.get("parameters", []) or []
+            if isinstance(p, dict) and p.get("name") in OBSOLETE_SIGNED_PARAMETERS
+        ]
+        if names:
+            problems.append(
+                "manifest: with signedUrls the app signs nothing itself; remove parameters "
+                + ", ".join(names)
+            )
 
 
 def _check_translations(
@@ -405,6 +458,7 @@ def validate_app(root: Path) -> list[str]:
         problems.append("manifest: domainWhitelist must list the backend host(s)")
     pages = _check_locations(manifest, root, problems)
     params = _check_parameters(manifest, problems)
+    _check_signed_urls(manifest, problems)
     _check_translations(manifest, params, root, problems)
     _check_files(root, pages, problems)
     return problems

@@ -127,6 +127,34 @@ class AdminHandlers:
             200, {"user": self.store.get_user(int(match["id"]), base_url=request.base)}
         )
 
+    def create_user(self, request: _Request, match: re.Match[str]) -> _Response:
+        """POST /users: 201."""
+        user = self.store.create_user(request.payload("user"), base_url=request.base)
+        return _Response(201, {"user": user})
+
+    def list_user_memberships(self, request: _Request, match: re.Match[str]) -> _Response:
+        """GET /users/{id}/group_memberships."""
+        return _Response(
+            200, self.store.list_group_memberships(int(match["id"]), base_url=request.base)
+        )
+
+    def create_membership(self, request: _Request, match: re.Match[str]) -> _Response:
+        """POST /group_memberships: 201."""
+        membership = self.store.create_group_membership(
+            request.payload("group_membership"), base_url=request.base
+        )
+        return _Response(201, {"group_membership": membership})
+
+    def create_custom_role(self, request: _Request, match: re.Match[str]) -> _Response:
+        """POST /custom_roles: 201."""
+        return _Response(
+            201, {"custom_role": self.store.create_custom_role(request.payload("custom_role"))}
+        )
+
+    def show_custom_role(self, request: _Request, match: re.Match[str]) -> _Response:
+        """GET /custom_roles/{id}."""
+        return _Response(200, {"custom_role": self.store.get_custom_role(int(match["id"]))})
+
     # ------------------------------------------------------------ control API
 
     def show_counters(self, request: _Request, match: re.Match[str]) -> _Response:

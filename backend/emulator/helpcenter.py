@@ -1,10 +1,8 @@
-"""Help Center articles and the two users every emulator request sees."""
+"""Help Center articles."""
 
 from __future__ import annotations
 
 from backend.emulator.shapes import (
-    AGENT_ID,
-    CUSTOMER_ID,
     JSON,
     make_not_found,
 )
@@ -12,7 +10,7 @@ from backend.emulator.state import StoreBase
 
 
 class HelpCenterMixin(StoreBase):
-    """Articles and users."""
+    """Articles."""
 
     # --------------------------------------------------------------- articles
 
@@ -55,15 +53,3 @@ class HelpCenterMixin(StoreBase):
             if record is None:
                 raise make_not_found()
             return self._render_article(record, translations, self._resolve_base(base_url))
-
-    # ------------------------------------------------------------------ users
-
-    def get_current_user(self, *, base_url: str | None = None) -> JSON:
-        """Return the agent every request authenticates as."""
-        return self._render_user(AGENT_ID, self._resolve_base(base_url))
-
-    def get_user(self, user_id: int, *, base_url: str | None = None) -> JSON:
-        """Return the agent or the demo customer (404 ApiError otherwise)."""
-        if int(user_id) not in (AGENT_ID, CUSTOMER_ID):
-            raise make_not_found()
-        return self._render_user(int(user_id), self._resolve_base(base_url))

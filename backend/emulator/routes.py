@@ -101,7 +101,12 @@ class _App(AdminHandlers):
             ("POST", "/custom_objects/{key}/records", self.create_record),
             ("DELETE", "/custom_objects/{key}/records/{record_id}", self.delete_record),
             ("GET", "/users/me", self.show_me),
+            ("POST", "/users", self.create_user),
+            ("GET", "/users/{id}/group_memberships", self.list_user_memberships),
             ("GET", "/users/{id}", self.show_user),
+            ("POST", "/group_memberships", self.create_membership),
+            ("POST", "/custom_roles", self.create_custom_role),
+            ("GET", "/custom_roles/{id}", self.show_custom_role),
         ]
         return [
             _compile("/api/v2" + path, method, handler, json_suffix=True)

@@ -284,21 +284,3 @@ class Renderers:
             "content_tag_ids": [],
             "body": record["body"],
         }
-
-    @staticmethod
-    def _render_user(user_id: int, base: str) -> JSON:
-        """Render the emulator's agent or customer."""
-        agent = user_id == AGENT_ID
-        return {
-            "id": user_id,
-            "url": f"{base}/api/v2/users/{user_id}.json",
-            "name": AGENT_NAME if agent else CUSTOMER_NAME,
-            "email": AGENT_EMAIL if agent else CUSTOMER_EMAIL,
-            "role": "admin" if agent else "end-user",
-            "active": True,
-            "verified": True,
-            "locale": "ko",
-            "time_zone": "Seoul",
-            "created_at": "2024-01-01T00:00:00Z",
-            "updated_at": "2024-01-01T00:00:00Z",
-        }

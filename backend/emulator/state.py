@@ -11,6 +11,7 @@ from backend.emulator.shapes import (
     JSON,
     Renderers,
 )
+from backend.emulator.user_seed import seed_users
 
 
 @dataclass
@@ -35,6 +36,13 @@ class _State:
     custom_objects: dict[str, JSON] = field(default_factory=dict)
     next_custom_object_field_id: int = 8_001
     next_custom_object_record_id: int = 9_000_001
+    # Users, custom roles, group memberships (backend/emulator/users.py).
+    users: dict[int, JSON] = field(default_factory=seed_users)
+    custom_roles: dict[int, JSON] = field(default_factory=dict)
+    group_memberships: list[JSON] = field(default_factory=list)
+    next_user_id: int = 1_002_001
+    next_custom_role_id: int = 400_001
+    next_membership_id: int = 500_001
     # Search index: ticket id → (indexed at, the ticket as the index holds it).
     index: dict[int, list[tuple[float, JSON]]] = field(default_factory=dict)
 

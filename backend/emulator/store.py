@@ -36,6 +36,7 @@ from backend.emulator.shapes import (
 )
 from backend.emulator.state import _State
 from backend.emulator.ticket_ops import TicketOpsMixin
+from backend.emulator.users import UsersMixin
 
 __all__ = [
     "AGENT_ID",
@@ -57,6 +58,7 @@ class EmulatorStore(
     FieldsMixin,
     FormsMixin,
     HelpCenterMixin,
+    UsersMixin,
     CustomObjectsMixin,
     LimitsMixin,
     EndpointLimitsMixin,

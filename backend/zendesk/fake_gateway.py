@@ -207,6 +207,8 @@ class FakeGateway:
                 ]
             if update.note_body is not None:
                 payload["comment"] = {"body": update.note_body, "public": update.note_public}
+                if update.note_author_id is not None:
+                    payload["comment"]["author_id"] = update.note_author_id
             self._tick()
             self._wait_past_stamp(update.updated_stamp)
             ticket, _ = self._run(

@@ -28,6 +28,9 @@ class TicketRecord:
     updated_at: str
     # When the customer asked (the parking cancellation SMS's "O월 O일 문의하신").
     created_at: str = ""
+    # Where Zendesk places the ticket (Tickets API `group_id`, `assignee_id`): authorization.
+    group_id: int | None = None
+    assignee_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,9 @@ class TicketUpdate:
     custom_fields: Mapping[int, JSONScalar] = field(default_factory=dict)
     note_body: str | None = None
     note_public: bool = False
+    # Zendesk Update Ticket: `comment.author_id` — the note's author (the applying agent);
+    # None = the API user. The emulator and the fake record it on the comment.
+    note_author_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class CommentRecord:
     body: str
     public: bool
     created_at: str
+    author_id: int | None = None
 
 
 @dataclass(frozen=True)

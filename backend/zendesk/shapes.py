@@ -97,7 +97,14 @@ def ticket_from_json(data: Mapping[str, Any]) -> TicketRecord:
         custom_fields=custom,
         updated_at=str(data.get("updated_at") or ""),
         created_at=str(data.get("created_at") or ""),
+        group_id=_optional_id(data.get("group_id")),
+        assignee_id=_optional_id(data.get("assignee_id")),
     )
+
+
+def _optional_id(value: Any) -> int | None:
+    """A Zendesk id that may be null."""
+    return int(value) if value is not None else None
 
 
 def comment_from_json(data: Mapping[str, Any]) -> CommentRecord:
@@ -107,6 +114,7 @@ def comment_from_json(data: Mapping[str, Any]) -> CommentRecord:
         body=str(data.get("body") or ""),
         public=bool(data.get("public")),
         created_at=str(data.get("created_at") or ""),
+        author_id=_optional_id(data.get("author_id")),
     )
 
 

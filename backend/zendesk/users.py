@@ -70,16 +70,10 @@ class ZenpyDirectory:
         return frozenset(groups)
 
     def get_ticket_placement(self, ticket_id: int) -> TicketPlacement:
-        """A ticket's group and assignee (1 call)."""
-        ticket = self._get(
-            f"/api/v2/tickets/{int(ticket_id)}.json", "ticket", f"ticket {ticket_id}"
-        )
-        body = ticket["ticket"]
-        group, assignee = body.get("group_id"), body.get("assignee_id")
+        """A ticket's group and assignee, as the gateway's TicketRecord carries them (1 call)."""
+        record = self.gateway.get_ticket(ticket_id)
         return TicketPlacement(
-            ticket_id=int(ticket_id),
-            group_id=int(group) if group is not None else None,
-            assignee_id=int(assignee) if assignee is not None else None,
+            ticket_id=record.id, group_id=record.group_id, assignee_id=record.assignee_id
         )
 
 

@@ -102,6 +102,9 @@ class ZenpyGateway(GatewayTransport):
             ]
         if update.note_body is not None:
             ticket.comment = Comment(body=update.note_body, public=update.note_public)
+            if update.note_author_id is not None:
+                # Zendesk Update Ticket: comment.author_id makes the agent the note's author.
+                ticket.comment.author_id = update.note_author_id
         with self._operation("ticket", f"update of ticket {update.ticket_id}"):
             stamp = parse_zendesk_time(update.updated_stamp)
             if stamp is not None:
@@ -137,6 +140,7 @@ class ZenpyGateway(GatewayTransport):
                     body=comment.body or "",
                     public=bool(comment.public),
                     created_at=str(comment.created_at or ""),
+                    author_id=int(comment.author_id) if comment.author_id is not None else None,
                 )
                 for comment in self._client().tickets.comments(ticket=ticket_id)
             ]
@@ -315,6 +319,9 @@ def _ticket_record(ticket: Any) -> TicketRecord:
         custom_fields=custom,
         updated_at=str(ticket.updated_at or ""),
         created_at=str(ticket.created_at or ""),
+        # Plain id attributes (ticket.group / ticket.assignee would call out).
+        group_id=int(ticket.group_id) if ticket.group_id is not None else None,
+        assignee_id=int(ticket.assignee_id) if ticket.assignee_id is not None else None,
     )
 
 

@@ -20,6 +20,8 @@ from tooling.app_package import (
     build_app_zip,
     manifest_path,
     png_size,
+    signed_manifest,
+    signed_sidebar_url,
     stage_app,
     validate_app,
 )
@@ -228,11 +230,28 @@ MANIFEST_CASES: list[tuple[str, Callable[[Manifest], None], str]] = [
     ),
     ("secret not secure", _param("shared_secret", secure=None, scopes=None), "looks like a secret"),
     (
-        "no shared_secret",
-        lambda m: m.__setitem__(
-            "parameters", [p for p in m["parameters"] if p["name"] != "shared_secret"]
+        "remote location not signed",
+        _location({"url": "https://guidepost.example.com/app/sidebar"}),
+        "needs signedUrls: true",
+    ),
+    ("signedUrls on a local page", _set("signedUrls", True), "none is remote"),
+    (
+        "signed host not whitelisted",
+        lambda m: m.update(
+            signedUrls=True,
+            location={"support": {"ticket_sidebar": {"url": "https://other.acme.io/app/sidebar"}}},
         ),
-        "shared_secret is missing",
+        "other.acme.io is not in domainWhitelist",
+    ),
+    (
+        "signed app keeps the browser-signed secret",
+        lambda m: m.update(
+            signedUrls=True,
+            location={
+                "support": {"ticket_sidebar": {"url": "https://guidepost.example.com/app/sidebar"}}
+            },
+        ),
+        "remove parameters shared_secret, jwt_issuer, jwt_audience",
     ),
     (
         "insecure token parameter",
@@ -281,6 +300,41 @@ def test_each_manifest_rule_rejects_a_broken_copy(
     edit_manifest(staged, change)
     problems = validate_app(staged)
     assert any(expected in p for p in problems), problems
+
+
+ACME = "https://guidepost.acme.io"
+
+
+def test_the_signed_manifest_points_the_sidebar_at_the_backend(staged: Path) -> None:
+    edit_manifest(staged, lambda m: m.update(signed_manifest(m, ACME + "/")))
+    manifest = json.loads((staged / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["location"] == {
+        "support": {"ticket_sidebar": {"url": ACME + "/app/sidebar", "flexible": True}}
+    }
+    assert manifest["signedUrls"] is True
+    assert manifest["domainWhitelist"] == ["guidepost.acme.io"]
+    assert [p["name"] for p in manifest["parameters"]] == ["backend_url"]
+    assert validate_app(staged) == []
+
+
+def test_the_signed_url_keeps_a_backend_path_and_drops_query() -> None:
+    assert signed_sidebar_url("https://acme.io/gp/?x=1#f") == "https://acme.io/gp/app/sidebar"
+
+
+def test_the_built_zip_loads_the_signed_url(tmp_path: Path) -> None:
+    out = build_app_zip(tmp_path / "app.zip", backend_url=ACME)
+    with zipfile.ZipFile(out) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        names = archive.namelist()
+    sidebar = manifest["location"]["support"]["ticket_sidebar"]
+    assert sidebar == {"url": ACME + "/app/sidebar", "flexible": True}
+    assert manifest["signedUrls"] is True
+    assert manifest["domainWhitelist"] == ["guidepost.acme.io"]
+    assert not {"shared_secret", "jwt_issuer", "jwt_audience"} & {
+        p["name"] for p in manifest["parameters"]
+    }
+    # The backend serves the page it redirects to; the zip still ships it for the harness.
+    assert "assets/iframe.html" in names
 
 
 def test_a_missing_manifest_is_reported(staged: Path) -> None:

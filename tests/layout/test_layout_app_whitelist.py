@@ -52,7 +52,31 @@ def test_the_packaged_manifest_names_the_backend_host(
     with zipfile.ZipFile(out) as archive:
         manifest = json.loads(archive.read("manifest.json"))
     assert manifest["domainWhitelist"] == ["guidepost.acme.io"]
-    assert "domainWhitelist: guidepost.acme.io" in capsys.readouterr().out
+    # Zendesk loads the backend's signed URL (POST with its app token), not a local page.
+    assert manifest["location"] == {
+        "support": {
+            "ticket_sidebar": {"url": "https://guidepost.acme.io/app/sidebar", "flexible": True}
+        }
+    }
+    assert manifest["signedUrls"] is True
+    assert [p["name"] for p in manifest["parameters"]] == ["backend_url"]
+    printed = capsys.readouterr().out
+    assert "domainWhitelist: guidepost.acme.io" in printed
+    assert "sidebar: https://guidepost.acme.io/app/sidebar" in printed
+
+
+def test_a_dev_package_keeps_the_harness_manifest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GUIDEPOST_BACKEND_URL", "http://127.0.0.1:8000")
+    out = tmp_path / "app.zip"
+    assert main(["app", "package", "--dev", "--out", str(out)]) == 0
+    with zipfile.ZipFile(out) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["location"]["support"]["ticket_sidebar"]["url"] == "assets/iframe.html"
+    assert "signedUrls" not in manifest
+    assert manifest["domainWhitelist"] == ["127.0.0.1"]
 
 
 def test_packaging_for_an_example_host_fails_with_one_clear_line(

@@ -294,7 +294,7 @@ def test_note_author_is_the_agent_and_each_write_back_is_audited(
         )
         assert response.status_code == 200, response.text
     (update,) = gateway.updates
-    assert getattr(update, "note_author_id", None) == GROUP_AGENT
+    assert update.note_author_id == GROUP_AGENT
     events = [
         json.loads(line)
         for line in capsys.readouterr().out.splitlines()

@@ -93,6 +93,24 @@ def test_update_replaces_tags_and_adds_one_note(backend: Backend) -> None:
     assert again.updated_at == written.updated_at
 
 
+def test_the_note_is_authored_by_the_applying_agent(backend: Backend) -> None:
+    """Update Ticket's `comment.author_id` reaches Zendesk and comes back on the comment."""
+    if backend.name == "live":
+        pytest.skip("needs a second agent on the live account")
+    ticket = _ticket(backend)
+    applying_agent = 1_001_077
+    backend.gateway.update_ticket(
+        TicketUpdate(
+            ticket.id, ticket.updated_at, note_body="by the agent", note_author_id=applying_agent
+        )
+    )
+    comments = backend.gateway.list_comments(ticket.id)
+    notes = [(c.body, c.author_id) for c in comments if not c.public]
+    assert notes == [("by the agent", applying_agent)]
+    # Without an author the API user writes (the description here): not the agent.
+    assert comments[0].author_id not in (None, applying_agent)
+
+
 def test_stale_stamp_is_a_conflict(backend: Backend) -> None:
     """safe_update + an old updated_stamp → 409 ConflictError, nothing written."""
     ticket = _ticket(backend)

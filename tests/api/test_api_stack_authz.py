@@ -1,0 +1,117 @@
+"""Authorization against the emulator's users, roles and groups (real backend over HTTP).
+
+The agents live in the emulator as Zendesk documents them (Users, Custom Agent Roles,
+Group Memberships APIs); the backend reads them through ZenpyDirectory, as in production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from api_helpers import PARKING_OFFER
+
+from backend.demo import build_new_ticket
+from backend.domain.fields import load_field_catalog
+from backend.zendesk.zenpy_gateway import ZenpyGateway
+from tooling.testing import Stack, run_stack
+
+TICKET_GROUP = 71
+OTHER_GROUP = 72
+FORBIDDEN = "https://guidepost.dev/problems/forbidden"
+WRITE_METHODS = ("PUT ", "POST ", "DELETE ", "PATCH ")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One running stack, with two group-restricted agents in the emulator."""
+    with run_stack(tmp_path_factory.mktemp("authz")) as running:
+        store = running.emulator.store
+        role = store.create_custom_role(
+            {"name": "Group agent", "configuration": {"ticket_access": "within-groups"}}
+        )
+        for name, group in (("inside", TICKET_GROUP), ("outside", OTHER_GROUP)):
+            user = store.create_user({"name": name, "role": "agent", "custom_role_id": role["id"]})
+            store.create_group_membership({"user_id": user["id"], "group_id": group})
+            running.extra[name] = user["id"]
+        yield running
+
+
+@pytest.fixture(scope="module")
+def http(stack: Stack) -> Iterator[httpx.Client]:
+    """An HTTP client for the backend."""
+    with httpx.Client(base_url=stack.backend_url, timeout=15.0) as client:
+        yield client
+
+
+def _group_ticket(stack: Stack) -> int:
+    """A parking ticket in TICKET_GROUP, unassigned; counters zeroed afterwards."""
+    catalog = load_field_catalog(stack.settings.guides_dir / "fields.yaml")
+    ticket = {"subject": "문의", "description": "문의드립니다", "fields": PARKING_OFFER}
+    new = build_new_ticket(ticket, catalog, stack.field_map)
+    with ZenpyGateway.from_settings(stack.settings, wait_policy="batch") as gateway:
+        ticket_id = gateway.create_ticket(new).id
+    stack.emulator.store.update_ticket(ticket_id, {"group_id": TICKET_GROUP})
+    stack.emulator.store.reset_counters()
+    return ticket_id
+
+
+def _headers(stack: Stack, agent: str) -> dict[str, str]:
+    return stack.make_headers(sub=str(stack.extra[agent]))
+
+
+def _writes(stack: Stack) -> dict[str, int]:
+    routes: dict[str, int] = stack.emulator.store.counters()["by_route"]
+    return {route: n for route, n in routes.items() if route.startswith(WRITE_METHODS)}
+
+
+def _apply_body(guidance: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "branch": guidance["branch"],
+        "ticket_updated_at": guidance["ticket_updated_at"],
+        "fingerprint": guidance["fingerprint"],
+    }
+
+
+def test_an_agent_outside_the_tickets_group_is_refused_everywhere(
+    http: httpx.Client, stack: Stack
+) -> None:
+    ticket_id = _group_ticket(stack)
+    inside = http.get(f"/v1/tickets/{ticket_id}/guidance", headers=_headers(stack, "inside"))
+    assert inside.status_code == 200, inside.text
+    stack.emulator.store.reset_counters()
+    outside = _headers(stack, "outside")
+    form = {"custom_fields": [], "tags": [], "subject": None, "description": None}
+    answers = [
+        http.get(f"/v1/tickets/{ticket_id}/guidance", headers=outside),
+        http.post(f"/v1/tickets/{ticket_id}/guidance", headers=outside, json=form),
+        http.post(
+            f"/v1/tickets/{ticket_id}/apply", headers=outside, json=_apply_body(inside.json())
+        ),
+    ]
+    for answer in answers:
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["type"] == FORBIDDEN
+    assert _writes(stack) == {}
+    comments = stack.emulator.store.comments(ticket_id)
+    assert len(comments) == 1  # the description only: no note
+
+
+def test_the_note_of_an_apply_is_authored_by_the_applying_agent(
+    http: httpx.Client, stack: Stack
+) -> None:
+    ticket_id = _group_ticket(stack)
+    headers = _headers(stack, "inside")
+    guidance = http.get(f"/v1/tickets/{ticket_id}/guidance", headers=headers).json()
+    response = http.post(
+        f"/v1/tickets/{ticket_id}/apply", headers=headers, json=_apply_body(guidance)
+    )
+    assert response.status_code == 200, response.text
+    notes = [c for c in stack.emulator.store.comments(ticket_id) if not c["public"]]
+    assert [c["author_id"] for c in notes] == [stack.extra["inside"]]
+    # Read back through Zenpy, as Guidepost reads comments.
+    with ZenpyGateway.from_settings(stack.settings, wait_policy="batch") as gateway:
+        read = [c.author_id for c in gateway.list_comments(ticket_id) if not c.public]
+    assert read == [stack.extra["inside"]]

@@ -1,0 +1,98 @@
+"""Users, custom roles and group memberships as Zendesk's API reference documents them."""
+
+from __future__ import annotations
+
+import pytest
+from emulator_helpers import Api
+
+from backend.emulator.server import EmulatorServer
+from backend.emulator.store import AGENT_ID, CUSTOMER_ID
+from backend.zendesk.users import ZenpyDirectory
+from backend.zendesk.zenpy_gateway import ZenpyGateway
+
+
+def test_the_seeded_users_are_an_admin_and_an_end_user(api: Api) -> None:
+    agent = api.get(f"/users/{AGENT_ID}.json").json()["user"]
+    customer = api.get(f"/users/{CUSTOMER_ID}.json").json()["user"]
+    assert (agent["role"], agent["custom_role_id"], agent["ticket_restriction"]) == (
+        "admin",
+        None,
+        None,
+    )
+    assert customer["role"] == "end-user"
+    assert api.get("/users/999.json").status_code == 404
+
+
+def test_agents_roles_and_memberships_round_trip(api: Api) -> None:
+    role = api.post(
+        "/custom_roles.json",
+        json={"custom_role": {"name": "Team", "configuration": {"ticket_access": "within-groups"}}},
+    )
+    assert role.status_code == 201
+    role_id = role.json()["custom_role"]["id"]
+    shown = api.get(f"/custom_roles/{role_id}.json").json()["custom_role"]
+    assert shown["configuration"]["ticket_access"] == "within-groups"
+    user = api.post(
+        "/users.json", json={"user": {"name": "Kim", "role": "agent", "custom_role_id": role_id}}
+    ).json()["user"]
+    for group in (5, 6):
+        made = api.post(
+            "/group_memberships.json",
+            json={"group_membership": {"user_id": user["id"], "group_id": group}},
+        )
+        assert made.status_code == 201
+    listed = api.get(f"/users/{user['id']}/group_memberships.json").json()
+    assert [(m["group_id"], m["default"]) for m in listed["group_memberships"]] == [
+        (5, True),
+        (6, False),
+    ]
+    assert listed["next_page"] is None
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "attribute"),
+    [
+        ("/users.json", {"user": {"name": "X", "role": "owner"}}, "role"),
+        (
+            "/users.json",
+            {"user": {"name": "X", "ticket_restriction": "team"}},
+            "ticket_restriction",
+        ),
+        (
+            "/users.json",
+            {"user": {"name": "X", "role": "agent", "custom_role_id": 9}},
+            "custom_role_id",
+        ),
+        (
+            "/custom_roles.json",
+            {"custom_role": {"configuration": {"ticket_access": "x"}}},
+            "ticket_access",
+        ),
+        (
+            "/group_memberships.json",
+            {"group_membership": {"user_id": CUSTOMER_ID, "group_id": 5}},
+            "user",
+        ),
+    ],
+)
+def test_invalid_users_roles_and_memberships_are_422(
+    api: Api, path: str, body: dict[str, object], attribute: str
+) -> None:
+    response = api.post(path, json=body)
+    assert response.status_code == 422
+    assert attribute in response.json()["details"]
+
+
+def test_the_directory_reads_the_emulator(emulator: EmulatorServer) -> None:
+    store = emulator.store
+    role = store.create_custom_role({"configuration": {"ticket_access": "assigned-only"}})
+    user = store.create_user({"name": "Lee", "role": "agent", "custom_role_id": role["id"]})
+    store.create_group_membership({"user_id": user["id"], "group_id": 8})
+    gateway = ZenpyGateway(
+        subdomain="emulator", email="agent@example.com", token="t", base_url=emulator.url
+    )
+    directory = ZenpyDirectory(gateway)
+    profile = directory.get_user_profile(user["id"])
+    assert (profile.role, profile.custom_role_id) == ("agent", role["id"])
+    assert directory.get_role_ticket_access(role["id"]) == "assigned-only"
+    assert directory.list_group_ids(user["id"]) == frozenset({8})

@@ -32,6 +32,7 @@ class FormState:
     tags: tuple[str, ...]
     subject: str | None
     description: str | None
+    created_at: str | None = None
 
 
 class _FormGateway:
@@ -73,6 +74,7 @@ def form_record(ticket_id: int, form: FormState) -> TicketRecord:
         tags=tuple(dict.fromkeys(form.tags)),
         custom_fields=dict(form.custom_fields),
         updated_at="",
+        created_at=form.created_at or "",
     )
 
 

@@ -28,6 +28,7 @@ def form_body(
     *,
     tags: tuple[str, ...] = (),
     raw: dict[str, Any] | None = None,
+    created_at: str | None = None,
 ) -> dict[str, Any]:
     """The body the sidebar sends: every mapped field as the form holds it."""
     custom = {field_map[k]: fields.zendesk_value(k, v) for k, v in values.items()}
@@ -38,6 +39,7 @@ def form_body(
         "tags": list(tags),
         "subject": "문의",
         "description": "문의드립니다",
+        "created_at": created_at,
     }
 
 
@@ -76,17 +78,22 @@ def test_unsaved_edit_decides_without_reading_the_ticket(
 def test_form_equal_to_the_saved_ticket_gives_the_same_decision(
     client: TestClient,
     headers: dict[str, str],
+    gateway: FakeGateway,
     tickets: TicketFactory,
     field_map: dict[str, int],
     catalog_fields: FieldCatalog,
 ) -> None:
-    """Same values, same tags → the same answer as GET, key for key."""
+    """Same values, same tags, same creation time → the same answer as GET, key for key."""
     ticket_id = tickets.add(PARKING_OFFER, tags=("vip",))
     saved = client.get(f"/v1/tickets/{ticket_id}/guidance", headers=headers).json()
+    created_at = gateway.get_ticket(ticket_id).created_at
+    assert created_at  # the inquiry date is a fact the decision reads
     form = client.post(
         f"/v1/tickets/{ticket_id}/guidance",
         headers=headers,
-        json=form_body(PARKING_OFFER, field_map, catalog_fields, tags=("vip",)),
+        json=form_body(
+            PARKING_OFFER, field_map, catalog_fields, tags=("vip",), created_at=created_at
+        ),
     ).json()
     assert {k: v for k, v in form.items() if k not in SOURCE_KEYS} == {
         k: v for k, v in saved.items() if k not in SOURCE_KEYS
@@ -134,7 +141,11 @@ def test_reconnection_history_is_the_only_zendesk_read(
     field_map: dict[str, int],
     catalog_fields: FieldCatalog,
 ) -> None:
-    """A 원콜 ID typed into the form costs one search; the earlier 강콜 ticket is named."""
+    """A 원콜 ID typed into the form costs the history read only; the earlier 강콜 is named.
+
+    The ledger holds nothing for this 원콜 (history from before the ledger), so the read is
+    the ledger list plus the pre-ledger search: 2 calls, and never the ticket.
+    """
     ticket_id = tickets.add({k: v for k, v in RECONNECT_ELIGIBLE.items() if k != "origin_call_id"})
     earlier = tickets.add(
         {**RECONNECT_ELIGIBLE, "forced_call_id": "6999"}, tags=("fr_origin_7001", "fr_forced")
@@ -146,7 +157,8 @@ def test_reconnection_history_is_the_only_zendesk_read(
         headers=headers,
         json=form_body(RECONNECT_ELIGIBLE, field_map, catalog_fields),
     ).json()
-    assert gateway.calls == 1
+    assert gateway.calls == 2
+    assert body["reconnection_history"] == "ledger+search"
     assert body["prior_reconnections"] == 1
     assert body["prior_reconnection_tickets"] == [earlier]
     assert "already_reconnected_once" in body["blocks"]

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from backend.cli import EMULATOR_TOKEN, for_local_emulator, main
 from backend.demo import start_emulator_with_demo
@@ -34,15 +34,21 @@ def test_a_loopback_emulator_gets_a_stand_in_token(url: str, token: str) -> None
     ("url", "token"),
     [
         ("https://acme.zendesk.com", ""),
-        ("http://10.0.0.5:8765", ""),
-        ("http://emulator.internal:8765", ""),
-        ("https://127.0.0.1:8765", ""),
         ("http://127.0.0.1:8765", "a-real-token-the-user-set"),
     ],
 )
 def test_anything_else_keeps_its_token(url: str, token: str) -> None:
     settings = settings_for(url, token)
     assert for_local_emulator(settings) is settings
+
+
+@pytest.mark.parametrize(
+    "url", ["http://10.0.0.5:8765", "http://emulator.internal:8765", "https://127.0.0.1:8765"]
+)
+def test_a_url_that_is_neither_zendesk_nor_the_loopback_emulator_is_refused(url: str) -> None:
+    """No stand-in token for a non-loopback host: Settings refuses the URL outright."""
+    with pytest.raises(ValidationError, match="zendesk.com"):
+        settings_for(url)
 
 
 @pytest.fixture

@@ -162,7 +162,7 @@ def test_lost_marker_stops_the_writes() -> None:
 
     def take_marker_away(item: object, ok: bool) -> None:
         if lease.marker is not None and len(_managed(fake)) == 3:
-            fake.macros.pop(lease.marker.macro_id, None)  # another site took it for stale
+            fake.delete_macro(lease.marker.macro_id)  # another site took it for stale
 
     report = sync_macros(fake, _desired(12), lease=lease, on_write=take_marker_away)
     assert not report.ok

@@ -139,7 +139,7 @@
   function readForm() {
     var ids = fieldIds();
     var paths = ids.map(function (id) { return 'ticket.customField:custom_field_' + id; });
-    return state.client.get(paths.concat(['ticket.tags', 'ticket.subject', 'ticket.description']))
+    return state.client.get(paths.concat(['ticket.tags', 'ticket.subject', 'ticket.description', 'ticket.createdAt']))
       .then(function (data) {
         var fields = {};
         ids.forEach(function (id, i) { fields[id] = normalize(data[paths[i]]); });
@@ -147,7 +147,8 @@
           fields: fields,
           tags: Array.isArray(data['ticket.tags']) ? data['ticket.tags'].map(String) : [],
           subject: typeof data['ticket.subject'] === 'string' ? data['ticket.subject'] : null,
-          description: typeof data['ticket.description'] === 'string' ? data['ticket.description'] : null
+          description: typeof data['ticket.description'] === 'string' ? data['ticket.description'] : null,
+          createdAt: typeof data['ticket.createdAt'] === 'string' ? data['ticket.createdAt'] : null
         };
       });
   }
@@ -166,7 +167,8 @@
       }),
       tags: form.tags,
       subject: form.subject,
-      description: form.description
+      description: form.description,
+      created_at: form.createdAt || null
     };
   }
 

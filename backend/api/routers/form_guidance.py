@@ -50,6 +50,11 @@ class FormGuidanceRequest(BaseModel):
     # no maxLength: the body limit (413) bounds them, as for /v1/preview
     subject: str | None = None
     description: str | None = None
+    created_at: str | None = Field(
+        default=None,
+        max_length=64,
+        description="ZAF `ticket.createdAt`: the inquiry date of the parking cancellation SMS",
+    )
 
 
 class ConsultTypeChoice(BaseModel):
@@ -94,5 +99,6 @@ def read_form_guidance(
         tags=tuple(body.tags),
         subject=body.subject,
         description=body.description,
+        created_at=body.created_at,
     )
     return FormGuidanceResponse.model_validate(form_guidance(gateway, ticket_id, form, ctx))

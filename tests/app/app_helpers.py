@@ -131,7 +131,13 @@ class BrowserRun:
             if state.startswith("error:")
             else f'[data-state="{state}"]'
         )
-        self.app.locator(selector).first.wait_for(timeout=TIMEOUT_MS)
+        try:
+            self.app.locator(selector).first.wait_for(timeout=TIMEOUT_MS)
+        except Exception:
+            import sys
+
+            sys.stderr.write("SIDEBAR SHOWS: " + self.app.locator("body").inner_text()[:600] + "\n")
+            raise
         self.page.wait_for_timeout(150)  # let the resize message land
 
     def events(self) -> list[str]:

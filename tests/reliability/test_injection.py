@@ -302,7 +302,7 @@ def check_sidebar(browser: Any, harness_url: str, ticket_id: int) -> list[str]:
         app.locator('[data-state="guidance"]').first.wait_for(timeout=TIMEOUT_MS)
         frame = page.frame(name="app-frame")
         assert frame is not None
-        shown = frame.evaluate("document.body.innerText")
+        shown = frame.evaluate("document.body.textContent")
         assert any(payload in shown for payload in PAYLOADS), shown[:500]
         assert frame.evaluate(INJECTED_JS) == []
         assert page.evaluate(INJECTED_JS) == []

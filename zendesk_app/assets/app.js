@@ -44,6 +44,7 @@
     edits: {}, // text key -> the agent's edited body
     session: null, // {token, expiresAt}: Guidepost session from the signed-URL entry
     sessionRefresh: null,
+    sessionSeen: false, // a session came from the signed URL at least once
     lastHeight: 0
   };
 
@@ -55,11 +56,14 @@
   var SESSION_REFRESH_MARGIN_S = 60;
 
   function sessionFailure() {
+    // No session ever came from the signed URL: Zendesk's vouching was refused (unauthorized);
+    // a session that ran out: expired.
+    var slug = state.sessionSeen ? 'session-expired' : 'unauthorized';
     return {
       status: 401,
       responseText: JSON.stringify({
-        type: 'https://guidepost.dev/problems/session-expired',
-        title: 'Session expired',
+        type: 'https://guidepost.dev/problems/' + slug,
+        title: slug === 'unauthorized' ? 'Unauthorized' : 'Session expired',
         status: 401
       })
     };
@@ -73,6 +77,7 @@
     var expires = Number(params.get('gp_expires'));
     if (token && expires > 0) {
       state.session = { token: token, expiresAt: expires };
+      state.sessionSeen = true;
       if (window.history && window.history.replaceState) {
         // Keep the token out of history and out of any later copy of the URL.
         window.history.replaceState(null, '', window.location.pathname + window.location.search);

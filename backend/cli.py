@@ -127,6 +127,25 @@ def _cmd_guides_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     return EXIT_OK
 
 
+def _cmd_guides_graph(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from backend.domain.graph import guide_mermaid, guide_svg
+    from backend.domain.guides import load_catalog
+    from backend.settings import Settings
+
+    guides_dir = Path(args.guides_dir) if args.guides_dir else Settings().guides_dir
+    catalog = load_catalog(guides_dir)
+    guide = catalog.guide(args.guide_id)
+    if args.format == "svg":
+        text = guide_svg(guide, catalog.labels)
+    else:
+        text = guide_mermaid(guide, catalog.labels)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        out.write(text)
+    return EXIT_OK
+
+
 def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from backend.api.server import run
     from backend.settings import Settings
@@ -211,6 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = guides_sub.add_parser("check", help="prove every guide total and renderable")
     check.add_argument("--guides-dir", help="folder with fields.yaml and <guide>/guide.yaml")
     check.set_defaults(handler=_cmd_guides_check)
+    graph = guides_sub.add_parser("graph", help="draw a guide's decision table (SVG or Mermaid)")
+    graph.add_argument("guide_id")
+    graph.add_argument("--format", choices=("svg", "mermaid"), default="svg")
+    graph.add_argument("--out", help="file to write (default: stdout)")
+    graph.add_argument("--guides-dir", help="folder with fields.yaml and <guide>/guide.yaml")
+    graph.set_defaults(handler=_cmd_guides_graph)
 
     serve = sub.add_parser("serve", help="run the backend (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1")

@@ -146,6 +146,16 @@ def _cmd_guides_graph(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     return EXIT_OK
 
 
+def _cmd_guides_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from backend.domain.guide_schema import guide_schema_text
+
+    if args.out:
+        Path(args.out).write_text(guide_schema_text(), encoding="utf-8")
+    else:
+        out.write(guide_schema_text())
+    return EXIT_OK
+
+
 def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from backend.api.server import run
     from backend.settings import Settings
@@ -236,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--out", help="file to write (default: stdout)")
     graph.add_argument("--guides-dir", help="folder with fields.yaml and <guide>/guide.yaml")
     graph.set_defaults(handler=_cmd_guides_graph)
+    schema = guides_sub.add_parser("schema", help="the JSON Schema of guide.yaml")
+    schema.add_argument("--out", help="file to write, e.g. macros/guide.schema.json")
+    schema.set_defaults(handler=_cmd_guides_schema)
 
     serve = sub.add_parser("serve", help="run the backend (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1")

@@ -101,6 +101,18 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _lint_guides(guides_dir: Path) -> list[Any]:
+    from backend.domain.derived import DERIVED
+    from backend.domain.fields import load_field_catalog
+    from backend.domain.guide_lint import lint_guides
+
+    try:
+        fields = load_field_catalog(guides_dir / "fields.yaml")
+    except GuidepostError:
+        return []  # load_catalog reports it
+    return list(lint_guides(guides_dir, fields, DERIVED))
+
+
 def _cmd_guides_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from backend.domain.check import check_guides
     from backend.domain.guides import load_catalog
@@ -109,6 +121,10 @@ def _cmd_guides_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     started = time.perf_counter()
     settings = Settings()
     guides_dir = Path(args.guides_dir) if args.guides_dir else settings.guides_dir
+    # Mistakes with file, line and a Korean/English message first; the proof follows.
+    findings = _lint_guides(guides_dir)
+    for finding in findings:
+        err.write(f"guides check: {finding}\n")
     try:
         catalog = load_catalog(guides_dir)
         problems, report = check_guides(catalog, settings.admin_call_url)
@@ -118,10 +134,10 @@ def _cmd_guides_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     err.write(f"guides check: took {time.perf_counter() - started:.2f} s\n")
     for line in report:
         out.write(line + "\n")
-    if problems:
+    if problems or findings:
         for problem in problems:
             err.write(f"guides check: {problem}\n")
-        err.write(f"guides check: FAILED ({len(problems)} problem(s))\n")
+        err.write(f"guides check: FAILED ({len(findings) + len(problems)} problem(s))\n")
         return EXIT_FAILED
     out.write("guides check: OK\n")
     return EXIT_OK

@@ -13,6 +13,7 @@ attached to the branch box. Pure: no I/O, deterministic output (the docs test co
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,14 @@ COLOURS: dict[GraphOutcome, tuple[str, str]] = {
     "blocked": ("#f9d9d9", "#c62828"),
     "pending": ("#fdf0c8", "#b7860b"),
 }
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _plain(text: str) -> str:
+    """The text without characters XML forbids, and on one line (a YAML value may hold any)."""
+    return _NOT_XML.sub("\ufffd", " ".join(text.replace("\t", " ").splitlines()))
 
 
 def _value(value: Any) -> str:
@@ -162,7 +171,11 @@ def _branch_lines(row: GraphRow) -> list[str]:
 
 def _mermaid_text(lines: Sequence[str]) -> str:
     text = "<br/>".join(
-        line.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+        _plain(line)
+        .replace("&", "#amp;")
+        .replace('"', "#quot;")
+        .replace("<", "#lt;")
+        .replace(">", "#gt;")
         for line in lines
     )
     return f'"{text}"'
@@ -248,9 +261,8 @@ def _svg_text(x: float, y: float, lines: Sequence[str], bold_first: bool = False
     spans = []
     for index, line in enumerate(lines):
         weight = ' font-weight="bold"' if bold_first and index == 0 else ""
-        spans.append(
-            f'<tspan x="{x:.0f}" dy="{_LINE if index else 0}"{weight}>{escape(line)}</tspan>'
-        )
+        said = escape(_plain(line))
+        spans.append(f'<tspan x="{x:.0f}" dy="{_LINE if index else 0}"{weight}>{said}</tspan>')
     return f'<text x="{x:.0f}" y="{y:.0f}">{"".join(spans)}</text>'
 
 
@@ -328,7 +340,7 @@ def guide_svg(guide: Guide, labels: LabelBook, highlight_branch: str | None = No
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height_total:.0f}" '
         f'viewBox="0 0 {WIDTH} {height_total:.0f}" font-family="sans-serif" font-size="12">\n'
-        f"<title>{escape(guide.id)}</title>\n"
+        f"<title>{escape(_plain(guide.id))}</title>\n"
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
         'markerHeight="8" orient="auto">'
         '<path d="M0,0 L10,5 L0,10 z" fill="#455a64"/></marker></defs>\n'

@@ -8,10 +8,19 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from table_helpers import load_repo_catalog
 
 from backend.cli import main
-from backend.domain.graph import condition_text, guide_mermaid, guide_svg, row_outcome, wrap
+from backend.domain.graph import (
+    _text_width,
+    condition_text,
+    guide_mermaid,
+    guide_svg,
+    row_outcome,
+    wrap,
+)
 from backend.domain.guides import Guide, Row
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,3 +162,21 @@ def test_wrap_fits_width_and_keeps_every_character() -> None:
     lines = wrap(text, 120)
     assert len(lines) > 1
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(min_size=1, max_size=80))
+def test_any_title_stays_escaped_text(title: str) -> None:
+    guide = _hostile_guide().model_copy(update={"title": title})
+    svg = guide_svg(guide, {})
+    tree = ET.fromstring(svg)  # noqa: S314 - our own output
+    assert len(tree.findall(f"{SVG}script")) == 0
+    for line in guide_mermaid(guide, {}).splitlines():
+        assert line.count('"') % 2 == 0  # quotes in labels are entities, never raw
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab 가나_"), max_size=120), st.integers(20, 400))
+def test_wrapped_pieces_fit_unless_one_character(text: str, width: int) -> None:
+    for piece in wrap(text, width):
+        assert len(piece) <= 1 or _text_width(piece) <= width

@@ -101,6 +101,18 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _lint_guides(guides_dir: Path) -> list[Any]:
+    from backend.domain.derived import DERIVED
+    from backend.domain.fields import load_field_catalog
+    from backend.domain.guide_lint import lint_guides
+
+    try:
+        fields = load_field_catalog(guides_dir / "fields.yaml")
+    except GuidepostError:
+        return []  # load_catalog reports it
+    return list(lint_guides(guides_dir, fields, DERIVED))
+
+
 def _cmd_guides_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from backend.domain.check import check_guides
     from backend.domain.guides import load_catalog
@@ -109,6 +121,10 @@ def _cmd_guides_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     started = time.perf_counter()
     settings = Settings()
     guides_dir = Path(args.guides_dir) if args.guides_dir else settings.guides_dir
+    # Mistakes with file, line and a Korean/English message first; the proof follows.
+    findings = _lint_guides(guides_dir)
+    for finding in findings:
+        err.write(f"guides check: {finding}\n")
     try:
         catalog = load_catalog(guides_dir)
         problems, report = check_guides(catalog, settings.admin_call_url)
@@ -118,12 +134,41 @@ def _cmd_guides_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     err.write(f"guides check: took {time.perf_counter() - started:.2f} s\n")
     for line in report:
         out.write(line + "\n")
-    if problems:
+    if problems or findings:
         for problem in problems:
             err.write(f"guides check: {problem}\n")
-        err.write(f"guides check: FAILED ({len(problems)} problem(s))\n")
+        err.write(f"guides check: FAILED ({len(findings) + len(problems)} problem(s))\n")
         return EXIT_FAILED
     out.write("guides check: OK\n")
+    return EXIT_OK
+
+
+def _cmd_guides_graph(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from backend.domain.graph import guide_mermaid, guide_svg
+    from backend.domain.guides import load_catalog
+    from backend.settings import Settings
+
+    guides_dir = Path(args.guides_dir) if args.guides_dir else Settings().guides_dir
+    catalog = load_catalog(guides_dir)
+    guide = catalog.guide(args.guide_id)
+    if args.format == "svg":
+        text = guide_svg(guide, catalog.labels)
+    else:
+        text = guide_mermaid(guide, catalog.labels)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        out.write(text)
+    return EXIT_OK
+
+
+def _cmd_guides_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from backend.domain.guide_schema import guide_schema_text
+
+    if args.out:
+        Path(args.out).write_text(guide_schema_text(), encoding="utf-8")
+    else:
+        out.write(guide_schema_text())
     return EXIT_OK
 
 
@@ -211,6 +256,15 @@ def build_parser() -> argparse.ArgumentParser:
     check = guides_sub.add_parser("check", help="prove every guide total and renderable")
     check.add_argument("--guides-dir", help="folder with fields.yaml and <guide>/guide.yaml")
     check.set_defaults(handler=_cmd_guides_check)
+    graph = guides_sub.add_parser("graph", help="draw a guide's decision table (SVG or Mermaid)")
+    graph.add_argument("guide_id")
+    graph.add_argument("--format", choices=("svg", "mermaid"), default="svg")
+    graph.add_argument("--out", help="file to write (default: stdout)")
+    graph.add_argument("--guides-dir", help="folder with fields.yaml and <guide>/guide.yaml")
+    graph.set_defaults(handler=_cmd_guides_graph)
+    schema = guides_sub.add_parser("schema", help="the JSON Schema of guide.yaml")
+    schema.add_argument("--out", help="file to write, e.g. macros/guide.schema.json")
+    schema.set_defaults(handler=_cmd_guides_schema)
 
     serve = sub.add_parser("serve", help="run the backend (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1")

@@ -25,6 +25,7 @@ from backend.api.problems import (
     install_problem_handlers,
 )
 from backend.api.routers import form_guidance, guides, health, preview, session, tickets
+from backend.api.routers import graph as guide_graph
 from backend.domain.fields import FieldCatalog
 from backend.errors import GuidepostError
 from backend.logs import configure_logging, get_logger, open_request_scope
@@ -177,7 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.directory = None
     app.state.gateway_lock = threading.Lock()
     install_problem_handlers(app)
-    for module in (health, guides, preview, tickets, form_guidance, session):
+    for module in (health, guides, preview, tickets, form_guidance, session, guide_graph):
         app.include_router(module.router)
     if settings.app_assets_dir.is_dir():
         app.mount("/app/assets", StaticFiles(directory=settings.app_assets_dir), name="app")

@@ -47,7 +47,7 @@ def test_anything_else_keeps_its_token(url: str, token: str) -> None:
 )
 def test_a_url_that_is_neither_zendesk_nor_the_loopback_emulator_is_refused(url: str) -> None:
     """No stand-in token for a non-loopback host: Settings refuses the URL outright."""
-    with pytest.raises(ValidationError, match="zendesk.com"):
+    with pytest.raises(ValidationError, match=r"zendesk\.com"):
         settings_for(url)
 
 

@@ -12,7 +12,6 @@ from backend.emulator.articles import _split_title
 from backend.emulator.clock import ManualClock
 from backend.macro_sync.drift import hash_article
 
-SEEDS = Path("/work/shared/seeds")
 
 
 def _ticket(store: EmulatorStore, tags: list[str]) -> dict[str, Any]:

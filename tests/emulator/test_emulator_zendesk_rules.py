@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from emulator_helpers import Api
 
+from backend.demo import SEEDS_DIR
 from backend.emulator import EmulatorServer, EmulatorStore, load_seed_articles
 from backend.emulator.articles import _split_title
 from backend.emulator.clock import ManualClock
 from backend.macro_sync.drift import hash_article
 
+SEEDS = SEEDS_DIR  # the seed articles that ship with the emulator
 
 
 def _ticket(store: EmulatorStore, tags: list[str]) -> dict[str, Any]:

@@ -88,6 +88,7 @@ async def get_service_context(
         renderer=engine.renderer,
         options=EngineOptions(admin_call_url=settings.admin_call_url),
         field_map=field_map,
+        search_fallback=settings.reconnection_search_fallback,
     )
 
 

@@ -120,6 +120,17 @@ def test_http_section_counts_zendesk_calls(emulator: EmulatorProcess, results: R
             assert 2 <= run.calls_per_action <= 6
         if run.latency_ms == 150:
             assert run.mean_zendesk >= 150 * run.calls_per_action * 0.99
+    # A handled ticket: GET + 3 form loads + apply (history per load, claim on apply).
+    on, off = api.handled
+    assert (on.fallback, off.fallback) == (True, False)
+    for run in (on, off):
+        assert run.tickets == len(run.calls) > 0
+        assert all(n == 3 for n in run.by_class["parking_onsite_payment"])
+    assert set(on.by_class[known]) == {3 + 3 * 2 + 4}
+    assert set(on.by_class[claims]) == {3 + 3 * 2 + 6}
+    assert set(off.by_class[known]) == {2 + 3 * 1 + 3}
+    assert set(off.by_class[claims]) == {2 + 3 * 1 + 5}
+    assert off.mean_calls < on.mean_calls
     assert [run.variant for run in api.what_if] == ["timed", "plain", "shared"]
     assert math.isnan(api.what_if[1].mean_zendesk)  # `guidepost serve` has no stopwatch
     assert is_number(api.healthz_p50_ms)

@@ -92,6 +92,8 @@ class ApplyTarget:
     updated_at: str
     klass: str
     fingerprint: str = ""
+    # The open form as the sidebar posts it (C2): custom_fields, tags, subject, description.
+    form: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -148,6 +150,8 @@ class ApiResult:
     healthz_client_cpu_ms: float = math.nan
     what_if: list[ApiRun] = field(default_factory=list)
     authz_calls: int = 0
+    # Zendesk calls per handled ticket (tooling/bench/handled.py), fallback on and off.
+    handled: list[Any] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON."""
@@ -158,6 +162,7 @@ class ApiResult:
             "healthz_client_cpu_ms": self.healthz_client_cpu_ms,
             "what_if": [run.to_json() for run in self.what_if],
             "authz_calls": self.authz_calls,
+            "handled": [run.to_json() for run in self.handled],
         }
 
     def find(self, action: str, latency: int, concurrency: int) -> ApiRun | None:
@@ -225,8 +230,15 @@ class TicketFactory:
                 response = client.post("/api/v2/tickets.json", json=job[0])
                 response.raise_for_status()
                 created = response.json()["ticket"]
+                ticket = job[0]["ticket"]
+                form = {
+                    "custom_fields": ticket["custom_fields"],
+                    "tags": ticket["tags"],
+                    "subject": ticket["subject"],
+                    "description": ticket["comment"]["body"],
+                }
                 return ApplyTarget(
-                    int(created["id"]), job[1], str(created["updated_at"]), job[2], job[3]
+                    int(created["id"]), job[1], str(created["updated_at"]), job[2], job[3], form
                 )
 
             return list(pool.map(post, jobs))
@@ -424,4 +436,10 @@ def run_api(
             run = measure(emulator, backend, specs, action="guidance", latency_ms=0, concurrency=1)
             progress(f"  control {variant}: p50 {run.total_p50:.1f} ms")
             result.what_if.append(run)
+    from tooling.bench.handled import run_handled  # (handled.py imports this module)
+
+    for fallback in (True, False):
+        handled = run_handled(emulator, factory, fallback)
+        progress(f"  handled ticket, fallback {fallback}: {handled.mean_calls:.2f} calls")
+        result.handled.append(handled)
     return result

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tooling.bench.api import OVERHEAD_P50_TARGET_MS, OVERHEAD_P99_TARGET_MS, ApiResult, ApiRun
 from tooling.bench.common import fmt
+from tooling.bench.handled import handled_section
 from tooling.bench.markdown import Verdict, plt, save_chart, table, times_over
 
 RUN_HEADERS = [
@@ -228,6 +229,8 @@ backend is CPU-bound (one process, one core's worth of Python): latency grows wi
 queue, throughput stays flat; with 150 ms of Zendesk latency the threadpool (40 threads)
 keeps Zendesk waits overlapping.
 """
+    handled_text, handled_verdicts = handled_section(result.handled)
+    text += "\n" + handled_text if handled_text else ""
     guidance_run = result.find("guidance", 0, 1)
     apply_run = result.find("apply", 0, 1)
     split = (
@@ -261,4 +264,4 @@ keeps Zendesk waits overlapping.
                 all(c.calls_min == c.calls_max == c.expected for c in rows),
             )
         )
-    return text, verdicts
+    return text, verdicts + handled_verdicts

@@ -88,7 +88,7 @@ def test_macro_section_counts_calls_exactly(results: Results) -> None:
 
 
 def test_http_section_counts_zendesk_calls(emulator: EmulatorProcess, results: Results) -> None:
-    api = run_api(emulator, quick=True, progress=quiet, sizes=TINY_HTTP)
+    api = run_api(emulator, quick=True, progress=quiet, sizes=TINY_HTTP, tls_requests=12)
     results.api = api
     by_action = {(c.action, c.klass): c for c in api.calls}
     for count in api.calls:
@@ -131,6 +131,11 @@ def test_http_section_counts_zendesk_calls(emulator: EmulatorProcess, results: R
     assert set(off.by_class[known]) == {2 + 3 * 1 + 3}
     assert set(off.by_class[claims]) == {2 + 3 * 1 + 5}
     assert off.mean_calls < on.mean_calls
+    # Over HTTPS: one gateway per process opens no connection after warm-up; one per
+    # request (the old way) pays a TLS handshake for every guidance.
+    kept, fresh = api.tls
+    assert (kept.requests, kept.handshakes) == (12, 0)
+    assert fresh.handshakes == fresh.requests == 12
     assert [run.variant for run in api.what_if] == ["timed", "plain", "shared"]
     assert math.isnan(api.what_if[1].mean_zendesk)  # `guidepost serve` has no stopwatch
     assert is_number(api.healthz_p50_ms)

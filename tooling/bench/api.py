@@ -152,6 +152,8 @@ class ApiResult:
     authz_calls: int = 0
     # Zendesk calls per handled ticket (tooling/bench/handled.py), fallback on and off.
     handled: list[Any] = field(default_factory=list)
+    # TLS handshakes per guidance against an HTTPS emulator (tooling/bench/tls.py).
+    tls: list[Any] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON."""
@@ -163,6 +165,7 @@ class ApiResult:
             "what_if": [run.to_json() for run in self.what_if],
             "authz_calls": self.authz_calls,
             "handled": [run.to_json() for run in self.handled],
+            "tls": [run.to_json() for run in self.tls],
         }
 
     def find(self, action: str, latency: int, concurrency: int) -> ApiRun | None:
@@ -384,6 +387,7 @@ def run_api(
     quick: bool,
     progress: Any = print,
     sizes: Sizes | None = None,
+    tls_requests: int | None = None,
 ) -> ApiResult:
     """The whole HTTP section against a running emulator (sizes: latency → c → requests)."""
     sizes = sizes or (QUICK_SIZES if quick else FULL_SIZES)
@@ -442,4 +446,9 @@ def run_api(
         handled = run_handled(emulator, factory, fallback)
         progress(f"  handled ticket, fallback {fallback}: {handled.mean_calls:.2f} calls")
         result.handled.append(handled)
+    from tooling.bench.tls import run_tls
+
+    result.tls = run_tls(tls_requests if tls_requests is not None else (40 if quick else 400))
+    for tls in result.tls:
+        progress(f"  TLS {tls.mode}: {tls.per_request:.2f} handshakes per guidance")
     return result

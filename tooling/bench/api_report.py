@@ -9,6 +9,7 @@ from tooling.bench.api import OVERHEAD_P50_TARGET_MS, OVERHEAD_P99_TARGET_MS, Ap
 from tooling.bench.common import fmt
 from tooling.bench.handled import handled_section
 from tooling.bench.markdown import Verdict, plt, save_chart, table, times_over
+from tooling.bench.tls import tls_section
 
 RUN_HEADERS = [
     "action",
@@ -231,6 +232,8 @@ keeps Zendesk waits overlapping.
 """
     handled_text, handled_verdicts = handled_section(result.handled)
     text += "\n" + handled_text if handled_text else ""
+    tls_text, tls_verdicts = tls_section(result.tls)
+    text += "\n" + tls_text if tls_text else ""
     guidance_run = result.find("guidance", 0, 1)
     apply_run = result.find("apply", 0, 1)
     split = (
@@ -264,4 +267,4 @@ keeps Zendesk waits overlapping.
                 all(c.calls_min == c.calls_max == c.expected for c in rows),
             )
         )
-    return text, verdicts + handled_verdicts
+    return text, verdicts + handled_verdicts + tls_verdicts

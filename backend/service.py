@@ -129,6 +129,8 @@ class ServiceContext:
     renderer: TextRenderer
     options: EngineOptions
     field_map: Mapping[str, int] | None
+    # False once the pre-ledger migration window is over: the ledger alone counts.
+    search_fallback: bool = True
 
 
 @dataclass(frozen=True)
@@ -276,6 +278,13 @@ def find_reconnection_history(
         claims = None
     if claims:
         return ReconnectionHistory(count_prior_claims(claims, ticket_id, forced_call_id), "ledger")
+    if not ctx.search_fallback:
+        if claims is None:
+            # Fail closed: without the ledger (and no search) nothing could be counted.
+            raise SettingsError(
+                "the reconnection ledger is missing: run `guidepost fields bootstrap`"
+            )
+        return ReconnectionHistory(0, "ledger")
     found = gateway.search_tickets(f"type:ticket tags:{ORIGIN_TAG_PREFIX}{origin_call_id}")
     prior = count_prior_reconnections(found, ticket_id, origin_call_id, forced_call_id, ctx)
     return ReconnectionHistory(prior, "search" if claims is None else "ledger+search")

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     app_assets_dir: Path = REPO_ROOT / "zendesk_app" / "assets"
     # How long an agent's Zendesk permissions are trusted before they are read again.
     authz_cache_seconds: float = Field(60.0, ge=0, le=600)
+    # Ask search for 강제재연결 written back before the ledger existed, when the ledger holds
+    # nothing for a 원콜 (2 Zendesk calls instead of 1). Turn off once every such 원콜 is past
+    # its migration window (docs/BENCHMARKS.md "Zendesk calls per handled ticket").
+    reconnection_search_fallback: bool = True
     # HTTP edge (backend/api/server.py).
     http_header_timeout_seconds: float = Field(5.0, gt=0, le=60)
     http_body_timeout_seconds: float = Field(10.0, gt=0, le=120)

@@ -88,6 +88,7 @@ async def get_service_context(
         renderer=engine.renderer,
         options=EngineOptions(admin_call_url=settings.admin_call_url),
         field_map=field_map,
+        search_fallback=settings.reconnection_search_fallback,
     )
 
 
@@ -115,8 +116,9 @@ def close_gateway(state: Any) -> None:
         gateway.close()
 
 
-def get_gateway(request: Request) -> ZendeskGateway:
+async def get_gateway(request: Request) -> ZendeskGateway:
     """The process's one Zendesk gateway (made in the app lifespan, or on first use)."""
+    # async: no I/O (Zenpy clients open lazily per thread), so no threadpool hop.
     state = request.app.state
     gateway = state.gateway
     return cast(ZendeskGateway, gateway) if gateway is not None else open_gateway(state)
@@ -169,7 +171,7 @@ async def use_gateway(gateway: Annotated[ZendeskGateway, Depends(get_gateway)]) 
 GatewayDep = Annotated[ZendeskGateway, Depends(use_gateway)]
 
 
-def get_directory(request: Request) -> AgentDirectory:
+async def get_directory(request: Request) -> AgentDirectory:
     """Where agents' Zendesk permissions are read (built with the gateway)."""
     state = request.app.state
     if state.directory is None:

@@ -266,6 +266,7 @@ class GatewayTransport:
         timeout: float = 10.0,
         policy: RetryPolicy | None = None,
         base_url: str | None = None,
+        ca_bundle: str | None = None,
     ) -> None:
         if not subdomain:
             raise SettingsError("the Zendesk subdomain must not be empty (Zenpy refuses it)")
@@ -278,6 +279,8 @@ class GatewayTransport:
         self.policy = policy or RetryPolicy("interactive", max_wait_seconds=3.0, retries=3)
         # Set for the local emulator only (http on loopback, checked by Settings).
         self.base_url = base_url.rstrip("/") if base_url else None
+        # Extra CA file to trust (a bench/test emulator over HTTPS); verification stays on.
+        self._ca_bundle = ca_bundle
         # Read the environment once: with no proxy configured, requests must not re-read
         # it (proxies, netrc, CA bundle) on every call.
         self._trust_env = any(os.environ.get(name) for name in PROXY_VARIABLES)
@@ -394,6 +397,8 @@ class GatewayTransport:
             return client
         session = requests.Session()
         session.trust_env = self._trust_env
+        if self._ca_bundle:
+            session.verify = self._ca_bundle
         # Kept-alive pooled connections: one pool per thread's session.
         adapter = _GuardedAdapter(self)
         session.mount("https://", adapter)

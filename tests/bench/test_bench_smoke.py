@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tooling.bench.api import run_api
+from tooling.bench.api import LEDGER_CLAIM, run_api
 from tooling.bench.cli import run_cli
 from tooling.bench.common import describe_environment, percentile
 from tooling.bench.engine import run_engine
@@ -88,16 +88,24 @@ def test_macro_section_counts_calls_exactly(results: Results) -> None:
 
 
 def test_http_section_counts_zendesk_calls(emulator: EmulatorProcess, results: Results) -> None:
-    api = run_api(emulator, quick=True, progress=quiet, sizes=TINY_HTTP)
+    api = run_api(emulator, quick=True, progress=quiet, sizes=TINY_HTTP, tls_requests=12)
     results.api = api
     by_action = {(c.action, c.klass): c for c in api.calls}
     for count in api.calls:
         assert count.calls_min == count.calls_max == count.expected, count
+    known = "force_reconnect, 원콜 ID known (+search)"
+    claims = known + LEDGER_CLAIM
     assert by_action["guidance", "parking_onsite_payment"].calls_min == 1
-    assert by_action["guidance", "force_reconnect, 원콜 ID known (+search)"].calls_min == 2
+    # read + ledger list + fallback search (the ledger holds nothing for these 원콜 yet)
+    assert by_action["guidance", known].calls_min == 3
     assert by_action["apply", "parking_onsite_payment"].calls_min == 2
-    assert by_action["apply", "force_reconnect, 원콜 ID known (+search)"].calls_min == 3
+    assert by_action["apply", known].calls_min == 4
+    # read + list + search, claim (create + list), write
+    assert by_action["apply", claims].calls_min == 6
+    assert by_action["apply", claims].routes["POST /api/v2/custom_objects/{key}/records"] == 1
     assert by_action["apply again", "parking_onsite_payment"].calls_min == 1
+    assert by_action["apply again", claims].calls_min == 2  # the ledger now answers alone
+    assert api.authz_calls == 0  # the warm-up's cached permissions
     assert sum(c.tickets for c in api.calls if c.action == "guidance") == 37
     assert len(api.runs) == 2 * (2 + 1)  # guidance and apply at (0 ms: c=1, 2) and (150 ms: c=1)
     for run in api.runs:
@@ -109,9 +117,25 @@ def test_http_section_counts_zendesk_calls(emulator: EmulatorProcess, results: R
         # The server's call count (headers) and the emulator's agree.
         assert run.header_calls_per_action == pytest.approx(run.calls_per_action)
         if run.action == "apply":
-            assert 2 <= run.calls_per_action <= 3
+            assert 2 <= run.calls_per_action <= 6
         if run.latency_ms == 150:
             assert run.mean_zendesk >= 150 * run.calls_per_action * 0.99
+    # A handled ticket: GET + 3 form loads + apply (history per load, claim on apply).
+    on, off = api.handled
+    assert (on.fallback, off.fallback) == (True, False)
+    for run in (on, off):
+        assert run.tickets == len(run.calls) > 0
+        assert all(n == 3 for n in run.by_class["parking_onsite_payment"])
+    assert set(on.by_class[known]) == {3 + 3 * 2 + 4}
+    assert set(on.by_class[claims]) == {3 + 3 * 2 + 6}
+    assert set(off.by_class[known]) == {2 + 3 * 1 + 3}
+    assert set(off.by_class[claims]) == {2 + 3 * 1 + 5}
+    assert off.mean_calls < on.mean_calls
+    # Over HTTPS: one gateway per process opens no connection after warm-up; one per
+    # request (the old way) pays a TLS handshake for every guidance.
+    kept, fresh = api.tls
+    assert (kept.requests, kept.handshakes) == (12, 0)
+    assert fresh.handshakes == fresh.requests == 12
     assert [run.variant for run in api.what_if] == ["timed", "plain", "shared"]
     assert math.isnan(api.what_if[1].mean_zendesk)  # `guidepost serve` has no stopwatch
     assert is_number(api.healthz_p50_ms)

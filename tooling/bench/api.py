@@ -47,6 +47,37 @@ def ticket_class(case: DemoCase) -> str:
     return case.guide
 
 
+# Zendesk's permissions of the agent (an admin: one user read), cached per process for
+# GUIDEPOST_AUTHZ_CACHE_SECONDS: counted apart from the per-action model below.
+AUTHZ_ROUTE_PREFIXES = ("GET /api/v2/users", "GET /api/v2/custom_roles", "GET /api/v2/group")
+LEDGER_CLAIM = ", eligible (claims the ledger)"
+
+
+def expected_calls(action: str, klass: str) -> int:
+    """Zendesk calls one action costs on a ticket class whose 원콜 has no ledger record yet.
+
+    guidance: read (+ ledger list + fallback search when a 원콜 ID is known: the ledger
+    holds nothing for it, so search is asked for pre-ledger history). apply: the same
+    read, then an eligible 강콜 claims the ledger (create + list), then one write.
+    apply again: the read finds its own fingerprint; the ledger then holds the claim,
+    so an eligible 강콜 needs no search.
+    """
+    if klass == "no guide / suggested":
+        return 1
+    history = 2 if "+search" in klass else 0
+    claim = 2 if LEDGER_CLAIM in klass else 0
+    if action == "guidance":
+        return 1 + history
+    if action == "apply":
+        return 1 + history + claim + 1
+    return 1 + (1 if claim else history)
+
+
+def is_authz_route(route: str) -> bool:
+    """True for the reads of the agent's Zendesk permissions (cached per process)."""
+    return route.startswith(AUTHZ_ROUTE_PREFIXES)
+
+
 def is_appliable(case: DemoCase) -> bool:
     """True when apply writes for this case (a guide, not only suggested)."""
     return ticket_class(case) != "no guide / suggested"
@@ -61,6 +92,8 @@ class ApplyTarget:
     updated_at: str
     klass: str
     fingerprint: str = ""
+    # The open form as the sidebar posts it (C2): custom_fields, tags, subject, description.
+    form: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -116,6 +149,11 @@ class ApiResult:
     healthz_p50_ms: float = math.nan
     healthz_client_cpu_ms: float = math.nan
     what_if: list[ApiRun] = field(default_factory=list)
+    authz_calls: int = 0
+    # Zendesk calls per handled ticket (tooling/bench/handled.py), fallback on and off.
+    handled: list[Any] = field(default_factory=list)
+    # TLS handshakes per guidance against an HTTPS emulator (tooling/bench/tls.py).
+    tls: list[Any] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON."""
@@ -125,6 +163,9 @@ class ApiResult:
             "healthz_p50_ms": self.healthz_p50_ms,
             "healthz_client_cpu_ms": self.healthz_client_cpu_ms,
             "what_if": [run.to_json() for run in self.what_if],
+            "authz_calls": self.authz_calls,
+            "handled": [run.to_json() for run in self.handled],
+            "tls": [run.to_json() for run in self.tls],
         }
 
     def find(self, action: str, latency: int, concurrency: int) -> ApiRun | None:
@@ -147,7 +188,7 @@ class TicketFactory:
         self.cases = [case for case in DEMO_CASES if is_appliable(case)]
         self._serial = 0
 
-    def _variant(self, case: DemoCase) -> tuple[dict[str, Any], str, str]:
+    def _variant(self, case: DemoCase) -> tuple[dict[str, Any], str, str, str]:
         """A copy of a case's input with unique call ids (no shared search history)."""
         ticket = copy.deepcopy(case.ticket)
         ticket.pop("prior_reconnections", None)
@@ -158,14 +199,18 @@ class TicketFactory:
                 fields[key] = f"9{offset}{self._serial:08d}"
         parsed = parse_input(ticket, self.catalog.fields, None)
         decision = decide(parsed, self.catalog, self.renderer, self.options)
-        return ticket, decision.branch, decision_fingerprint(decision)
+        klass = ticket_class(case)
+        # The service claims only an eligible 강콜 that names its 강콜 ID.
+        if "+search" in klass and decision.eligible and "forced_call_id" in fields:
+            klass += LEDGER_CLAIM
+        return ticket, klass, decision.branch, decision_fingerprint(decision)
 
     def create(self, count: int) -> list[ApplyTarget]:
         """Create `count` tickets (cycling through the cases) and return them as targets."""
         jobs = []
         for index in range(count):
             case = self.cases[index % len(self.cases)]
-            ticket, branch, fingerprint = self._variant(case)
+            ticket, klass, branch, fingerprint = self._variant(case)
             new = build_new_ticket(ticket, self.catalog.fields, self.emulator.field_map)
             payload = {
                 "ticket": {
@@ -177,7 +222,7 @@ class TicketFactory:
                     ],
                 }
             }
-            jobs.append((payload, branch, ticket_class(case), fingerprint))
+            jobs.append((payload, branch, klass, fingerprint))
         headers = self.emulator.api_headers()
         with (
             httpx.Client(base_url=self.emulator.url, headers=headers, timeout=30.0) as client,
@@ -188,8 +233,15 @@ class TicketFactory:
                 response = client.post("/api/v2/tickets.json", json=job[0])
                 response.raise_for_status()
                 created = response.json()["ticket"]
+                ticket = job[0]["ticket"]
+                form = {
+                    "custom_fields": ticket["custom_fields"],
+                    "tags": ticket["tags"],
+                    "subject": ticket["subject"],
+                    "description": ticket["comment"]["body"],
+                }
                 return ApplyTarget(
-                    int(created["id"]), job[1], str(created["updated_at"]), job[2], job[3]
+                    int(created["id"]), job[1], str(created["updated_at"]), job[2], job[3], form
                 )
 
             return list(pool.map(post, jobs))
@@ -289,16 +341,22 @@ def measure(
 
 def count_calls(
     emulator: EmulatorProcess, backend: BackendProcess, factory: TicketFactory
-) -> list[CallCount]:
-    """Count, one request at a time, the Zendesk calls of each action per ticket class."""
+) -> tuple[list[CallCount], int]:
+    """Count, one request at a time, the Zendesk calls of each action per ticket class.
+
+    Also returns the authorization reads seen meanwhile (0 while the warm-up's cache lives).
+    """
     headers = auth_headers(emulator)
     found: dict[tuple[str, str], list[dict[str, int]]] = {}
+    authz = [0]
     with httpx.Client(base_url=backend.url, headers=headers, timeout=60.0) as client:
 
         def counted(action: str, klass: str, method: str, path: str, body: Any = None) -> None:
             emulator.reset_counters()
             client.request(method, path, json=body).raise_for_status()
             routes = dict(emulator.counters()["by_route"])
+            for route in [r for r in routes if is_authz_route(r)]:
+                authz[0] += routes.pop(route)
             found.setdefault((action, klass), []).append(routes)
 
         for case, ticket_id in zip(DEMO_CASES, emulator.ticket_ids, strict=True):
@@ -314,14 +372,11 @@ def count_calls(
         for routes in runs:
             for route, number in routes.items():
                 merged[route] = max(merged.get(route, 0), number)
-        search = 1 if "+search" in klass else 0
-        expected = {"guidance": 1, "apply": 2, "apply again": 1}[action] + search
-        if klass == "no guide / suggested":
-            expected = 1
+        expected = expected_calls(action, klass)
         counts.append(
             CallCount(action, klass, len(runs), min(totals), max(totals), merged, expected)
         )
-    return counts
+    return counts, authz[0]
 
 
 Sizes = dict[int, dict[int, int]]
@@ -332,6 +387,7 @@ def run_api(
     quick: bool,
     progress: Any = print,
     sizes: Sizes | None = None,
+    tls_requests: int | None = None,
 ) -> ApiResult:
     """The whole HTTP section against a running emulator (sizes: latency → c → requests)."""
     sizes = sizes or (QUICK_SIZES if quick else FULL_SIZES)
@@ -346,7 +402,7 @@ def run_api(
         healthz = run_load(backend.url, probes, 1, headers)
         result.healthz_p50_ms = percentile([s.total_ms for s in healthz.samples], 50)
         result.healthz_client_cpu_ms = healthz.client_cpu_seconds * 1000 / len(probes)
-        result.calls = count_calls(emulator, backend, factory)
+        result.calls, result.authz_calls = count_calls(emulator, backend, factory)
         for latency in sizes:
             pools = {
                 c: factory.create(max(2, int(sizes[latency][c] * APPLY_SHARE[latency])))
@@ -384,4 +440,15 @@ def run_api(
             run = measure(emulator, backend, specs, action="guidance", latency_ms=0, concurrency=1)
             progress(f"  control {variant}: p50 {run.total_p50:.1f} ms")
             result.what_if.append(run)
+    from tooling.bench.handled import run_handled  # (handled.py imports this module)
+
+    for fallback in (True, False):
+        handled = run_handled(emulator, factory, fallback)
+        progress(f"  handled ticket, fallback {fallback}: {handled.mean_calls:.2f} calls")
+        result.handled.append(handled)
+    from tooling.bench.tls import run_tls
+
+    result.tls = run_tls(tls_requests if tls_requests is not None else (40 if quick else 400))
+    for tls in result.tls:
+        progress(f"  TLS {tls.mode}: {tls.per_request:.2f} handshakes per guidance")
     return result

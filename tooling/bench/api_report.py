@@ -7,7 +7,9 @@ from pathlib import Path
 
 from tooling.bench.api import OVERHEAD_P50_TARGET_MS, OVERHEAD_P99_TARGET_MS, ApiResult, ApiRun
 from tooling.bench.common import fmt
+from tooling.bench.handled import handled_section
 from tooling.bench.markdown import Verdict, plt, save_chart, table, times_over
+from tooling.bench.tls import tls_section
 
 RUN_HEADERS = [
     "action",
@@ -191,9 +193,15 @@ end to end, the floor of uvicorn + FastAPI + client on this machine.
 
 {table(["action", "ticket class", ">tickets", ">calls", ">expected", "routes"], call_rows)}
 
-Expected: guidance 1 (+1 search when a 강제재연결 ticket has an 원콜 ID), apply 2
-(read + one safe write, + that search), an apply repeated on an already written ticket 1
-(read only: the fingerprint tag is found). **{calls_verdict}.**
+Expected (`tooling/bench/api.py:expected_calls`): guidance 1 read; a 강제재연결 ticket
+with an 원콜 ID adds the ledger list and, while the ledger holds nothing for that 원콜,
+the pre-ledger search (`GUIDEPOST_RECONNECTION_SEARCH_FALLBACK`, on by default) = 3.
+Apply: the same read (+ history), an eligible 강콜 then claims the ledger (create + list),
+then one safe write: 2, 4 or 6. An apply repeated on an already written ticket: the read
+finds the fingerprint tag (1), + the ledger list, which now holds the claim (2), or the
+list + search for a blocked 강콜 that claimed nothing (3). The agent's Zendesk permissions
+(an admin: 1 user read) are cached for `GUIDEPOST_AUTHZ_CACHE_SECONDS` and counted apart:
+{result.authz_calls} read(s) during these counts. **{calls_verdict}.**
 
 ### Latency and throughput
 
@@ -222,6 +230,10 @@ backend is CPU-bound (one process, one core's worth of Python): latency grows wi
 queue, throughput stays flat; with 150 ms of Zendesk latency the threadpool (40 threads)
 keeps Zendesk waits overlapping.
 """
+    handled_text, handled_verdicts = handled_section(result.handled)
+    text += "\n" + handled_text if handled_text else ""
+    tls_text, tls_verdicts = tls_section(result.tls)
+    text += "\n" + tls_text if tls_text else ""
     guidance_run = result.find("guidance", 0, 1)
     apply_run = result.find("apply", 0, 1)
     split = (
@@ -244,7 +256,7 @@ keeps Zendesk waits overlapping.
             p99 < OVERHEAD_P99_TARGET_MS,
         ),
     ]
-    for action, wanted in (("guidance", "1 (+1 search)"), ("apply", "2 (+1 search)")):
+    for action, wanted in (("guidance", "1 / 3 (+ledger, search)"), ("apply", "2 / 4 / 6")):
         rows = [c for c in result.calls if c.action == action]
         seen = sorted({f"{c.calls_min}" for c in rows})
         verdicts.append(
@@ -255,4 +267,4 @@ keeps Zendesk waits overlapping.
                 all(c.calls_min == c.calls_max == c.expected for c in rows),
             )
         )
-    return text, verdicts
+    return text, verdicts + handled_verdicts + tls_verdicts

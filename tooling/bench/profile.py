@@ -39,12 +39,19 @@ COMPONENTS: tuple[tuple[str, Callable[[Key], bool]], ...] = (
         lambda k: k[0].endswith("domain/engine.py") and k[2] == "decide",
     ),
     ("facts: parse the ticket's fields", lambda k: k[2] == "parse_ticket_record"),
-    ("auth: JWT verification", lambda k: k[0].endswith("api/auth.py") and k[2] == "decode_token"),
+    (
+        "auth: session token verification",
+        lambda k: k[0].endswith("api/auth.py") and k[2] == "verify_session",
+    ),
+    (
+        "authorization: cached Zendesk permissions",
+        lambda k: k[0].endswith("api/routers/tickets.py") and k[2] == "authorize_ticket",
+    ),
     (
         "response model validation + JSON",
         lambda k: (
             (k[2] in ("serialize_response", "model_validate") and "fastapi" in k[0])
-            or (k[2] == "model_validate" and k[0].endswith("api/routes.py"))
+            or (k[2] == "model_validate" and "api/routers/" in k[0])
         ),
     ),
     (

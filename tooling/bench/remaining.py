@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from tooling.bench.api import OVERHEAD_P50_TARGET_MS, OVERHEAD_P99_TARGET_MS, ApiRun
+from tooling.bench.api import OVERHEAD_P50_TARGET_MS, OVERHEAD_P99_TARGET_MS
 from tooling.bench.common import fmt
 
 if TYPE_CHECKING:
@@ -61,13 +61,6 @@ Top functions by own time (ms per request, same scaling):
 """
 
 
-def _pair(before: ApiRun | None, after: ApiRun | None, attr: str) -> str:
-    """'12.3 → 4.5' for one measure of two runs."""
-    old = getattr(before, attr) if before else math.nan
-    new = getattr(after, attr) if after else math.nan
-    return f"{fmt(old, 1)} → {fmt(new, 1)}"
-
-
 def _component(results: Results, prefix: str) -> float | None:
     """CPU ms per request of the profile component whose name starts with `prefix`."""
     if results.profile is None:
@@ -85,7 +78,6 @@ def remaining_section(results: Results) -> str:
         p50 = max((r.overhead_p50 for r in c1), default=math.nan)
         p99 = max((r.overhead_p99 for r in c1), default=math.nan)
         timed = next((r for r in api.what_if if r.variant == "timed"), None)
-        shared = next((r for r in api.what_if if r.variant == "shared"), None)
         zenpy = (
             next((ms for name, ms in profile.components if name.startswith("Zenpy")), None)
             if profile
@@ -104,25 +96,19 @@ def remaining_section(results: Results) -> str:
   the cause: it costs {fmt(engine or math.nan, 2)} ms CPU per guidance (profiled; 1–3 decisions,
   the settled fingerprint decides again when a write-back fills fields). What remains,
   biggest first, with owners (outside `backend/domain/`, so reported, not changed here):
-  1. **Zenpy** ({fmt(zenpy or math.nan, 1)} ms CPU per guidance, profiled): a fresh
-     `ZenpyGateway` per request (`backend/api/deps.py:get_gateway`) builds a new Zenpy client
-     (about 85 endpoint objects), a new `requests` session and a new connection to Zendesk
-     for every request — against real Zendesk also a new TLS handshake (one to two extra
-     round trips, which the emulator's injected latency does not model). Zenpy then parses
-     each answer several times and maps it to objects, and `requests` scans the
-     environment for proxy settings on every call. Measured what-if, one gateway per
-     process (its Zenpy clients are already per thread): Zenpy share
-     {_pair(timed, shared, "mean_zenpy")} ms, p50 {_pair(timed, shared, "total_p50")} ms.
-     Further (measured while profiling, one GET of a ticket, CPU): Zenpy about 4 ms,
-     plain `requests` about 1.5 ms, `http.client` about 0.5 ms — so `session.trust_env =
-     False` in `zenpy_gateway.py`, or plain `requests` for the two hot calls (GET ticket,
-     search) would cut most of it.
+  1. **Zenpy** ({fmt(zenpy or math.nan, 1)} ms CPU per guidance, profiled): the gateway
+     is now one per process (per-thread Zenpy clients on kept-alive sessions, `trust_env`
+     off without a proxy: 0 TLS handshakes per request after warm-up, see "Connections
+     that live"), so what is left is Zenpy itself: it parses each answer and maps it to
+     objects (`object_from_json`, `_clean_dirty`, proxies), and `requests` merges session
+     settings through `typing` protocol `isinstance` checks (~13 per call, profiled).
+     Plain `requests` for the hot reads (GET ticket, ledger list) would cut most of it;
+     that is a gateway rewrite, not done here.
   2. **FastAPI plumbing** ({fmt(plumbing or math.nan, 1)} ms CPU, profiled) including
-     {fmt(profile.hops_per_request if profile else math.nan, 0)} threadpool hops per request:
-     every plain `def` dependency in `backend/api/deps.py` / `auth.py` / `routes.py`
-     runs in the threadpool; declaring the trivial ones (`get_settings`, `get_engine`,
-     `get_catalog`, `get_renderer`, `get_engine_options`, `use_gateway`,
-     `get_service_context`) `async def` keeps them on the event loop.
+     {fmt(profile.hops_per_request if profile else math.nan, 0)} threadpool hops per request
+     (was 5: `get_gateway` and `get_directory` are now `async def`, they do no I/O); the
+     rest are the endpoint and `authorize_ticket` (it may read Zendesk, so it stays sync),
+     and FastAPI's own `solve_dependencies` per request.
   3. **This machine**: 2 cores shared with the emulator, the load client and other jobs
      (load average in "Environment"); the uvicorn process spends
      {fmt(timed.backend_cpu_ms if timed else math.nan, 1)} ms of CPU per guidance (`/proc`,

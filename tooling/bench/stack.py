@@ -157,7 +157,12 @@ class BackendProcess:
     """The backend under uvicorn in a child process (see `Variant`)."""
 
     def __init__(
-        self, emulator: EmulatorProcess, *, workers: int = 1, variant: Variant = "timed"
+        self,
+        emulator: EmulatorProcess,
+        *,
+        workers: int = 1,
+        variant: Variant = "timed",
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -166,6 +171,7 @@ class BackendProcess:
         env = backend_env(emulator)
         if variant == "shared":
             env[SHARED_GATEWAY_ENV] = "1"
+        env.update(extra_env or {})
         if variant == "plain":
             command = [PYTHON, "-m", "backend", "serve", "--port", str(self.port)]
         else:

@@ -63,13 +63,15 @@ unit: install chromium
 
 test: install chromium lint typecheck layers guides-check unit audit-if-reachable
 
-## Ports: PORT=<base> (harness, app, backend, emulator on base … base+3), or HARNESS_PORT,
-## APP_PORT, BACKEND_PORT, EMULATOR_PORT one by one (defaults 8780, 8781, 8000, 8765).
+## Ports: PORT=<base> (harness, app, backend, emulator, admin emulator on base … base+4), or
+## HARNESS_PORT, APP_PORT, BACKEND_PORT, EMULATOR_PORT, ADMIN_PORT one by one
+## (defaults 8780, 8781, 8000, 8765, 8790).
 run: install
 	@$(BIN)/python -m tooling.devstack $(if $(PORT),--port $(PORT)) \
 	  $(if $(HARNESS_PORT),--harness-port $(HARNESS_PORT)) $(if $(APP_PORT),--app-port $(APP_PORT)) \
 	  $(if $(BACKEND_PORT),--backend-port $(BACKEND_PORT)) \
-	  $(if $(EMULATOR_PORT),--emulator-port $(EMULATOR_PORT))
+	  $(if $(EMULATOR_PORT),--emulator-port $(EMULATOR_PORT)) \
+	  $(if $(ADMIN_PORT),--admin-port $(ADMIN_PORT))
 
 ## The app zip; its domainWhitelist is GUIDEPOST_BACKEND_URL's host (DEV=1: a local package).
 app: $(STAMP)

@@ -114,6 +114,7 @@ def _lint_guides(guides_dir: Path) -> list[Any]:
 
 
 def _cmd_guides_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from backend.connectors import check_for_guides
     from backend.domain.check import check_guides
     from backend.domain.guides import load_catalog
     from backend.settings import Settings
@@ -128,6 +129,8 @@ def _cmd_guides_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     try:
         catalog = load_catalog(guides_dir)
         problems, report = check_guides(catalog, settings.admin_call_url)
+        # Connectors: macros/connectors.yaml, and the configured file against the settings.
+        problems = [*problems, *check_for_guides(guides_dir, catalog.fields, settings)]
     except GuidepostError as exc:
         err.write(f"guides check: {exc.detail}\n")
         return EXIT_FAILED

@@ -96,8 +96,8 @@ def form_guidance(
 ) -> dict[str, Any]:
     """The decision on the form's values; Zendesk is read only for the reconnection history."""
     wrapped = _FormGateway(gateway, form_record(ticket_id, form))
-    found = read_decision(cast(ZendeskGateway, wrapped), ticket_id, ctx)
-    answer = build_guidance(found).model_dump(mode="json")
+    found = read_decision(cast(ZendeskGateway, wrapped), ticket_id, ctx, agent_source="form")
+    answer = build_guidance(found, ctx).model_dump(mode="json")
     return {
         **answer,
         "ticket_id": ticket_id,

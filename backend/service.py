@@ -39,6 +39,14 @@ from backend.errors import (
     TicketClosedError,
     ZendeskRejectedError,
 )
+from backend.fetched_facts import (
+    FactFetcher,
+    MergedFacts,
+    annotate_decision,
+    answer_keys,
+    merge_fetched,
+    start_fetch,
+)
 from backend.logs import bind_request
 from backend.zendesk.gateway import (
     JSONScalar,
@@ -77,6 +85,16 @@ class TicketGuidance(Decision):
     reconnection_history: Literal["ledger", "ledger+search", "search"] | None = Field(
         default=None,
         description="where prior reconnections were counted; search-based history may lag",
+    )
+    fact_sources: dict[str, Any] = Field(
+        default_factory=dict,
+        description="per fact: typed on the ticket / form, or fetched by a connector (and when)",
+    )
+    connector_failures: list[dict[str, Any]] = Field(
+        default_factory=list, description="admin sources that failed; their facts stay unknown"
+    )
+    connector_disagreements: list[dict[str, Any]] = Field(
+        default_factory=list, description="typed values the admin system reports differently"
     )
 
 
@@ -131,6 +149,8 @@ class ServiceContext:
     field_map: Mapping[str, int] | None
     # False once the pre-ledger migration window is over: the ledger alone counts.
     search_fallback: bool = True
+    # Admin-system connectors (backend/connectors); None = nothing is fetched.
+    fetch_facts: FactFetcher | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +163,8 @@ class TicketDecision:
     fingerprint: str
     # Where prior reconnections were counted from (see ReconnectionHistory); None = not asked.
     history_source: str | None = None
+    # Typed and fetched facts merged (None without connectors).
+    merged: MergedFacts | None = None
 
     @property
     def already_applied(self) -> bool:
@@ -369,39 +391,70 @@ def compute_settled_fingerprint(
     return fingerprint(settled)
 
 
-def read_decision(gateway: ZendeskGateway, ticket_id: int, ctx: ServiceContext) -> TicketDecision:
-    """Read the ticket (and, where the guide needs it, search prior reconnections); decide."""
+def read_decision(
+    gateway: ZendeskGateway,
+    ticket_id: int,
+    ctx: ServiceContext,
+    *,
+    agent_source: Literal["ticket", "form"] = "ticket",
+) -> TicketDecision:
+    """Read the ticket, fetch admin facts beside the history reads, merge and decide."""
     record = gateway.get_ticket(ticket_id)
     ticket = parse_record(record, ctx)
+    # The connectors run while Zendesk is asked for the reconnection history.
+    pending = start_fetch(ctx.fetch_facts, ticket.values)
     decision = decide_ticket(ticket, ctx)
-    origin = find_origin_to_search(decision, ticket, ctx)
-    history_source: str | None = None
-    if origin is not None:
-        forced = ticket.values.get("forced_call_id")
-        history = find_reconnection_history(gateway, ticket_id, origin, forced, ctx)
-        history_source = history.source
-        bind_request(reconnection_history=history_source)
-        prior = history.prior
-        if prior:
-            ticket = ticket.model_copy(update={"prior_reconnections": prior})
-            decision = decide_ticket(ticket, ctx)
+    history = _read_history(gateway, ticket_id, decision, ticket, ctx)
+    merged: MergedFacts | None = None
+    if pending is not None:
+        merged = merge_fetched(ticket.values, pending.result(), agent_source)
+        ticket = ticket.model_copy(update={"values": merged.values})
+        if history is None:
+            # A fetched fact may select the guide that counts prior reconnections.
+            history = _read_history(gateway, ticket_id, decide_ticket(ticket, ctx), ticket, ctx)
+    if history is not None and history.prior:
+        ticket = ticket.model_copy(update={"prior_reconnections": history.prior})
+    if merged is not None or (history is not None and history.prior):
+        decision = decide_ticket(ticket, ctx)
+    if merged is not None:
+        decision = annotate_decision(decision, merged, ctx.catalog.fields, ctx.field_map)
+    settled = compute_settled_fingerprint(ticket, decision, ctx)
     bind_request(guide=decision.guide, branch=decision.branch)
     return TicketDecision(
         record=record,
         ticket=ticket,
         decision=decision,
-        fingerprint=compute_settled_fingerprint(ticket, decision, ctx),
-        history_source=history_source,
+        fingerprint=settled,
+        history_source=None if history is None else history.source,
+        merged=merged,
     )
+
+
+def _read_history(
+    gateway: ZendeskGateway,
+    ticket_id: int,
+    decision: Decision,
+    ticket: TicketInput,
+    ctx: ServiceContext,
+) -> ReconnectionHistory | None:
+    """Prior reconnections when the decision's guide counts them (None: not asked)."""
+    origin = find_origin_to_search(decision, ticket, ctx)
+    if origin is None:
+        return None
+    forced = ticket.values.get("forced_call_id")
+    history = find_reconnection_history(gateway, ticket_id, origin, forced, ctx)
+    bind_request(reconnection_history=history.source)
+    return history
 
 
 def get_guidance(gateway: ZendeskGateway, ticket_id: int, ctx: ServiceContext) -> TicketGuidance:
     """The decision for a Zendesk ticket, plus `ticket_id`, `ticket_updated_at`, fingerprint."""
-    return build_guidance(read_decision(gateway, ticket_id, ctx))
+    return build_guidance(read_decision(gateway, ticket_id, ctx), ctx)
 
 
-def build_guidance(found: TicketDecision) -> TicketGuidance:
-    """The guidance answer for one decided ticket."""
+def build_guidance(found: TicketDecision, ctx: ServiceContext | None = None) -> TicketGuidance:
+    """The guidance answer for one decided ticket (with ctx: where its facts came from)."""
+    provenance = answer_keys(found.merged, ctx.catalog.fields) if ctx is not None else {}
     return TicketGuidance(
         **dict(found.decision),
         ticket_id=found.record.id,
@@ -410,6 +463,7 @@ def build_guidance(found: TicketDecision) -> TicketGuidance:
         prior_reconnections=found.ticket.prior_reconnections,
         fingerprint=decision_fingerprint(found.decision),
         reconnection_history=found.history_source,
+        **provenance,
     )
 
 

@@ -17,17 +17,42 @@ import socket
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import uvicorn
 from pydantic import SecretStr
 
 from backend.api.app import create_app
-from backend.demo import DEMO_CASES, start_emulator_with_demo
+from backend.demo import DEMO_CASES, build_new_ticket, start_emulator_with_demo
+from backend.domain.fields import load_field_catalog
+from backend.field_map import FIELD_MAPS
 from backend.logs import configure_logging
 from backend.settings import REPO_ROOT, Settings
+from tooling.admin_emulator import ADMIN_DEMO_TICKETS, AdminEmulator, settings_for
 from tooling.harness.proxy import ZendeskSigner
 from tooling.harness.server import run_harness
+
+if TYPE_CHECKING:
+    from backend.emulator.server import EmulatorServer
+
+
+def seed_admin_demo(settings: Settings, emulator: EmulatorServer) -> list[int]:
+    """Create the admin demo tickets (facts left to the connectors); return their ids."""
+    from backend.zendesk.zenpy_gateway import ZenpyGateway
+
+    catalog = load_field_catalog(settings.guides_dir / "fields.yaml")
+    field_map = FIELD_MAPS.read(settings.field_map) or {}
+    local = settings.model_copy(
+        update={"zendesk_url": emulator.url, "zendesk_token": SecretStr("emulator-demo-token")}
+    )
+    with ZenpyGateway.from_settings(local, wait_policy="batch") as gateway:
+        ids = [
+            gateway.create_ticket(build_new_ticket(ticket, catalog, field_map)).id
+            for ticket in ADMIN_DEMO_TICKETS.values()
+        ]
+    # `POST /__emulator/reset` keeps them, like the other demo tickets.
+    emulator.store.mark_initial()
+    return ids
 
 
 def start_backend(settings: Settings, host: str, port: int) -> uvicorn.Server:
@@ -45,8 +70,14 @@ def start_backend(settings: Settings, host: str, port: int) -> uvicorn.Server:
 
 
 # The default ports, and their offsets from --port BASE.
-DEFAULT_PORTS = {"harness": 8780, "app": 8781, "backend": 8000, "emulator": 8765}
-BASE_OFFSETS = {"harness": 0, "app": 1, "backend": 2, "emulator": 3}
+DEFAULT_PORTS = {
+    "harness": 8780,
+    "app": 8781,
+    "backend": 8000,
+    "emulator": 8765,
+    "admin": 8790,
+}
+BASE_OFFSETS = {"harness": 0, "app": 1, "backend": 2, "emulator": 3, "admin": 4}
 LOG_PATH = REPO_ROOT / "var" / "devstack.log"
 
 
@@ -102,6 +133,7 @@ def main(argv: list[str] | None = None, err: TextIO | None = None) -> int:
         return 1
     args.emulator_port, args.backend_port = ports["emulator"], ports["backend"]
     args.harness_port, args.app_port = ports["harness"], ports["app"]
+    args.admin_port = ports["admin"]
     return serve(args, err)
 
 
@@ -128,14 +160,27 @@ def serve(args: argparse.Namespace, out: TextIO) -> int:
     except OSError as exc:  # lost a race for the port since the check
         out.write(f"make run: emulator port {args.emulator_port}: {exc.strerror}\n")
         return 1
+    try:
+        admin = AdminEmulator(host, getattr(args, "admin_port", 0)).start()
+    except OSError as exc:
+        emulator.stop()
+        out.write(f"make run: admin emulator port {args.admin_port}: {exc.strerror}\n")
+        return 1
+    # The connectors call the admin emulator; its demo tickets are typed with only what
+    # the conversation gives, the rest is fetched.
+    settings = settings_for(admin, settings, LOG_PATH.parent)
+    admin_ids = seed_admin_demo(settings, emulator)
     backend = start_backend(settings, host, args.backend_port)
     out.write("\nGuidepost is running locally:\n")
     out.write(f"  harness (open this) http://{host}:{args.harness_port}/\n")
     out.write(f"  backend             {backend_url}  (OpenAPI: {backend_url}/openapi.json)\n")
-    out.write(f"  Zendesk emulator    {emulator_url}/api/v2/tickets.json\n\n")
+    out.write(f"  Zendesk emulator    {emulator_url}/api/v2/tickets.json\n")
+    out.write(f"  admin emulator      {admin.url}  (connectors: {settings.connectors_file})\n\n")
     out.write("Demo tickets (id → what it shows):\n")
     for ticket_id, case in zip(ticket_ids, DEMO_CASES, strict=False):
         out.write(f"  #{ticket_id:<4} {case.guide or '-':<24} {case.branch}\n")
+    for ticket_id, name in zip(admin_ids, ADMIN_DEMO_TICKETS, strict=True):
+        out.write(f"  #{ticket_id:<4} {name}\n")
     out.write(f"\nRequest logs: {LOG_PATH.relative_to(REPO_ROOT)}. Ctrl-C stops everything.\n\n")
     try:
         run_harness(
@@ -151,6 +196,7 @@ def serve(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         backend.should_exit = True
         emulator.stop()
+        admin.stop()
         log.close()
     return 0
 

@@ -26,6 +26,7 @@ from backend.api.problems import (
 )
 from backend.api.routers import form_guidance, guides, health, preview, session, tickets
 from backend.api.routers import graph as guide_graph
+from backend.connectors import close_connector_client, load_checked_connectors
 from backend.domain.fields import FieldCatalog
 from backend.errors import GuidepostError
 from backend.logs import configure_logging, get_logger, open_request_scope
@@ -158,6 +159,7 @@ async def run_gateway(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         close_gateway(app.state)
+        close_connector_client()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -173,6 +175,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    if settings.connectors_file is not None:
+        # Fail fast: a misconfigured connector stops the backend, not each request.
+        load_checked_connectors(settings, load_engine(settings.guides_dir).catalog.fields)
     app.state.settings = settings
     app.state.gateway = None
     app.state.directory = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -13,10 +14,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from backend.api.auth import MAX_TOKEN_BYTES, verify_session
 from backend.authz import Agent, AgentDirectory, TicketAuthorizer
+from backend.connectors import fetch_for_ticket
 from backend.domain.engine import EngineOptions
 from backend.domain.guides import GuideCatalog, load_catalog
 from backend.domain.render import TextRenderer
 from backend.errors import AuthError, SettingsError
+from backend.fetched_facts import FactFetcher
 from backend.field_map import FIELD_MAPS
 from backend.logs import bind_request
 from backend.service import ServiceContext
@@ -89,7 +92,15 @@ async def get_service_context(
         options=EngineOptions(admin_call_url=settings.admin_call_url),
         field_map=field_map,
         search_fallback=settings.reconnection_search_fallback,
+        fetch_facts=build_fact_fetcher(settings, engine),
     )
+
+
+def build_fact_fetcher(settings: Settings, engine: Engine) -> FactFetcher | None:
+    """The connectors' fetch for these settings (None when no connectors file is set)."""
+    if settings.connectors_file is None:
+        return None
+    return functools.partial(fetch_for_ticket, settings=settings, fields=engine.catalog.fields)
 
 
 ServiceContextDep = Annotated[ServiceContext, Depends(get_service_context)]

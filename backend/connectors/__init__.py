@@ -73,6 +73,7 @@ __all__ = [
     "check_connectors",
     "check_connectors_file",
     "check_for_guides",
+    "close_connector_client",
     "fetch_for_ticket",
     "fields_to_fill",
     "load_checked_connectors",
@@ -139,3 +140,10 @@ def fetch_for_ticket(
         client=client,
         cache=DEFAULT_CACHE if cache is None else cache,
     )
+
+
+def close_connector_client() -> None:
+    """Close the process-wide httpx client, if one was built (app shutdown)."""
+    if shared_client.cache_info().currsize:
+        shared_client().close()
+        shared_client.cache_clear()

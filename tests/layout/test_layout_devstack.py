@@ -35,6 +35,7 @@ def test_defaults_base_and_explicit_ports() -> None:
         "app": 9001,
         "backend": 9002,
         "emulator": 9003,
+        "admin": 9004,
     }
     assert resolve_ports(9000, {**nothing, "backend": 8100})["backend"] == 8100
 

@@ -1,6 +1,7 @@
 """Facts from the admin systems: declarative HTTP connectors (macros/connectors.yaml).
 
-Nothing here is wired into the service yet; this is how the service should use it.
+Wired in: backend/cli.py, backend/api/app.py, backend/api/deps.py, backend/fetched_facts.py
+(used by backend/service.py); this is how the service uses it.
 
 `guides check` (backend/cli.py): add `check_for_guides(guides_dir, catalog.fields, Settings())`
 to the problems: it checks macros/connectors.yaml (structure, fact keys) and, when

@@ -22,7 +22,9 @@ FactFetcher = Callable[[Mapping[str, object]], ConnectorFacts]
 # Notice id (macros/labels.yaml) shown when a typed value differs from the admin system's.
 DISAGREEMENT_NOTICE = "connector_value_differs"
 
-_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="guidepost-connectors")
+# As many as requests may run at once (GUIDEPOST_HTTP_MAX_CONCURRENCY default): a queued
+# fetch would wait outside its budget. Threads are made only when needed.
+_POOL = ThreadPoolExecutor(max_workers=64, thread_name_prefix="guidepost-connectors")
 
 
 def start_fetch(

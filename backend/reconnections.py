@@ -1,0 +1,204 @@
+"""The once-only rule's history: the reconnection ledger, and search for what came before it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backend.domain.decision import Decision
+from backend.domain.facts import (
+    PRIOR_RECONNECTIONS,
+    TicketInput,
+)
+from backend.errors import (
+    ConflictError,
+    NotFoundError,
+    SettingsError,
+    ZendeskRejectedError,
+)
+from backend.ticket_decision import (
+    ServiceContext,
+    TicketDecision,
+    check_open_and_branch,
+    compute_settled_fingerprint,
+    decide_ticket,
+    parse_quietly,
+    require_field_map,
+)
+from backend.zendesk.gateway import (
+    ReconnectionClaim,
+    ReconnectionRecord,
+    TicketRecord,
+    ZendeskGateway,
+)
+
+ORIGIN_TAG_PREFIX = "fr_origin_"
+
+
+FORCED_TAG = "fr_forced"
+
+
+def find_origin_to_search(
+    decision: Decision, ticket: TicketInput, ctx: ServiceContext
+) -> str | None:
+    """The 원콜 ID to search for when the decision's guide counts prior reconnections."""
+    if decision.guide is None or decision.suggested:
+        return None
+    if PRIOR_RECONNECTIONS not in ctx.catalog.guide(decision.guide).fields:
+        return None
+    origin = ticket.values.get("origin_call_id")
+    return None if origin is None else str(origin)
+
+
+@dataclass(frozen=True)
+class ReconnectionHistory:
+    """Prior 강제재연결 of a 원콜, and where the count comes from.
+
+    `source`: "ledger" (consistent reads only), "ledger+search" (the ledger holds nothing
+    for this 원콜, so search was asked for history from before the ledger — search lags,
+    see `find_reconnection_history`), or "search" (no ledger on this account yet).
+    """
+
+    prior: int
+    source: str
+
+
+def _is_own_claim(claim: ReconnectionRecord, ticket_id: int, forced_call_id: object) -> bool:
+    """True for a ledger record of this ticket and this 강콜."""
+    return claim.ticket_id == ticket_id and claim.forced_call_id == str(forced_call_id)
+
+
+def count_prior_claims(
+    claims: list[ReconnectionRecord], ticket_id: int, forced_call_id: object
+) -> int:
+    """Count the other 강콜 claimed for a 원콜 before this ticket's own claim.
+
+    The ledger's order is its record ids: the lowest claim wins, so records after this
+    ticket's own claim are losers about to remove themselves and never count.
+    """
+    own = [c.id for c in claims if _is_own_claim(c, ticket_id, forced_call_id)]
+    cutoff = min(own) if own else None
+    earlier = {
+        (c.ticket_id, c.forced_call_id)
+        for c in claims
+        if (cutoff is None or c.id < cutoff) and not _is_own_claim(c, ticket_id, forced_call_id)
+    }
+    return len(earlier)
+
+
+def count_prior_reconnections(
+    records: list[TicketRecord],
+    ticket_id: int,
+    origin_call_id: str,
+    forced_call_id: object,
+    ctx: ServiceContext,
+) -> int:
+    """Count 강콜 recorded by search-indexed tags: history from before the ledger only.
+
+    GUIDES.md "Link memo". Search lags, so this never carries the once-only rule on its
+    own: use `find_reconnection_history`, which reads the ledger first.
+    """
+    # Other tickets tagged fr_origin_<id> + fr_forced count; this ticket counts only when
+    # the search index holds a different 강콜 ID for it than the ticket read just now.
+    origin_tag = ORIGIN_TAG_PREFIX + origin_call_id
+    forced_field = require_field_map(ctx).get("forced_call_id")
+    count = 0
+    for record in records:
+        if origin_tag not in record.tags or FORCED_TAG not in record.tags:
+            continue
+        if record.id != ticket_id:
+            count += 1
+            continue
+        if forced_field is None:
+            continue
+        recorded = parse_quietly(ctx, "forced_call_id", record.custom_fields.get(forced_field))
+        if recorded is not None and recorded != forced_call_id:
+            count += 1
+    return count
+
+
+def find_reconnection_history(
+    gateway: ZendeskGateway,
+    ticket_id: int,
+    origin_call_id: str,
+    forced_call_id: object,
+    ctx: ServiceContext,
+) -> ReconnectionHistory:
+    """Count prior 강제재연결 from the ledger (1 call); search only for pre-ledger history.
+
+    The ledger is read with List Custom Object Records (`filter[external_ids]`), a
+    database read. Search is not: "It can take up to a few minutes for new tickets ...
+    to be indexed for search"
+    (https://developer.zendesk.com/api-reference/ticketing/ticket-management/search/),
+    so it is asked only when the ledger knows nothing of this 원콜 — for reconnections
+    written back before the ledger existed — and the answer says so (`source`).
+    """
+    try:
+        claims: list[ReconnectionRecord] | None = gateway.list_reconnections(origin_call_id)
+    except NotFoundError:
+        # The ledger object is missing: `fields bootstrap` has not run since the upgrade.
+        claims = None
+    if claims:
+        return ReconnectionHistory(count_prior_claims(claims, ticket_id, forced_call_id), "ledger")
+    if not ctx.search_fallback:
+        if claims is None:
+            # Fail closed: without the ledger (and no search) nothing could be counted.
+            raise SettingsError(
+                "the reconnection ledger is missing: run `guidepost fields bootstrap`"
+            )
+        return ReconnectionHistory(0, "ledger")
+    found = gateway.search_tickets(f"type:ticket tags:{ORIGIN_TAG_PREFIX}{origin_call_id}")
+    prior = count_prior_reconnections(found, ticket_id, origin_call_id, forced_call_id, ctx)
+    return ReconnectionHistory(prior, "search" if claims is None else "ledger+search")
+
+
+def claim_reconnection(
+    gateway: ZendeskGateway, found: TicketDecision, branch: str, ctx: ServiceContext
+) -> TicketDecision:
+    """Claim this ticket's 강제재연결 in the ledger before an eligible write-back.
+
+    Create, then list by external id (the 원콜 ID): the lowest record id wins. This is
+    correct whether or not Zendesk enforces unique external ids ("The external_id must
+    be unique for each custom object record",
+    https://support.zendesk.com/hc/en-us/articles/6687271605786): when it does, the
+    second create is refused and the list names the holder; when it does not, both
+    records exist for a moment and the list orders them. A loser removes its record and
+    its decision becomes `already_reconnected_once`: 409 branch-changed when that moves
+    the branch, else the blocked decision is what gets written (never gp_eligible). A
+    retry of the winner finds its own claim and goes on. A claim whose write-back then
+    fails stays in the ledger for that ticket (its retry reuses it).
+    """
+    origin = find_origin_to_search(found.decision, found.ticket, ctx)
+    forced = found.ticket.values.get("forced_call_id")
+    if origin is None or forced is None or not found.decision.eligible:
+        return found
+    claim = ReconnectionClaim(origin, str(forced), found.record.id)
+    mine: ReconnectionRecord | None
+    try:
+        mine = gateway.create_reconnection(claim)
+    except ZendeskRejectedError:
+        mine = None  # e.g. the external id is taken: the list below names the holder
+    except NotFoundError:
+        raise SettingsError(
+            "the reconnection ledger is missing: run `guidepost fields bootstrap`"
+        ) from None
+    claims = gateway.list_reconnections(origin)
+    if not claims:
+        raise ConflictError(f"the ledger claim for 원콜 {origin} is not visible; try again")
+    winner = claims[0]
+    if _is_own_claim(winner, found.record.id, forced):
+        if mine is not None and mine.id != winner.id:
+            gateway.delete_reconnection(mine.id)  # a retry's duplicate of our own claim
+        return found
+    if mine is not None:
+        gateway.delete_reconnection(mine.id)
+    prior = max(1, count_prior_claims(claims, found.record.id, forced))
+    ticket = found.ticket.model_copy(update={"prior_reconnections": prior})
+    decision = decide_ticket(ticket, ctx)
+    lost = TicketDecision(
+        record=found.record,
+        ticket=ticket,
+        decision=decision,
+        fingerprint=compute_settled_fingerprint(ticket, decision, ctx),
+    )
+    check_open_and_branch(lost, branch)
+    return lost

@@ -103,28 +103,25 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _lint_guides(guides_dir: Path) -> list[Any]:
     from backend.domain.derived import DERIVED
-    from backend.domain.fields import load_field_catalog
-    from backend.domain.guide_lint import lint_guides
+    from backend.domain.guide_lint import lint_macros
 
-    try:
-        fields = load_field_catalog(guides_dir / "fields.yaml")
-    except GuidepostError:
-        return []  # load_catalog reports it
-    return list(lint_guides(guides_dir, fields, DERIVED))
+    return list(lint_macros(guides_dir, DERIVED))
 
 
 def _cmd_guides_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from backend.connectors import check_for_guides
     from backend.domain.check import check_guides
+    from backend.domain.guide_report import report_guides
     from backend.domain.guides import load_catalog
     from backend.settings import Settings
 
     started = time.perf_counter()
     settings = Settings()
     guides_dir = Path(args.guides_dir) if args.guides_dir else settings.guides_dir
+    as_json = args.format == "json"
     # Mistakes with file, line and a Korean/English message first; the proof follows.
     findings = _lint_guides(guides_dir)
-    for finding in findings:
+    for finding in [] if as_json else findings:
         err.write(f"guides check: {finding}\n")
     try:
         catalog = load_catalog(guides_dir)
@@ -132,18 +129,43 @@ def _cmd_guides_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
         # Connectors: macros/connectors.yaml, and the configured file against the settings.
         problems = [*problems, *check_for_guides(guides_dir, catalog.fields, settings)]
     except GuidepostError as exc:
+        if as_json:
+            return _write_check_json(out, findings, [exc.detail], [])
         err.write(f"guides check: {exc.detail}\n")
         return EXIT_FAILED
+    # The editor's report: unreachable texts, unguarded facts, placeholders, unused fields.
+    remarks = report_guides(catalog)
+    findings = [*findings, *remarks]
+    if as_json:
+        return _write_check_json(out, findings, problems, report)
+    for remark in remarks:
+        err.write(f"guides check: {remark}\n")
+    errors = [f for f in findings if f.severity == "error"]
     err.write(f"guides check: took {time.perf_counter() - started:.2f} s\n")
     for line in report:
         out.write(line + "\n")
-    if problems or findings:
+    if problems or errors:
         for problem in problems:
             err.write(f"guides check: {problem}\n")
-        err.write(f"guides check: FAILED ({len(findings) + len(problems)} problem(s))\n")
+        err.write(f"guides check: FAILED ({len(errors) + len(problems)} problem(s))\n")
         return EXIT_FAILED
     out.write("guides check: OK\n")
     return EXIT_OK
+
+
+def _write_check_json(
+    out: TextIO, findings: list[Any], problems: list[str], report: list[str]
+) -> int:
+    """`guides check --format json`: findings (with severity), proof problems, report lines."""
+    failed = bool(problems) or any(f.severity == "error" for f in findings)
+    document = {
+        "ok": not failed,
+        "findings": [f.to_json() for f in findings],
+        "problems": problems,
+        "report": report,
+    }
+    out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def _cmd_guides_graph(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -166,12 +188,13 @@ def _cmd_guides_graph(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
 
 
 def _cmd_guides_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from backend.domain.guide_schema import guide_schema_text
+    from backend.domain.catalog_schema import schema_text
 
+    text = schema_text(args.document)
     if args.out:
-        Path(args.out).write_text(guide_schema_text(), encoding="utf-8")
+        Path(args.out).write_text(text, encoding="utf-8")
     else:
-        out.write(guide_schema_text())
+        out.write(text)
     return EXIT_OK
 
 
@@ -258,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     guides_sub = guides.add_subparsers(dest="guides_command", required=True)
     check = guides_sub.add_parser("check", help="prove every guide total and renderable")
     check.add_argument("--guides-dir", help="folder with fields.yaml and <guide>/guide.yaml")
+    check.add_argument("--format", choices=("text", "json"), default="text")
     check.set_defaults(handler=_cmd_guides_check)
     graph = guides_sub.add_parser("graph", help="draw a guide's decision table (SVG or Mermaid)")
     graph.add_argument("guide_id")
@@ -265,7 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--out", help="file to write (default: stdout)")
     graph.add_argument("--guides-dir", help="folder with fields.yaml and <guide>/guide.yaml")
     graph.set_defaults(handler=_cmd_guides_graph)
-    schema = guides_sub.add_parser("schema", help="the JSON Schema of guide.yaml")
+    schema = guides_sub.add_parser("schema", help="the JSON Schema of guide/fields/labels.yaml")
+    schema.add_argument("--document", choices=("guide", "fields", "labels"), default="guide")
     schema.add_argument("--out", help="file to write, e.g. macros/guide.schema.json")
     schema.set_defaults(handler=_cmd_guides_schema)
 

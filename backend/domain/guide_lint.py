@@ -1,38 +1,61 @@
 """An editor's view of guide mistakes: file, YAML line and a Korean/English message.
 
 The YAML is composed (not only loaded) so every value keeps its line: a pydantic error's
-`loc` or a condition's path is walked down the node tree to the line that holds it.
+`loc` or a condition's path is walked down the node tree to the line that holds it. The
+same is done for fields.yaml and labels.yaml (models: catalog_schema.py) and for the
+Jinja2 syntax of every template file.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import ValidationError
+from jinja2 import Environment, TemplateSyntaxError
+from pydantic import BaseModel, ValidationError
 
+from backend.domain.catalog_schema import OPTION_CODE_PATTERN, FieldsDocument, LabelsDocument
 from backend.domain.conditions import FACT_OPS, compile_condition
-from backend.domain.fields import FieldCatalog
+from backend.domain.fields import FieldCatalog, load_field_catalog
 from backend.domain.guides import Guide
 from backend.errors import GuideDataError
 
 Loc = tuple[str | int, ...]
+_OPTION_CODE = re.compile(OPTION_CODE_PATTERN)
+Severity = Literal["error", "warning", "info"]
+Labels = Mapping[str, Mapping[str, object]]
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One mistake: where it is and what to do, in Korean and English."""
+    """One mistake (or, with a lower severity, a remark): where it is and what to do."""
 
     file: str
     line: int
     ko: str
     en: str
+    # error: `guides check` fails; warning/info: printed, the check still passes.
+    severity: Severity = "error"
+    kind: str = "schema"
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.ko} / {self.en}"
+        prefix = "" if self.severity == "error" else f"{self.severity}: "
+        return f"{prefix}{self.file}:{self.line}: {self.ko} / {self.en}"
+
+    def to_json(self) -> dict[str, object]:
+        """The finding as `guides check --format json` prints it."""
+        return {
+            "severity": self.severity,
+            "kind": self.kind,
+            "file": self.file,
+            "line": self.line,
+            "ko": self.ko,
+            "en": self.en,
+        }
 
 
 def line_of(root: yaml.Node, loc: Loc) -> int:
@@ -87,6 +110,12 @@ def _pydantic_message(error: Mapping[str, Any]) -> tuple[str, str]:
         return (
             f"'{value}'는 쓸 수 없는 값입니다 (가능: {expected})",
             f"'{value}' is not allowed (expected {expected})",
+        )
+    if loc and loc[-1] == "[key]" and len(loc) > 1:
+        key = loc[-2]
+        return (
+            f"키 '{key}'는 소문자_밑줄 형식이어야 합니다 (예: usage_date)",
+            f"key '{key}' must be lower_snake_case (e.g. usage_date)",
         )
     if kind.endswith("_type") or kind.endswith("_parsing"):
         return (
@@ -229,9 +258,27 @@ class _Linter:
                             f"template file templates/{name} does not exist",
                         )
 
+    def labels(self, guide: Guide, labels: Labels) -> None:
+        """Every block, check and notice id has its wording in labels.yaml."""
+        ids: list[tuple[Loc, str, str]] = []
+        for i, row in enumerate(guide.rows):
+            ids += [
+                (("rows", i, "blocks", j, "id"), "blocks", b.id) for j, b in enumerate(row.blocks)
+            ]
+            ids += [(("rows", i, "notices", j), "notices", n) for j, n in enumerate(row.notices)]
+        ids += [(("checks", i, "id"), "blocks", c.id) for i, c in enumerate(guide.checks)]
+        ids += [(("notices", i, "id"), "notices", n.id) for i, n in enumerate(guide.notices)]
+        for loc, kind, ident in ids:
+            if ident not in labels.get(kind, {}):
+                self.add(
+                    loc,
+                    f"'{ident}'의 문구가 labels.yaml의 {kind}에 없습니다",
+                    f"'{ident}' has no wording under {kind} in labels.yaml",
+                )
 
-def lint_guide_file(path: Path, fields: FieldCatalog, derived: Iterable[str]) -> list[Finding]:
-    """Every schema and reference mistake of one guide.yaml, each with its line."""
+
+def _compose(path: Path) -> tuple[str, yaml.Node] | list[Finding]:
+    """The text and node tree of a YAML file, or the finding that says why there is none."""
     try:
         text = path.read_text("utf-8")
         root = yaml.compose(text, yaml.SafeLoader)
@@ -243,16 +290,45 @@ def lint_guide_file(path: Path, fields: FieldCatalog, derived: Iterable[str]) ->
         return [Finding(str(path), line, "YAML 문법 오류", f"YAML syntax error: {exc}")]
     if root is None:
         return [Finding(str(path), 1, "빈 파일입니다", "the file is empty")]
-    linter = _Linter(path, root, fields, set(fields.keys()) | set(derived))
-    for key in _duplicate_keys(root):
-        linter.found.append(
-            Finding(
-                str(path),
-                int(key.start_mark.line) + 1,
-                f"키 '{key.value}'가 두 번 나옵니다 (뒤의 것만 쓰입니다)",
-                f"key '{key.value}' appears twice (only the last one counts)",
-            )
+    return text, root
+
+
+def _duplicates(path: Path, root: yaml.Node) -> list[Finding]:
+    return [
+        Finding(
+            str(path),
+            int(key.start_mark.line) + 1,
+            f"키 '{key.value}'가 두 번 나옵니다 (뒤의 것만 쓰입니다)",
+            f"key '{key.value}' appears twice (only the last one counts)",
         )
+        for key in _duplicate_keys(root)
+    ]
+
+
+def _validate(path: Path, root: yaml.Node, model: type[BaseModel], data: Any) -> list[Finding]:
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        found = []
+        for error in exc.errors():
+            ko, en = _pydantic_message(error)
+            loc = tuple(error["loc"])
+            loc = loc[:-1] if loc and loc[-1] == "[key]" else loc
+            found.append(Finding(str(path), line_of(root, loc), ko, en))
+        return found
+    return []
+
+
+def lint_guide_file(
+    path: Path, fields: FieldCatalog, derived: Iterable[str], labels: Labels | None = None
+) -> list[Finding]:
+    """Every schema and reference mistake of one guide.yaml, each with its line."""
+    composed = _compose(path)
+    if isinstance(composed, list):
+        return composed
+    text, root = composed
+    linter = _Linter(path, root, fields, set(fields.keys()) | set(derived))
+    linter.found += _duplicates(path, root)
     data = yaml.load(text, yaml.SafeLoader)
     if not isinstance(data, dict):
         linter.add((), "guide.yaml은 키: 값 매핑이어야 합니다", "guide.yaml must be a mapping")
@@ -260,19 +336,107 @@ def lint_guide_file(path: Path, fields: FieldCatalog, derived: Iterable[str]) ->
     data = {k: v for k, v in data.items() if not str(k).startswith("x-")}
     try:
         guide = Guide.model_validate(data)
-    except ValidationError as exc:
-        for error in exc.errors():
-            ko, en = _pydantic_message(error)
-            linter.add(tuple(error["loc"]), ko, en)
-        return linter.found
+    except ValidationError:
+        return linter.found + _validate(path, root, Guide, data)
     linter.conditions(data)
     linter.references(guide, path.parent / "templates")
-    return linter.found
+    if labels is not None:
+        linter.labels(guide, labels)
+    return linter.found + lint_templates(path.parent / "templates")
 
 
-def lint_guides(root: Path, fields: FieldCatalog, derived: Iterable[str]) -> list[Finding]:
+def lint_templates(folder: Path) -> list[Finding]:
+    """Jinja2 syntax errors of every template file of a guide, with the template's line."""
+    env = Environment(trim_blocks=True, lstrip_blocks=True, autoescape=False)  # noqa: S701 - plain text, never HTML
+    found: list[Finding] = []
+    for path in sorted(folder.glob("*.j2")):
+        try:
+            env.parse(path.read_text("utf-8"), path.name, str(path))
+        except (OSError, UnicodeDecodeError) as exc:
+            found.append(Finding(str(path), 1, f"읽을 수 없습니다: {exc}", f"cannot read: {exc}"))
+        except TemplateSyntaxError as exc:
+            found.append(
+                Finding(
+                    str(path),
+                    exc.lineno,
+                    f"템플릿 문법 오류: {exc.message}",
+                    f"template syntax error: {exc.message}",
+                )
+            )
+    return found
+
+
+def lint_fields_file(path: Path) -> list[Finding]:
+    """Every mistake of fields.yaml (model: catalog_schema.FieldsDocument), with its line."""
+    composed = _compose(path)
+    if isinstance(composed, list):
+        return composed
+    text, root = composed
+    data = yaml.load(text, yaml.SafeLoader)
+    found = _duplicates(path, root) + _validate(path, root, FieldsDocument, data)
+    if found:
+        return found
+    for key, entry in data["fields"].items():
+        if (entry["type"] == "dropdown") != bool(entry.get("options")):
+            where: Loc = ("fields", key, "options" if "options" in entry else "type")
+            line = line_of(root, where)
+            found.append(
+                Finding(
+                    str(path),
+                    line,
+                    f"'{key}': 선택지(options)는 dropdown에만, 그리고 dropdown에는 반드시 씁니다",
+                    f"'{key}': options are required for dropdowns and only there",
+                )
+            )
+        for code in entry.get("options") or {}:
+            if not _OPTION_CODE.fullmatch(str(code)):
+                found.append(
+                    Finding(
+                        str(path),
+                        line_of(root, ("fields", key, "options", str(code))),
+                        f"선택지 코드 '{code}'는 소문자_밑줄 형식이어야 합니다",
+                        f"option code '{code}' must be lower_snake_case",
+                    )
+                )
+    return found
+
+
+def lint_labels_file(path: Path) -> list[Finding]:
+    """Every mistake of labels.yaml (model: catalog_schema.LabelsDocument), with its line."""
+    composed = _compose(path)
+    if isinstance(composed, list):
+        return composed
+    text, root = composed
+    data = yaml.load(text, yaml.SafeLoader)
+    return _duplicates(path, root) + _validate(path, root, LabelsDocument, data)
+
+
+def read_labels(path: Path) -> Labels | None:
+    """labels.yaml as plain mappings (None when it is unreadable: its lint says why)."""
+    try:
+        data = yaml.load(path.read_text("utf-8"), yaml.CSafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return {str(k): v for k, v in data.items() if isinstance(v, dict)}
+
+
+def lint_guides(
+    root: Path, fields: FieldCatalog, derived: Iterable[str], labels: Labels | None = None
+) -> list[Finding]:
     """Every finding of every `<guide>/guide.yaml` under the macros folder."""
     found: list[Finding] = []
     for path in sorted(root.glob("*/guide.yaml")):
-        found += lint_guide_file(path, fields, derived)
+        found += lint_guide_file(path, fields, derived, labels)
     return found
+
+
+def lint_macros(root: Path, derived: Iterable[str]) -> list[Finding]:
+    """fields.yaml, labels.yaml, then every guide (when the field catalog loads)."""
+    found = lint_fields_file(root / "fields.yaml") + lint_labels_file(root / "labels.yaml")
+    try:
+        fields = load_field_catalog(root / "fields.yaml")
+    except GuideDataError:
+        return found
+    return found + lint_guides(root, fields, derived, read_labels(root / "labels.yaml"))

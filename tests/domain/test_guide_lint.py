@@ -11,20 +11,29 @@ import pytest
 from backend.cli import main
 from backend.domain.derived import DERIVED
 from backend.domain.fields import load_field_catalog
-from backend.domain.guide_lint import Finding, lint_guide_file, lint_guides
+from backend.domain.guide_lint import (
+    Finding,
+    lint_fields_file,
+    lint_guide_file,
+    lint_guides,
+    lint_labels_file,
+    lint_macros,
+    read_labels,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = "force_reconnect"
 
 
-def broken_copy(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
-    """A copy of macros/ whose force_reconnect guide.yaml has `old` replaced once by `new`.
+def broken_file(tmp_path: Path, relative: str, old: str, new: str) -> tuple[Path, int]:
+    """A copy of macros/ whose file `relative` has `old` replaced once by `new`.
 
-    Returns the guide file and the 1-based line where `new` starts.
+    Returns the file and the 1-based line where `new` starts.
     """
     target = tmp_path / "macros"
-    shutil.copytree(ROOT / "macros", target)
-    path = target / GUIDE / "guide.yaml"
+    if not target.exists():
+        shutil.copytree(ROOT / "macros", target)
+    path = target / relative
     text = path.read_text(encoding="utf-8")
     assert old in text, old
     changed = text.replace(old, new, 1)
@@ -37,14 +46,22 @@ def broken_copy(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
     return path, line
 
 
+def broken_copy(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
+    """A copy of macros/ whose force_reconnect guide.yaml has `old` replaced once by `new`."""
+    return broken_file(tmp_path, f"{GUIDE}/guide.yaml", old, new)
+
+
 def lint(path: Path) -> list[Finding]:
-    fields = load_field_catalog(path.parent.parent / "fields.yaml")
-    return lint_guide_file(path, fields, DERIVED)
+    macros = path.parent.parent
+    fields = load_field_catalog(macros / "fields.yaml")
+    return lint_guide_file(path, fields, DERIVED, read_labels(macros / "labels.yaml"))
 
 
 def test_real_guides_have_no_finding() -> None:
     macros = ROOT / "macros"
-    assert lint_guides(macros, load_field_catalog(macros / "fields.yaml"), DERIVED) == []
+    labels = read_labels(macros / "labels.yaml")
+    assert lint_guides(macros, load_field_catalog(macros / "fields.yaml"), DERIVED, labels) == []
+    assert lint_macros(macros, DERIVED) == []
 
 
 # (old text, new text, line offset of the mistake inside `new`, Korean words, English words)
@@ -141,6 +158,42 @@ MISTAKES = {
         "알 수 없는 사실 'customer_presense'",
         "unknown fact 'customer_presense'",
     ),
+    "duplicate notice id": (
+        "  - {id: reconnect_only_once, when: eligible}\n",
+        "  - {id: reconnect_only_once, when: eligible}\n"
+        "  - {id: reconnect_only_once, when: eligible}\n",
+        1,
+        "id 'reconnect_only_once'가 notices에 두 번",
+        "id 'reconnect_only_once' appears twice in notices",
+    ),
+    "unknown block label": (
+        "  - {id: customer_refused, when: {fact: customer_consent, is: refused}}\n",
+        "  - {id: customer_refusd, when: {fact: customer_consent, is: refused}}\n",
+        0,
+        "'customer_refusd'의 문구가 labels.yaml의 blocks에 없습니다",
+        "'customer_refusd' has no wording under blocks in labels.yaml",
+    ),
+    "unknown notice label": (
+        "  - {id: reconnect_only_once, when: eligible}\n",
+        "  - {id: reconnect_only_twice, when: eligible}\n",
+        0,
+        "'reconnect_only_twice'의 문구가 labels.yaml의 notices에 없습니다",
+        "'reconnect_only_twice' has no wording under notices in labels.yaml",
+    ),
+    "unknown notice label on a row": (
+        "    notices: [no_insurance_collect_cash]\n",
+        "    notices: [no_insurance_collect_money]\n",
+        0,
+        "'no_insurance_collect_money'의 문구가 labels.yaml의 notices에 없습니다",
+        "'no_insurance_collect_money' has no wording under notices",
+    ),
+    "unknown top-level key": (
+        "fields: [call_type,",
+        "feilds: [x]\nfields: [call_type,",
+        0,
+        "알 수 없는 키 'feilds'",
+        "unknown key 'feilds' (a typo?)",
+    ),
     "yaml syntax": (
         "    collect: [customer_presence, reason]\n",
         "    collect: [customer_presence, reason\n",
@@ -189,3 +242,127 @@ def test_guides_check_prints_file_and_line(tmp_path: Path) -> None:
         in err.getvalue()
     )
     assert "problem(s))" in err.getvalue()
+
+
+# (file, old text, new text, line offset of the mistake inside `new`, Korean, English)
+CATALOG_MISTAKES = {
+    "field with a bad type": (
+        "fields.yaml",
+        "  identity_verified:\n    type: tristate\n",
+        "  identity_verified:\n    type: yesno\n",
+        1,
+        "'yesno'는 쓸 수 없는 값입니다",
+        "'yesno' is not allowed (expected 'tristate', 'dropdown',",
+    ),
+    "field key not snake_case": (
+        "fields.yaml",
+        "  identity_verified:\n",
+        "  IdentityVerified:\n",
+        0,
+        "키 'IdentityVerified'는 소문자_밑줄 형식이어야 합니다",
+        "key 'IdentityVerified' must be lower_snake_case",
+    ),
+    "field without its label": (
+        "fields.yaml",
+        "    label: {ko: 본인확인 완료, en: Identity verified}\n",
+        "    # label: left out\n",
+        -1,  # the field's mapping starts one line up
+        "필수 키 'label'가 없습니다",
+        "required key 'label' is missing",
+    ),
+    "unknown field key": (
+        "fields.yaml",
+        "    type: tristate\n",
+        "    type: tristate\n    zendsk: false\n",
+        1,
+        "알 수 없는 키 'zendsk'",
+        "unknown key 'zendsk' (a typo?)",
+    ),
+    "dropdown without options": (
+        "fields.yaml",
+        "  identity_verified:\n    type: tristate\n",
+        "  identity_verified:\n    type: dropdown\n",
+        1,
+        "선택지(options)는 dropdown에만",
+        "'identity_verified': options are required for dropdowns and only there",
+    ),
+    "option code not snake_case": (
+        "fields.yaml",
+        "      own_vip: {ko:",
+        "      Own-VIP: {ko:",
+        0,
+        "선택지 코드 'Own-VIP'는 소문자_밑줄 형식",
+        "option code 'Own-VIP' must be lower_snake_case",
+    ),
+    "duplicate field": (
+        "fields.yaml",
+        "  identity_verified:\n    type: tristate\n",
+        "  identity_verified:\n    type: tristate\n  identity_verified:\n    type: tristate\n",
+        2,
+        "키 'identity_verified'가 두 번",
+        "key 'identity_verified' appears twice",
+    ),
+    "label entry missing ko": (
+        "labels.yaml",
+        '  customer_refused: {ko: "고객이 강제재연결에 동의하지 않았습니다.", en:',
+        "  customer_refused: {en:",
+        0,
+        "필수 키 'ko'가 없습니다",
+        "required key 'ko' is missing",
+    ),
+    "unknown labels section": (
+        "labels.yaml",
+        "notices:\n",
+        "notice:\n",
+        0,
+        "알 수 없는 키 'notice'",
+        "unknown key 'notice' (a typo?)",
+    ),
+    "label that is not a pair": (
+        "labels.yaml",
+        '  customer_refused: {ko: "고객이 강제재연결에 동의하지 않았습니다.", en:',
+        '  customer_refused: "거절"\n  x_ignored: {ko: "", en:',
+        0,
+        "'customer_refused'의 형식이 틀렸습니다",
+        "wrong type for 'customer_refused'",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(CATALOG_MISTAKES))
+def test_catalog_mistake_names_file_line_and_both_languages(tmp_path: Path, mistake: str) -> None:
+    name, old, new, offset, korean, english = CATALOG_MISTAKES[mistake]
+    path, line = broken_file(tmp_path, name, old, new)
+    found = lint_fields_file(path) if name == "fields.yaml" else lint_labels_file(path)
+    assert found, mistake
+    first = found[0]
+    assert (first.file, first.line) == (str(path), line + offset), (mistake, first)
+    assert korean in first.ko
+    assert english in first.en
+    assert first in lint_macros(path.parent, DERIVED)
+
+
+def test_template_syntax_error_names_the_template_and_its_line(tmp_path: Path) -> None:
+    path, line = broken_file(
+        tmp_path,
+        f"{GUIDE}/templates/q1_1_empathy.j2",
+        '{% if admin_status != "completed" %}',
+        '{% if admin_status != "completed" %}\n{{ reason | or_blank("OOO" }}',
+    )
+    found = lint(path.parent.parent / "guide.yaml")
+    assert [(f.file, f.line) for f in found] == [(str(path), line + 1)]
+    assert "템플릿 문법 오류" in found[0].ko
+    assert "template syntax error" in found[0].en
+
+
+def test_guides_check_reports_a_fields_yaml_mistake_with_its_line(tmp_path: Path) -> None:
+    path, line = broken_file(
+        tmp_path,
+        "fields.yaml",
+        "  identity_verified:\n    type: tristate\n",
+        "  identity_verified:\n    type: yesno\n",
+    )
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["guides", "check", "--guides-dir", str(path.parent)], out=out, err=err)
+    assert code == 1
+    assert f"guides check: {path}:{line + 1}: 'yesno'는 쓸 수 없는 값입니다" in err.getvalue()

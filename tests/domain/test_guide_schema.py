@@ -1,4 +1,4 @@
-"""`macros/guide.schema.json` is generated from the models (drift test) and types conditions."""
+"""`macros/{guide,fields,labels}.schema.json` are generated from the models (drift test)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,20 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+import yaml
+
 from backend.cli import main
+from backend.domain.catalog_schema import (
+    DOCUMENTS,
+    FieldsDocument,
+    LabelsDocument,
+    fields_schema,
+    labels_schema,
+    schema_file,
+)
 from backend.domain.conditions import FACT_OPS
+from backend.domain.fields import _RawField
 from backend.domain.guide_schema import guide_schema
 from backend.domain.guides import Guide, Row
 
@@ -51,3 +63,41 @@ def test_conditions_are_typed_not_any() -> None:
     assert test["maxProperties"] == 2
     assert [s["required"] for s in shapes[:3]] == [["all"], ["any"], ["not"]]
     assert shapes[0]["properties"]["all"]["minItems"] == 1
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_every_committed_schema_is_regenerated_identically(document: str) -> None:
+    out = io.StringIO()
+    assert main(["guides", "schema", "--document", document], out=out, err=io.StringIO()) == 0
+    committed = ROOT / "macros" / schema_file(document)  # type: ignore[arg-type]
+    assert out.getvalue() == committed.read_text(encoding="utf-8"), (
+        f"run: guidepost guides schema --document {document} --out macros/{committed.name}"
+    )
+
+
+def test_real_catalog_files_fit_their_document_models() -> None:
+    fields = yaml.safe_load((ROOT / "macros" / "fields.yaml").read_text(encoding="utf-8"))
+    labels = yaml.safe_load((ROOT / "macros" / "labels.yaml").read_text(encoding="utf-8"))
+    assert len(FieldsDocument.model_validate(fields).fields) == len(fields["fields"])
+    assert set(LabelsDocument.model_validate(labels).model_fields_set) == set(labels)
+
+
+def test_fields_schema_follows_the_loader_model_and_its_hand_rules() -> None:
+    schema = fields_schema()
+    entry = schema["$defs"]["Field"]
+    assert set(entry["properties"]) == set(_RawField.model_fields)
+    assert entry["additionalProperties"] is False
+    assert entry["properties"]["type"]["enum"][:2] == ["tristate", "dropdown"]
+    assert entry["then"]["required"] == ["options"]
+    assert entry["else"] == {"not": {"required": ["options"]}}
+    mapping = schema["properties"]["fields"]
+    assert list(mapping["patternProperties"]) == ["^[a-z][a-z0-9_]*$"]
+    assert mapping["additionalProperties"] is False
+    assert "_RawField" not in json.dumps(schema)
+
+
+def test_labels_schema_requires_both_languages() -> None:
+    schema = labels_schema()
+    assert set(schema["properties"]) == {"blocks", "notices"}
+    assert schema["additionalProperties"] is False
+    assert schema["$defs"]["Label"]["required"] == ["ko", "en"]

@@ -138,8 +138,9 @@ def _cmd_guides_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     findings = [*findings, *remarks]
     if as_json:
         return _write_check_json(out, findings, problems, report)
+    # Errors on stderr; warnings and infos (the check still passes) with the report on stdout.
     for remark in remarks:
-        err.write(f"guides check: {remark}\n")
+        (err if remark.severity == "error" else out).write(f"guides check: {remark}\n")
     errors = [f for f in findings if f.severity == "error"]
     err.write(f"guides check: took {time.perf_counter() - started:.2f} s\n")
     for line in report:

@@ -225,7 +225,7 @@ class _GuideReport:
                 "error",
                 "unreachable_text",
                 f"문구 '{text.key}'는 어떤 경우에도 제시되지 않습니다 ({why})",
-                f"text '{text.key}' is never offered: {why}",
+                f"unreachable text '{text.key}': never offered, {why}",
             )
 
     def unguarded_facts(self, facts: set[str]) -> None:

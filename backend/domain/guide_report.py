@@ -36,7 +36,7 @@ PLACEHOLDER_CALLS = frozenset({"call_link", "situation_room"})
 _JINJA = Environment(trim_blocks=True, lstrip_blocks=True, autoescape=False)  # noqa: S701 - parse only
 
 
-def _yes_known(raw: Any) -> set[str]:
+def yes_known(raw: Any) -> set[str]:
     """Facts a condition's *yes* proves known."""
     return _known(raw, want_yes=True)
 
@@ -69,7 +69,7 @@ def _known(raw: Any, want_yes: bool) -> set[str]:
     return found
 
 
-def _no_known(raw: Any) -> set[str]:
+def no_known(raw: Any) -> set[str]:
     """Facts a condition's *no* proves known."""
     return _known(raw, want_yes=False)
 
@@ -104,21 +104,21 @@ def offering_outcomes(guide: Guide, row: Row, text: TextSpec) -> list[str]:
 
 def known_when_offered(guide: Guide, row: Row, text: TextSpec, outcome: str) -> set[str]:
     """Facts certainly known whenever this row offers the text under this outcome."""
-    known = _yes_known(row.when) | _yes_known(text.when)
+    known = yes_known(row.when) | yes_known(text.when)
     if text.variants is not None and not text.variants.all_while_unknown:
         known.add(text.variants.by)
     if outcome == "eligible":
         known |= {collect.fact for collect in row.collect}
-        known |= set().union(*(_no_known(block.when) for block in row.blocks))
+        known |= set().union(*(no_known(block.when) for block in row.blocks))
         if row.checks:
-            known |= set().union(*(_no_known(c.when) for c in guide.checks if c.applies is None))
+            known |= set().union(*(no_known(c.when) for c in guide.checks if c.applies is None))
             known |= {r.fact for r in guide.requires if r.when is None and not r.unless_known}
     elif outcome == "blocked" and text.on_blocks:
         # Offered only when one of its blocks is raised: that block's `when` (and a check's
         # `applies`) said yes.
-        rules = {block.id: _yes_known(block.when) for block in row.blocks}
+        rules = {block.id: yes_known(block.when) for block in row.blocks}
         if row.checks:
-            rules |= {c.id: _yes_known(c.when) | _yes_known(c.applies) for c in guide.checks}
+            rules |= {c.id: yes_known(c.when) | yes_known(c.applies) for c in guide.checks}
         raised = [rules[b] for b in text.on_blocks if b in rules and b not in text.not_on_blocks]
         if raised:
             known |= set.intersection(*raised)

@@ -6,12 +6,22 @@ import io
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backend.cli import main
+from backend.domain.conditions import Tri, compile_condition
 from backend.domain.guide_lint import Finding
-from backend.domain.guide_report import bare_reads, derived_inputs, report_guides
+from backend.domain.guide_report import (
+    bare_reads,
+    derived_inputs,
+    no_known,
+    report_guides,
+    yes_known,
+)
 from backend.domain.guides import GuideCatalog, load_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -273,3 +283,44 @@ def test_guides_check_fails_on_an_unreachable_text(tmp_path: Path) -> None:
     )
     assert f"guides check: warning: {path}:" in out.getvalue()  # the placeholder setting
     assert "FAILED (1 problem(s))" in err.getvalue()
+
+
+# --- the static rules are sound (property) ------------------------------------------------------
+
+FACT_NAMES = ("a", "b", "c")
+VALUES = st.one_of(st.none(), st.integers(0, 2))
+TESTS = st.one_of(
+    st.builds(lambda f, v: {"fact": f, "is": v}, st.sampled_from(FACT_NAMES), st.integers(0, 2)),
+    st.builds(lambda f, v: {"fact": f, "in": [v]}, st.sampled_from(FACT_NAMES), st.integers(0, 2)),
+    st.builds(
+        lambda f, v: {"fact": f, "not_yet": v}, st.sampled_from(FACT_NAMES), st.integers(0, 2)
+    ),
+    st.builds(lambda f, g: {"fact": f, "lt": {"fact": g}}, *[st.sampled_from(FACT_NAMES)] * 2),
+    st.builds(
+        lambda f, op, flag: {"fact": f, op: flag},
+        st.sampled_from(FACT_NAMES),
+        st.sampled_from(["is_known", "is_unknown"]),
+        st.booleans(),
+    ),
+)
+CONDITIONS = st.recursive(
+    TESTS,
+    lambda inner: st.one_of(
+        st.builds(lambda parts: {"all": parts}, st.lists(inner, min_size=1, max_size=3)),
+        st.builds(lambda parts: {"any": parts}, st.lists(inner, min_size=1, max_size=3)),
+        st.builds(lambda part: {"not": part}, inner),
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(CONDITIONS, st.fixed_dictionaries({name: VALUES for name in FACT_NAMES}))
+def test_what_a_yes_or_a_no_proves_known_is_known(
+    raw: dict[str, Any], values: dict[str, Any]
+) -> None:
+    outcome = compile_condition(raw).evaluate(lambda name: (values[name], ()))
+    if outcome.value is Tri.YES:
+        assert all(values[name] is not None for name in yes_known(raw)), raw
+    if outcome.value is Tri.NO:
+        assert all(values[name] is not None for name in no_known(raw)), raw

@@ -12,8 +12,9 @@ Errors fail `guides check`; warnings and infos are printed and the check passes,
 editor can ship a guide with an intentional placeholder. All of it is static (no path walk;
 the checker's walk already proves every `when` holds somewhere): the reachability rules are
 sound (a text reported unreachable is unreachable), the unguarded-fact rule is a sound
-over-approximation (it may warn about a fact the table happens to guarantee, never misses
-one it prints bare); see `known_when_offered` and `bare_reads`.
+over-approximation within the text's own template file (it may warn about a fact the table
+happens to guarantee, never misses one that file prints bare; macros imported from other
+templates are trusted); see `known_when_offered` and `bare_reads`.
 """
 
 from __future__ import annotations

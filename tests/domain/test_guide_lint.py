@@ -158,6 +158,13 @@ MISTAKES = {
         "알 수 없는 사실 'customer_presense'",
         "unknown fact 'customer_presense'",
     ),
+    "duplicate text key": (
+        "      - {key: q1.2.trip_number, kind: reply,",
+        "      - {key: q1.2.trip_info, kind: reply,",
+        0,
+        "문구 키 'q1.2.trip_info'가 이 분기에서 두 번",
+        "text key 'q1.2.trip_info' is used twice in this branch",
+    ),
     "duplicate notice id": (
         "  - {id: reconnect_only_once, when: eligible}\n",
         "  - {id: reconnect_only_once, when: eligible}\n"

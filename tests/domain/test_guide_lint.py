@@ -161,7 +161,7 @@ MISTAKES = {
     "duplicate text key": (
         "      - {key: q1.2.trip_number, kind: reply,",
         "      - {key: q1.2.trip_info, kind: reply,",
-        0,
+        2,  # the text it repeats is two lines up (where `new` is first found)
         "문구 키 'q1.2.trip_info'가 이 분기에서 두 번",
         "text key 'q1.2.trip_info' is used twice in this branch",
     ),

@@ -165,7 +165,11 @@ def get_guidance(gateway: ZendeskGateway, ticket_id: int, ctx: ServiceContext) -
 
 def build_guidance(found: TicketDecision, ctx: ServiceContext | None = None) -> TicketGuidance:
     """The guidance answer for one decided ticket (with ctx: where its facts came from)."""
-    provenance = answer_keys(found.merged, ctx.catalog.fields) if ctx is not None else {}
+    provenance = (
+        answer_keys(found.merged, ctx.catalog.fields, found.decision, ctx.catalog)
+        if ctx is not None
+        else {}
+    )
     return TicketGuidance(
         **dict(found.decision),
         ticket_id=found.record.id,

@@ -17,6 +17,8 @@ from app_helpers import BrowserRun, Harness, backend_headers, guidance
 
 from backend.connectors.fetch import DEFAULT_CACHE
 from backend.settings import Settings
+from backend.zendesk.gateway import ReconnectionClaim
+from backend.zendesk.zenpy_gateway import ZenpyGateway
 from tooling.admin_emulator import (
     ADMIN_DEMO_TICKETS,
     CALLS,
@@ -160,6 +162,28 @@ def test_a_failed_source_is_told_and_its_facts_asked(
     assert first.locator("[data-unfetched]").inner_text() == "대리 어드민에서 직접 확인"
     assert run.app.locator("[data-check] .gp-fetched").count() == 0
     run.shot("sources-02-failed")
+
+
+def test_a_changed_decision_is_shown_from_the_409_with_its_sources(
+    browser_run: BrowserRun, stack: Stack
+) -> None:
+    """Another ticket reconnects this 원콜 first: apply's 409 shows the new decision at once."""
+    run = browser_run
+    ident = admin_ticket(stack)
+    run.open(ident, state="guidance")
+    assert run.app.locator("[data-eligibility]").get_attribute("data-eligibility") == "eligible"
+    with ZenpyGateway.from_settings(stack.settings, wait_policy="batch") as gateway:
+        gateway.create_reconnection(ReconnectionClaim(FETCH_ONLY_CALL_ID, "7999", 999_001))
+    run.app.locator('[data-action="apply"]').click()
+    run.app.locator('[data-action="apply-confirm"]').click()
+    run.app.locator('[data-error="decision_changed"]').wait_for()
+    # The 409's decision is on screen: blocked, and its admin facts still marked.
+    assert run.app.locator("[data-eligibility]").get_attribute("data-eligibility") == "blocked"
+    assert run.app.locator('[data-block="already_reconnected_once"]').count() == 1
+    run.app.locator('[data-fold="checks"] > summary').click()
+    assert mark_of(run, '[data-check="driver_off_duty"]').count() == 1
+    assert "gp_eligible" not in stack.emulator.store.get_ticket(ident)["tags"]
+    run.shot("sources-04-decision-changed")
 
 
 def svg_from(data_url: str) -> str:

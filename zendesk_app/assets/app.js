@@ -437,7 +437,14 @@
       ui.focusLater('[data-action="apply"]');
     }, function (err) {
       if (g !== state.guidance) { return; }
-      state.apply = { phase: 'failed', result: null, error: parts.problems.classify(err) };
+      var error = parts.problems.classify(err);
+      // A 409 decision-changed carries the new decision in the guidance's shape: show it at
+      // once (with where its facts came from) under the alert, instead of the old one.
+      var changed = error.kind === 'decision_changed' ? error.decision : null;
+      if (changed && typeof changed.branch === 'string' && changed.source !== 'form') {
+        state.guidance = state.savedGuidance = changed;
+      }
+      state.apply = { phase: 'failed', result: null, error: error };
       ui.renderCurrent();
       ui.focusLater('.gp-applybar [role="alert"] button');
     });

@@ -111,7 +111,7 @@ def answer_keys(
     decision: Decision | None = None,
     catalog: GuideCatalog | None = None,
 ) -> dict[str, Any]:
-    """`fact_sources`, `connector_failures`, `connector_disagreements` for the guidance."""
+    """`fact_sources`, `connector_failures`, `connector_disagreements` (+ `fetched_check_facts`)."""
     if merged is None:
         return {}
     keys: dict[str, Any] = {

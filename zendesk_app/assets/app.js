@@ -455,6 +455,9 @@
   // GET /v1/guides/{id}/graph.svg needs the session, which a navigation or a link could not
   // carry: the picture is fetched through client.request and shown as an <img> from a
   // data: URL, so its markup is never parsed into this page and nothing in it can run.
+  // client.request "doesn't support uploading or downloading binary files"
+  // (developer.zendesk.com/documentation/apps/app-developer-guide/making-api-requests-from-a-zendesk-app/):
+  // SVG is text, asked for with dataType 'text'.
   function graphKey(g) { return String(g.guide) + '|' + String(g.branch); }
 
   // Where the ticket's branch sits ({x, y}: 0..1 of the picture), to scroll the picture to

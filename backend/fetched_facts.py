@@ -17,6 +17,7 @@ from backend.connectors.merge import Disagreement, fields_to_fill, merge_facts
 from backend.connectors.result import NO_CONNECTOR_FACTS, ConnectorFacts, FactSource, SourceKind
 from backend.domain.decision import Decision
 from backend.domain.fields import FieldCatalog
+from backend.domain.guides import GuideCatalog
 
 FactFetcher = Callable[[Mapping[str, object]], ConnectorFacts]
 # Notice id (macros/labels.yaml) shown when a typed value differs from the admin system's.
@@ -80,12 +81,44 @@ def annotate_decision(
     )
 
 
-def answer_keys(merged: MergedFacts | None, fields: FieldCatalog) -> dict[str, Any]:
-    """`fact_sources`, `connector_failures`, `connector_disagreements` for the guidance."""
+def fetched_check_facts(
+    decision: Decision, merged: MergedFacts, catalog: GuideCatalog
+) -> dict[str, list[str]]:
+    """Per check line: the facts its condition reads that a connector gave (the sidebar's mark)."""
+    if decision.guide is None or decision.guide not in catalog.guides:
+        return {}
+    guide = catalog.guide(decision.guide)
+    reads: dict[str, set[str]] = {}
+    for check in guide.checks:
+        reads.setdefault(check.id, set()).update(
+            check.condition.facts() | check.applies_condition.facts()
+        )
+    for row in guide.rows:
+        for block in row.blocks:
+            reads.setdefault(block.id, set()).update(block.condition.facts())
+    fetched = {key for key, source in merged.provenance.items() if source.kind == "connector"}
+    found: dict[str, list[str]] = {}
+    for line in decision.checks:
+        keys = sorted(reads.get(line.id, set()) & fetched)
+        if keys:
+            found[line.id] = keys
+    return found
+
+
+def answer_keys(
+    merged: MergedFacts | None,
+    fields: FieldCatalog,
+    decision: Decision | None = None,
+    catalog: GuideCatalog | None = None,
+) -> dict[str, Any]:
+    """`fact_sources`, `connector_failures`, `connector_disagreements` (+ `fetched_check_facts`)."""
     if merged is None:
         return {}
-    return {
+    keys: dict[str, Any] = {
         "fact_sources": {key: source.to_json() for key, source in merged.provenance.items()},
         "connector_failures": [failure.to_json() for failure in merged.fetched.failures],
         "connector_disagreements": [item.to_json(fields) for item in merged.disagreements],
     }
+    if decision is not None and catalog is not None:
+        keys["fetched_check_facts"] = fetched_check_facts(decision, merged, catalog)
+    return keys

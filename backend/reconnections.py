@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from backend.domain.decision import Decision
 from backend.domain.facts import (
@@ -15,6 +15,7 @@ from backend.errors import (
     SettingsError,
     ZendeskRejectedError,
 )
+from backend.fetched_facts import annotate_decision
 from backend.ticket_decision import (
     ServiceContext,
     TicketDecision,
@@ -194,8 +195,11 @@ def claim_reconnection(
     prior = max(1, count_prior_claims(claims, found.record.id, forced))
     ticket = found.ticket.model_copy(update={"prior_reconnections": prior})
     decision = decide_ticket(ticket, ctx)
-    lost = TicketDecision(
-        record=found.record,
+    if found.merged is not None:
+        # The admin facts the agent saw stay: their field fills and the disagreement notice.
+        decision = annotate_decision(decision, found.merged, ctx.catalog.fields, ctx.field_map)
+    lost = replace(
+        found,
         ticket=ticket,
         decision=decision,
         fingerprint=compute_settled_fingerprint(ticket, decision, ctx),

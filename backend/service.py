@@ -165,7 +165,11 @@ def get_guidance(gateway: ZendeskGateway, ticket_id: int, ctx: ServiceContext) -
 
 def build_guidance(found: TicketDecision, ctx: ServiceContext | None = None) -> TicketGuidance:
     """The guidance answer for one decided ticket (with ctx: where its facts came from)."""
-    provenance = answer_keys(found.merged, ctx.catalog.fields) if ctx is not None else {}
+    provenance = (
+        answer_keys(found.merged, ctx.catalog.fields, found.decision, ctx.catalog)
+        if ctx is not None
+        else {}
+    )
     return TicketGuidance(
         **dict(found.decision),
         ticket_id=found.record.id,
@@ -222,12 +226,13 @@ def _is_stale_own_tag(tag: str, current: list[str], options: frozenset[str]) -> 
     return own and tag not in current and tag not in options
 
 
-def _check_writable(found: TicketDecision, fingerprint: str | None) -> None:
+def _check_writable(found: TicketDecision, fingerprint: str | None, ctx: ServiceContext) -> None:
     decision = found.decision
     if fingerprint is not None and decision_fingerprint(decision) != fingerprint:
         raise DecisionChangedError(
             "the decision changed since the guidance was shown; review the new one",
-            decision=build_guidance(found).model_dump(mode="json"),
+            # The guidance answer's shape (fact_sources…): the sidebar re-renders from it.
+            decision=build_guidance(found, ctx).model_dump(mode="json"),
         )
     if decision.guide is None:
         raise NothingToApplyError("the ticket matches no guide: nothing to apply", field="branch")
@@ -266,10 +271,10 @@ def apply_decision(
             # Before the fingerprint check: the write-back's own fields settle the decision.
             bind_request(applied=False, attempts=attempt)
             return _build_result(found, applied=False, updated_at=found.record.updated_at)
-        _check_writable(found, fingerprint)
+        _check_writable(found, fingerprint, ctx)
         # A lost ledger claim turns the decision blocked: the agent must see that first.
         found = claim_reconnection(gateway, found, branch, ctx)
-        _check_writable(found, fingerprint)
+        _check_writable(found, fingerprint, ctx)
         update = build_update(found, ctx, author_id)
         try:
             written = gateway.update_ticket(update)

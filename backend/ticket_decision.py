@@ -67,6 +67,10 @@ class TicketGuidance(Decision):
     connector_disagreements: list[dict[str, Any]] = Field(
         default_factory=list, description="typed values the admin system reports differently"
     )
+    fetched_check_facts: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="per check line: the facts it reads that a connector fetched",
+    )
 
 
 class ApplyResult(BaseModel):

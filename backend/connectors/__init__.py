@@ -27,7 +27,8 @@ Guidance (GET and POST /v1/tickets/{id}/guidance):
   4. Answer additively: `fact_sources` = {key: FactSource.to_json()},
      `connector_failures` = [f.to_json() for f in fetched.failures] (the sidebar shows "확인
      필요 — 대리 어드민 응답 없음" for `fetched.unknown`), and one notice per disagreement
-     (`Disagreement.to_json(fields)`: typed value, fetched value, connector, time).
+     (`Disagreement.to_json(fields)`: typed value, fetched value, connector, time), and
+     `fetched_check_facts` (check line → the fetched facts it reads: the "어드민" mark).
      The C3 fingerprint needs nothing more: a fetched fact changes it only through the
      decision it changes (hashing fetch times would turn each cache expiry into a 409).
 
@@ -35,7 +36,9 @@ Apply (POST /v1/tickets/{id}/apply): re-read the ticket, fetch again (the TTL ca
 this cheap and returns the values the agent saw), merge, decide. `fields_to_fill(values,
 provenance, fields)` gives the Zendesk values of fetched facts whose ticket field is empty;
 add them to the write-back's `fields_set` so the apply preview lists them and the ticket
-keeps what the decision relied on (a later read then finds them as typed values).
+keeps what the decision relied on (a later read then finds them as typed values). A lost
+once-only claim re-decides on the same merged facts (backend/reconnections.py), and a 409
+decision-changed carries the guidance shape, provenance included.
 
 Secrets: `auth.secret` names a key of GUIDEPOST_CONNECTOR_SECRETS (SecretStr). Header
 values are never logged; one log line per source (`connector_fetch`: connector, host,

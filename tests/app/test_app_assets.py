@@ -97,3 +97,17 @@ def test_the_app_never_uses_inner_html_and_calls_the_backend_only_via_request() 
     assert "headers: { Authorization: 'Bearer ' + token }" in source
     assert "cors: false" in source
     assert "secret_key" not in source
+
+
+def test_the_guide_picture_is_never_markup_in_the_page() -> None:
+    """The SVG is shown as an <img> from a data: URL; parsed only in an inert XML document."""
+    import re
+
+    source = _app_scripts()
+    for forbidden in ("createContextualFragment", "srcdoc", "importNode", "adoptNode", "text/html"):
+        assert forbidden not in source, forbidden
+    assert re.findall(r"parseFromString\([^)]*\)", source) == [
+        "parseFromString(svg, 'image/svg+xml')"
+    ]
+    assert source.count("data:image/svg+xml") == 1
+    assert re.search(r"ui\.el\('img', \{[^}]*\n?\s*attrs: \{ src: graph\.url", source)

@@ -216,3 +216,23 @@ def test_start_up_fails_fast_on_a_bad_connector(write_yaml: WriteYaml) -> None:
     with pytest.raises(SettingsError) as caught:
         create_app(settings)
     assert "connector 'driver_admin_call': url: host 127.0.0.1:8790" in caught.value.detail
+
+
+def test_check_lines_name_the_fetched_facts_they_read(catalog: GuideCatalog) -> None:
+    """Each check resting on an admin fact names it (the sidebar's "어드민" mark); others don't."""
+    record, field_map = record_of(catalog, TYPED)
+    ctx = context(catalog, field_map, admin_facts(catalog, ADMIN))
+    answer = build_guidance(read_decision(OneTicket(record), 7, ctx), ctx).model_dump(mode="json")  # type: ignore[arg-type]
+    assert answer["fetched_check_facts"] == {
+        "admin_status_not_reconnectable": ["admin_status"],
+        "driver_off_duty": ["driver_on_duty"],
+        "customer_recalling": ["customer_recalling"],
+    }
+    assert {line["id"] for line in answer["checks"]} >= set(answer["fetched_check_facts"])
+    typed_only = {**TYPED, **ADMIN}
+    record, field_map = record_of(catalog, typed_only)
+    ctx = context(catalog, field_map, admin_facts(catalog, ADMIN))
+    answer = build_guidance(read_decision(OneTicket(record), 7, ctx), ctx).model_dump(mode="json")  # type: ignore[arg-type]
+    assert answer["fetched_check_facts"] == {}  # typed on the ticket: no admin mark
+    plain = build_guidance(read_decision(OneTicket(record), 7, context(catalog, field_map, None)))  # type: ignore[arg-type]
+    assert plain.fetched_check_facts == {}

@@ -40,7 +40,8 @@
     edited: {}, // field id -> true: the agent changed it since the last Submit
     formTimer: null,
     lastChange: 0, // when the last field change event arrived
-    place: { rest: false, checks: false, active: null }, // kept across reloads
+    place: { rest: false, checks: false, fetched: false, active: null }, // kept across reloads
+    graph: { key: null, phase: 'idle', open: false }, // the guide picture: idle | loading | shown | failed
     edits: {}, // text key -> the agent's edited body
     session: null, // {token, expiresAt}: Guidepost session from the signed-URL entry
     sessionRefresh: null,
@@ -86,18 +87,19 @@
     return state.session || null;
   }
 
-  function sendWithSession(path, method, body, token) {
+  function sendWithSession(path, method, body, token, dataType) {
     var base = String(state.settings.backend_url || '').replace(/\/+$/, '');
     var options = {
       url: base + path,
       type: method,
       contentType: 'application/json',
-      dataType: 'json',
+      dataType: dataType || 'json',
       cors: false,
       headers: { Authorization: 'Bearer ' + token }
     };
     if (body !== undefined) { options.data = JSON.stringify(body); }
     return state.client.request(options).then(function (data) {
+      if (options.dataType !== 'json') { return data; }
       return typeof data === 'string' && data ? JSON.parse(data) : data;
     });
   }
@@ -119,9 +121,9 @@
     return state.sessionRefresh;
   }
 
-  function backend(path, method, body) {
+  function backend(path, method, body, dataType) {
     return ensureSession().then(function (session) {
-      return sendWithSession(path, method, body, session.token);
+      return sendWithSession(path, method, body, session.token, dataType);
     });
   }
 
@@ -435,10 +437,83 @@
       ui.focusLater('[data-action="apply"]');
     }, function (err) {
       if (g !== state.guidance) { return; }
-      state.apply = { phase: 'failed', result: null, error: parts.problems.classify(err) };
+      var error = parts.problems.classify(err);
+      // A 409 decision-changed carries the new decision in the guidance's shape: show it at
+      // once (with where its facts came from) under the alert, instead of the old one.
+      var changed = error.kind === 'decision_changed' ? error.decision : null;
+      if (changed && typeof changed.branch === 'string' && changed.source !== 'form') {
+        state.guidance = state.savedGuidance = changed;
+      }
+      state.apply = { phase: 'failed', result: null, error: error };
       ui.renderCurrent();
       ui.focusLater('.gp-applybar [role="alert"] button');
     });
+  }
+
+  // ---------------------------------------------------------------- the guide picture
+
+  // GET /v1/guides/{id}/graph.svg needs the session, which a navigation or a link could not
+  // carry: the picture is fetched through client.request and shown as an <img> from a
+  // data: URL, so its markup is never parsed into this page and nothing in it can run.
+  // client.request "doesn't support uploading or downloading binary files"
+  // (developer.zendesk.com/documentation/apps/app-developer-guide/making-api-requests-from-a-zendesk-app/):
+  // SVG is text, asked for with dataType 'text'.
+  function graphKey(g) { return String(g.guide) + '|' + String(g.branch); }
+
+  // Where the ticket's branch sits ({x, y}: 0..1 of the picture), to scroll the picture to
+  // it. The SVG is read in an inert XML document (DOMParser), never inserted into the page.
+  function highlightAt(svg) {
+    try {
+      var doc = new window.DOMParser().parseFromString(svg, 'image/svg+xml');
+      var mark = doc.querySelector('[stroke-width="4"]');
+      var width = Number(doc.documentElement.getAttribute('width'));
+      var height = Number(doc.documentElement.getAttribute('height'));
+      var x = mark ? Number(mark.getAttribute('x')) : NaN;
+      var y = mark ? Number(mark.getAttribute('y')) : NaN;
+      if (!(width > 0 && height > 0 && isFinite(x) && isFinite(y))) { return null; }
+      return { x: Math.max(0, Math.min(1, x / width)), y: Math.max(0, Math.min(1, y / height)) };
+    } catch (e) { return null; }
+  }
+
+  function openGraph() {
+    var g = state.guidance;
+    if (!g || !g.guide || !g.branch) { return; }
+    var key = graphKey(g);
+    if (state.graph.key === key && state.graph.phase === 'shown') {
+      state.graph.open = true;
+      ui.renderCurrent();
+      ui.focusLater('[data-graph] [data-action="graph-close"]');
+      return;
+    }
+    state.graph = { key: key, phase: 'loading', open: true, url: null, at: null, full: true };
+    ui.renderCurrent();
+    var path = '/v1/guides/' + encodeURIComponent(g.guide) + '/graph.svg?branch=' + encodeURIComponent(g.branch);
+    backend(path, 'GET', undefined, 'text').then(function (svg) {
+      if (state.graph.key !== key) { return; }
+      if (typeof svg !== 'string' || svg.indexOf('<svg') === -1) { throw new Error('not an SVG picture'); }
+      state.graph = {
+        key: key, phase: 'shown', open: true, full: true, at: highlightAt(svg),
+        url: 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(svg)
+      };
+      ui.renderCurrent();
+      ui.focusLater('[data-graph] [data-action="graph-close"]');
+    }).catch(function (err) {
+      if (state.graph.key !== key) { return; }
+      var info = err instanceof Error ? { kind: 'generic', status: 0, action: 'retry' } : parts.problems.classify(err);
+      state.graph = { key: key, phase: 'failed', open: true, error: info };
+      ui.renderCurrent();
+    });
+  }
+
+  function closeGraph() {
+    state.graph.open = false;
+    ui.renderCurrent();
+    ui.focusLater('[data-action="graph"]');
+  }
+
+  function toggleGraphSize() {
+    state.graph.full = !state.graph.full;
+    ui.renderCurrent();
   }
 
   function reload() {
@@ -454,6 +529,10 @@
     openConfirm: openConfirm,
     closeConfirm: closeConfirm,
     doApply: doApply,
+    openGraph: openGraph,
+    closeGraph: closeGraph,
+    toggleGraphSize: toggleGraphSize,
+    graphKey: graphKey,
     reload: reload
   };
 

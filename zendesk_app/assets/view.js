@@ -295,7 +295,8 @@
     var children = [
       el('p', { className: 'gp-outcome__label', text: t('outcome_' + outcome), attrs: { 'data-eligibility': OUTCOME_BADGE[outcome] } }),
       el('p', { className: 'gp-branch__label', text: branchLabel(guide, g.branch) || path }),
-      el('p', { className: 'gp-branch__path', text: path, attrs: { 'data-branch': g.branch } })
+      el('p', { className: 'gp-branch__path', text: path, attrs: { 'data-branch': g.branch } }),
+      parts.sources.graphButton(g)
     ];
     if ((g.blocks || []).length) {
       children.push(el('ul', { className: 'gp-blocks' }, g.blocks.map(function (id) {
@@ -305,9 +306,10 @@
     if ((g.missing || []).length) {
       children.push(el('p', { className: 'gp-outcome__ask', text: t('missing_heading') }));
       children.push(el('ol', { className: 'gp-missing' }, g.missing.map(function (key) {
-        return el('li', { text: fieldLabel(key), attrs: { 'data-field': key } });
+        return el('li', { attrs: { 'data-field': key } }, [fieldLabel(key), parts.sources.missingMark(g, key)]);
       })));
     }
+    children.push(parts.sources.failuresList(g));
     return el('section', { className: 'gp-outcome gp-outcome--' + outcome, attrs: { 'data-outcome': outcome, 'aria-label': t('outcome_heading') } }, children);
   }
 
@@ -317,6 +319,7 @@
     return el('div', { attrs: { 'data-state': 'guidance', 'data-source': g.source || 'ticket' } }, [
       guideHeader(g, false),
       outcomeBanner(g),
+      parts.sources.graphPanel(g),
       texts.length ? el('section', { className: 'gp-now', attrs: { 'aria-labelledby': 'gp-h-now' } }, [
         el('h2', { className: 'gp-section__title', text: t('now_heading'), attrs: { id: 'gp-h-now' } }),
         parts.cards.textCard(texts[0], true)
@@ -327,7 +330,8 @@
       rest.length ? foldout('rest', t('rest_heading', { count: rest.length }), rest.map(function (text) {
         return parts.cards.textCard(text, false);
       })) : null,
-      checksSection(g)
+      checksSection(g),
+      parts.sources.fetchedSection(g)
     ]);
   }
 
@@ -377,7 +381,8 @@
         : null;
       return el('li', { className: 'gp-check gp-check--' + check.state, attrs: { 'data-check': check.id, 'data-state': check.state } }, [
         el('span', { className: 'gp-check__icon', text: icon, attrs: { 'aria-hidden': 'true' } }),
-        el('span', { className: 'gp-check__text' }, [el('span', { className: 'gp-sr-only', text: t('check_' + check.state) + ': ' }), text, detail])
+        el('span', { className: 'gp-check__text' }, [el('span', { className: 'gp-sr-only', text: t('check_' + check.state) + ': ' }), text, detail]),
+        parts.sources.checkMark(g, check)
       ]);
     });
     return foldout('checks', t('checks_summary', counts), [el('ul', { className: 'gp-checklist' }, items)]);
@@ -511,6 +516,9 @@
     button: button,
     label: label,
     fieldLabel: fieldLabel,
+    fieldValueText: fieldValueText,
+    foldout: foldout,
+    errorView: errorView,
     render: render,
     renderStatus: renderStatus,
     renderCurrent: renderCurrent,

@@ -148,7 +148,9 @@ def snapshot_lines(guides_dir: Path, records: list[tuple[str, Any]] | None = Non
     renderer = TextRenderer(catalog)
     options = EngineOptions(admin_call_url=EXPLAIN_DEFAULTS[2])
     inputs = records if records is not None else all_inputs(catalog)
-    return [_line(name, data, decide_input(data, catalog, renderer, options)) for name, data in inputs]
+    return [
+        _line(name, data, decide_input(data, catalog, renderer, options)) for name, data in inputs
+    ]
 
 
 def read_snapshot(path: Path) -> list[tuple[str, Any, str]]:

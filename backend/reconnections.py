@@ -66,8 +66,8 @@ def claim_of(decision: Decision, ticket: TicketInput, ctx: ServiceContext) -> ob
     return None if once is None else ticket.values.get(once.claim)
 
 
-def _key_tag(once: OnceOnly, origin_call_id: str) -> str:
-    tag = render_tag(once.key_tag, lambda name: origin_call_id if name == once.key else None)
+def _key_tag(once: OnceOnly, key_value: str) -> str:
+    tag = render_tag(once.key_tag, lambda name: key_value if name == once.key else None)
     if tag is None:
         raise SettingsError(f"once_only.key_tag {once.key_tag!r} must read {once.key!r}")
     return tag
@@ -86,25 +86,25 @@ class ReconnectionHistory:
     source: str
 
 
-def _is_own_claim(claim: ReconnectionRecord, ticket_id: int, forced_call_id: object) -> bool:
+def _is_own_claim(claim: ReconnectionRecord, ticket_id: int, claim_value: object) -> bool:
     """True for a ledger record of this ticket and this 강콜."""
-    return claim.ticket_id == ticket_id and claim.forced_call_id == str(forced_call_id)
+    return claim.ticket_id == ticket_id and claim.forced_call_id == str(claim_value)
 
 
 def count_prior_claims(
-    claims: list[ReconnectionRecord], ticket_id: int, forced_call_id: object
+    claims: list[ReconnectionRecord], ticket_id: int, claim_value: object
 ) -> int:
     """Count the other 강콜 claimed for a 원콜 before this ticket's own claim.
 
     The ledger's order is its record ids: the lowest claim wins, so records after this
     ticket's own claim are losers about to remove themselves and never count.
     """
-    own = [c.id for c in claims if _is_own_claim(c, ticket_id, forced_call_id)]
+    own = [c.id for c in claims if _is_own_claim(c, ticket_id, claim_value)]
     cutoff = min(own) if own else None
     earlier = {
         (c.ticket_id, c.forced_call_id)
         for c in claims
-        if (cutoff is None or c.id < cutoff) and not _is_own_claim(c, ticket_id, forced_call_id)
+        if (cutoff is None or c.id < cutoff) and not _is_own_claim(c, ticket_id, claim_value)
     }
     return len(earlier)
 
@@ -112,8 +112,8 @@ def count_prior_claims(
 def count_prior_reconnections(
     records: list[TicketRecord],
     ticket_id: int,
-    origin_call_id: str,
-    forced_call_id: object,
+    key_value: str,
+    claim_value: object,
     ctx: ServiceContext,
     once: OnceOnly | None = None,
 ) -> int:
@@ -128,7 +128,7 @@ def count_prior_reconnections(
         return 0
     # Other tickets tagged with the key tag + the claim tag count; this ticket counts only
     # when the search index holds a different claim for it than the ticket read just now.
-    origin_tag = _key_tag(once, origin_call_id)
+    origin_tag = _key_tag(once, key_value)
     forced_field = require_field_map(ctx).get(once.claim)
     count = 0
     for record in records:
@@ -140,7 +140,7 @@ def count_prior_reconnections(
         if forced_field is None:
             continue
         recorded = parse_quietly(ctx, once.claim, record.custom_fields.get(forced_field))
-        if recorded is not None and recorded != forced_call_id:
+        if recorded is not None and recorded != claim_value:
             count += 1
     return count
 
@@ -148,8 +148,8 @@ def count_prior_reconnections(
 def find_reconnection_history(
     gateway: ZendeskGateway,
     ticket_id: int,
-    origin_call_id: str,
-    forced_call_id: object,
+    key_value: str,
+    claim_value: object,
     ctx: ServiceContext,
     once: OnceOnly | None = None,
 ) -> ReconnectionHistory:
@@ -163,12 +163,12 @@ def find_reconnection_history(
     written back before the ledger existed — and the answer says so (`source`).
     """
     try:
-        claims: list[ReconnectionRecord] | None = gateway.list_reconnections(origin_call_id)
+        claims: list[ReconnectionRecord] | None = gateway.list_reconnections(key_value)
     except NotFoundError:
         # The ledger object is missing: `fields bootstrap` has not run since the upgrade.
         claims = None
     if claims:
-        return ReconnectionHistory(count_prior_claims(claims, ticket_id, forced_call_id), "ledger")
+        return ReconnectionHistory(count_prior_claims(claims, ticket_id, claim_value), "ledger")
     if not ctx.search_fallback:
         if claims is None:
             # Fail closed: without the ledger (and no search) nothing could be counted.
@@ -179,8 +179,8 @@ def find_reconnection_history(
     once = once or any_once_only(ctx)
     if once is None:
         return ReconnectionHistory(0, "search" if claims is None else "ledger+search")
-    found = gateway.search_tickets(f"type:ticket tags:{_key_tag(once, origin_call_id)}")
-    prior = count_prior_reconnections(found, ticket_id, origin_call_id, forced_call_id, ctx, once)
+    found = gateway.search_tickets(f"type:ticket tags:{_key_tag(once, key_value)}")
+    prior = count_prior_reconnections(found, ticket_id, key_value, claim_value, ctx, once)
     return ReconnectionHistory(prior, "search" if claims is None else "ledger+search")
 
 

@@ -95,8 +95,17 @@ class FactEnv:
             context[name] = found[0]
         for name in DERIVED:
             found = cache.get(name)
-            context[name] = (found if found is not None else lookup(name))[0]
+            context[name] = (found if found is not None else self._derived_or_none(name))[0]
         return context
+
+    def _derived_or_none(self, name: str) -> tuple[Any, tuple[str, ...]]:
+        """A derived fact for templates; None when it reads a field this catalog lacks."""
+        try:
+            return self.lookup(name)
+        except GuideDataError:
+            # The derived library serves every catalog: a guide's own catalog may not hold
+            # the fields a fact is made of (conditions reading it fail `guides check`).
+            return None, ()
 
 
 def choose_guide(ticket: TicketInput, catalog: GuideCatalog) -> tuple[Guide | None, bool]:

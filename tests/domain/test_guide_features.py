@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from table_helpers import load_repo_catalog
 
 from backend.domain.check import check_declared_labels, check_features
 from backend.domain.decision import Decision
 from backend.domain.guides import Guide, Label, OnceOnly, TagRule
-from backend.domain.writeback import build_tags, render_tag, tag_slots
+from backend.domain.writeback import TAG_CHARS, build_tags, render_tag, tag_slots
 from backend.errors import GuideDataError
 
 
@@ -99,3 +101,40 @@ def test_an_unused_label_is_a_problem() -> None:
     assert check_declared_labels(copy) == [
         "labels.yaml: notice 'nobody_shows_this' is declared but not in the data (no guide uses it)"
     ]
+
+
+def test_the_fallback_is_what_fills_call_type() -> None:
+    from backend.domain.engine import FactEnv
+    from backend.domain.facts import TicketInput
+
+    catalog = load_repo_catalog()
+    guide = _reconnect()
+    ticket = TicketInput(values={"consult_type": "driver_force_rerun_partner"})
+    assert FactEnv(guide, ticket, catalog).lookup("call_type") == ("partner", ())
+    bare = guide.model_copy(update={"fallbacks": {}})
+    assert FactEnv(bare, ticket, catalog).lookup("call_type") == (None, ())
+    values = {"consult_type": "driver_force_rerun_partner", "call_type": "own_vip"}
+    explicit = TicketInput(values=values)
+    assert FactEnv(guide, explicit, catalog).lookup("call_type") == ("own_vip", ())
+
+
+def test_once_only_count_reads_the_server_count_only_where_declared() -> None:
+    from backend.domain.engine import FactEnv
+    from backend.domain.facts import TicketInput
+
+    catalog = load_repo_catalog()
+    ticket = TicketInput(values={}, prior_reconnections=2)
+    assert FactEnv(_reconnect(), ticket, catalog).value("prior_reconnections") == 2
+    parking = catalog.guide("parking_onsite_payment")
+    assert FactEnv(parking, ticket, catalog).value("prior_reconnections") is None
+
+
+@given(st.text(max_size=12))
+def test_a_rendered_tag_is_a_tag_or_a_guide_data_error(value: str) -> None:
+    try:
+        tag = render_tag("sx_{x}", lambda _name: value)
+    except GuideDataError:
+        return
+    assert tag is not None
+    assert TAG_CHARS.fullmatch(tag)
+    assert tag == f"sx_{value}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -234,3 +235,34 @@ def test_no_python_file_names_the_synthetic_guide() -> None:
     ]
     assert found == []
     assert sum(1 for root in roots for _ in root.rglob("*.py")) > 100
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'tag: "li_item_{item_category}"',
+            'tag: "li_item_{parking_lot}"',
+            "tag 'li_item_{parking_lot}' reads 'parking_lot', not a guide field",
+        ),
+        ("vehicle_kind: implied_call_type", "vehicle_kind: implied_kind", "unknown 'implied_kind'"),
+        (
+            "branch: lostitem.bike_partner\n",
+            "branch: lostitem.verify_owner\n",
+            "branch lostitem.bike_partner is declared under branches but unreachable",
+        ),
+    ],
+)
+def test_guides_check_names_a_broken_declaration(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    copy = tmp_path / "macros"
+    shutil.copytree(MACROS, copy)
+    guide = copy / GUIDE / "guide.yaml"
+    text = guide.read_text("utf-8")
+    assert old in text
+    guide.write_text(text.replace(old, new, 1), "utf-8")
+    code, out, err = cli("guides", "check", "--guides-dir", str(copy))
+    assert code == 1
+    assert "guides check: OK" not in out
+    assert any(message in line for line in err.splitlines()), err

@@ -199,6 +199,20 @@ def _cmd_guides_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> in
     return EXIT_OK
 
 
+def _cmd_guides_new(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from backend.guide_scaffold import scaffold_guide
+    from backend.settings import Settings
+
+    guides_dir = Path(args.guides_dir) if args.guides_dir else Settings().guides_dir
+    made = scaffold_guide(guides_dir, args.guide_id)
+    for path in made.files:
+        out.write(f"guides new: wrote {path}\n")
+    if made.option_added:
+        out.write(f"guides new: added 상담유형 option {args.guide_id} to fields.yaml\n")
+    out.write("guides new: fill in every TODO, then run `guidepost guides check`\n")
+    return EXIT_OK
+
+
 def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from backend.api.server import run
     from backend.settings import Settings
@@ -294,6 +308,10 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--document", choices=("guide", "fields", "labels"), default="guide")
     schema.add_argument("--out", help="file to write, e.g. macros/guide.schema.json")
     schema.set_defaults(handler=_cmd_guides_schema)
+    new = guides_sub.add_parser("new", help="scaffold macros/<guide_id>/ that passes the check")
+    new.add_argument("guide_id")
+    new.add_argument("--guides-dir", "--macros-dir", dest="guides_dir", help="the macros folder")
+    new.set_defaults(handler=_cmd_guides_new)
 
     serve = sub.add_parser("serve", help="run the backend (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1")

@@ -1,14 +1,19 @@
-"""The once-only rule's history: the reconnection ledger, and search for what came before it."""
+"""The once-only feature's history: the ledger of claims, and search for what came before it.
+
+Generic: a guide opts in with `once_only:` in its guide.yaml (which fact is the key, which
+is the claim, which receives the count, and the two tags search finds). The Zendesk
+adapter keeps its own names (`ReconnectionClaim`, `list_reconnections`): the ledger was
+built for 강제재연결, the one guide that declares the feature today.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
 from backend.domain.decision import Decision
-from backend.domain.facts import (
-    PRIOR_RECONNECTIONS,
-    TicketInput,
-)
+from backend.domain.facts import TicketInput
+from backend.domain.guides import OnceOnly
+from backend.domain.writeback import render_tag
 from backend.errors import (
     ConflictError,
     NotFoundError,
@@ -32,22 +37,41 @@ from backend.zendesk.gateway import (
     ZendeskGateway,
 )
 
-ORIGIN_TAG_PREFIX = "fr_origin_"
+
+def once_only_of(decision: Decision, ctx: ServiceContext) -> OnceOnly | None:
+    """The decision's guide's once-only feature (None: not declared, or no guide chosen)."""
+    if decision.guide is None or decision.suggested:
+        return None
+    return ctx.catalog.guide(decision.guide).once_only
 
 
-FORCED_TAG = "fr_forced"
+def any_once_only(ctx: ServiceContext) -> OnceOnly | None:
+    """The first guide's once-only feature, for callers that judge tickets of no one guide."""
+    return next((g.once_only for g in ctx.catalog.guides.values() if g.once_only), None)
 
 
 def find_origin_to_search(
     decision: Decision, ticket: TicketInput, ctx: ServiceContext
 ) -> str | None:
-    """The 원콜 ID to search for when the decision's guide counts prior reconnections."""
-    if decision.guide is None or decision.suggested:
+    """The once-only key to look up when the decision's guide declares the feature."""
+    once = once_only_of(decision, ctx)
+    if once is None or once.count not in ctx.catalog.guide(str(decision.guide)).fields:
         return None
-    if PRIOR_RECONNECTIONS not in ctx.catalog.guide(decision.guide).fields:
-        return None
-    origin = ticket.values.get("origin_call_id")
+    origin = ticket.values.get(once.key)
     return None if origin is None else str(origin)
+
+
+def claim_of(decision: Decision, ticket: TicketInput, ctx: ServiceContext) -> object:
+    """This ticket's own claim value (the 강콜 ID) under its guide's once-only feature."""
+    once = once_only_of(decision, ctx)
+    return None if once is None else ticket.values.get(once.claim)
+
+
+def _key_tag(once: OnceOnly, key_value: str) -> str:
+    tag = render_tag(once.key_tag, lambda name: key_value if name == once.key else None)
+    if tag is None:
+        raise SettingsError(f"once_only.key_tag {once.key_tag!r} must read {once.key!r}")
+    return tag
 
 
 @dataclass(frozen=True)
@@ -63,25 +87,25 @@ class ReconnectionHistory:
     source: str
 
 
-def _is_own_claim(claim: ReconnectionRecord, ticket_id: int, forced_call_id: object) -> bool:
+def _is_own_claim(claim: ReconnectionRecord, ticket_id: int, claim_value: object) -> bool:
     """True for a ledger record of this ticket and this 강콜."""
-    return claim.ticket_id == ticket_id and claim.forced_call_id == str(forced_call_id)
+    return claim.ticket_id == ticket_id and claim.forced_call_id == str(claim_value)
 
 
 def count_prior_claims(
-    claims: list[ReconnectionRecord], ticket_id: int, forced_call_id: object
+    claims: list[ReconnectionRecord], ticket_id: int, claim_value: object
 ) -> int:
     """Count the other 강콜 claimed for a 원콜 before this ticket's own claim.
 
     The ledger's order is its record ids: the lowest claim wins, so records after this
     ticket's own claim are losers about to remove themselves and never count.
     """
-    own = [c.id for c in claims if _is_own_claim(c, ticket_id, forced_call_id)]
+    own = [c.id for c in claims if _is_own_claim(c, ticket_id, claim_value)]
     cutoff = min(own) if own else None
     earlier = {
         (c.ticket_id, c.forced_call_id)
         for c in claims
-        if (cutoff is None or c.id < cutoff) and not _is_own_claim(c, ticket_id, forced_call_id)
+        if (cutoff is None or c.id < cutoff) and not _is_own_claim(c, ticket_id, claim_value)
     }
     return len(earlier)
 
@@ -89,30 +113,35 @@ def count_prior_claims(
 def count_prior_reconnections(
     records: list[TicketRecord],
     ticket_id: int,
-    origin_call_id: str,
-    forced_call_id: object,
+    key_value: str,
+    claim_value: object,
     ctx: ServiceContext,
+    once: OnceOnly | None = None,
 ) -> int:
     """Count 강콜 recorded by search-indexed tags: history from before the ledger only.
 
     GUIDES.md "Link memo". Search lags, so this never carries the once-only rule on its
-    own: use `find_reconnection_history`, which reads the ledger first.
+    own: use `find_reconnection_history`, which reads the ledger first. `once` defaults
+    to the first guide declaring the feature.
     """
-    # Other tickets tagged fr_origin_<id> + fr_forced count; this ticket counts only when
-    # the search index holds a different 강콜 ID for it than the ticket read just now.
-    origin_tag = ORIGIN_TAG_PREFIX + origin_call_id
-    forced_field = require_field_map(ctx).get("forced_call_id")
+    once = once or any_once_only(ctx)
+    if once is None:
+        return 0
+    # Other tickets tagged with the key tag + the claim tag count; this ticket counts only
+    # when the search index holds a different claim for it than the ticket read just now.
+    origin_tag = _key_tag(once, key_value)
+    forced_field = require_field_map(ctx).get(once.claim)
     count = 0
     for record in records:
-        if origin_tag not in record.tags or FORCED_TAG not in record.tags:
+        if origin_tag not in record.tags or once.claim_tag not in record.tags:
             continue
         if record.id != ticket_id:
             count += 1
             continue
         if forced_field is None:
             continue
-        recorded = parse_quietly(ctx, "forced_call_id", record.custom_fields.get(forced_field))
-        if recorded is not None and recorded != forced_call_id:
+        recorded = parse_quietly(ctx, once.claim, record.custom_fields.get(forced_field))
+        if recorded is not None and recorded != claim_value:
             count += 1
     return count
 
@@ -120,9 +149,10 @@ def count_prior_reconnections(
 def find_reconnection_history(
     gateway: ZendeskGateway,
     ticket_id: int,
-    origin_call_id: str,
-    forced_call_id: object,
+    key_value: str,
+    claim_value: object,
     ctx: ServiceContext,
+    once: OnceOnly | None = None,
 ) -> ReconnectionHistory:
     """Count prior 강제재연결 from the ledger (1 call); search only for pre-ledger history.
 
@@ -134,12 +164,12 @@ def find_reconnection_history(
     written back before the ledger existed — and the answer says so (`source`).
     """
     try:
-        claims: list[ReconnectionRecord] | None = gateway.list_reconnections(origin_call_id)
+        claims: list[ReconnectionRecord] | None = gateway.list_reconnections(key_value)
     except NotFoundError:
         # The ledger object is missing: `fields bootstrap` has not run since the upgrade.
         claims = None
     if claims:
-        return ReconnectionHistory(count_prior_claims(claims, ticket_id, forced_call_id), "ledger")
+        return ReconnectionHistory(count_prior_claims(claims, ticket_id, claim_value), "ledger")
     if not ctx.search_fallback:
         if claims is None:
             # Fail closed: without the ledger (and no search) nothing could be counted.
@@ -147,8 +177,11 @@ def find_reconnection_history(
                 "the reconnection ledger is missing: run `guidepost fields bootstrap`"
             )
         return ReconnectionHistory(0, "ledger")
-    found = gateway.search_tickets(f"type:ticket tags:{ORIGIN_TAG_PREFIX}{origin_call_id}")
-    prior = count_prior_reconnections(found, ticket_id, origin_call_id, forced_call_id, ctx)
+    once = once or any_once_only(ctx)
+    if once is None:
+        return ReconnectionHistory(0, "search" if claims is None else "ledger+search")
+    found = gateway.search_tickets(f"type:ticket tags:{_key_tag(once, key_value)}")
+    prior = count_prior_reconnections(found, ticket_id, key_value, claim_value, ctx, once)
     return ReconnectionHistory(prior, "search" if claims is None else "ledger+search")
 
 
@@ -169,7 +202,7 @@ def claim_reconnection(
     fails stays in the ledger for that ticket (its retry reuses it).
     """
     origin = find_origin_to_search(found.decision, found.ticket, ctx)
-    forced = found.ticket.values.get("forced_call_id")
+    forced = claim_of(found.decision, found.ticket, ctx)
     if origin is None or forced is None or not found.decision.eligible:
         return found
     claim = ReconnectionClaim(origin, str(forced), found.record.id)

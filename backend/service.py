@@ -1,8 +1,8 @@
 """The application service: read a ticket, decide, write the decision back exactly once."""
 
 # Pure orchestration over a `ZendeskGateway`; no HTTP framework types. Zendesk calls:
-# guidance = 1 read (+1 ledger read for a force_reconnect ticket with a known 원콜 ID, +1
-# search when the ledger holds nothing for it); apply = 1 read + 1 write (+ that history,
+# guidance = 1 read (+1 ledger read when the guide declares `once_only` and its key is known,
+# +1 search when the ledger holds nothing for it); apply = 1 read + 1 write (+ that history,
 # + create and list a ledger claim when eligible); a repeated apply = 1 read (+ history).
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ from backend.fetched_facts import (
 )
 from backend.logs import bind_request
 from backend.reconnections import (
-    FORCED_TAG,
-    ORIGIN_TAG_PREFIX,
     ReconnectionHistory,
+    claim_of,
     claim_reconnection,
     count_prior_claims,
     count_prior_reconnections,
     find_origin_to_search,
     find_reconnection_history,
+    once_only_of,
 )
 from backend.ticket_decision import (
     CLOSED_STATUS,
@@ -63,9 +63,7 @@ from backend.zendesk.gateway import (
 
 __all__ = [
     "CLOSED_STATUS",
-    "FORCED_TAG",
     "MAX_APPLY_ATTEMPTS",
-    "ORIGIN_TAG_PREFIX",
     "OWN_OUTCOME_TAGS",
     "OWN_TAG_PREFIXES",
     "ApplyResult",
@@ -152,8 +150,10 @@ def _read_history(
     origin = find_origin_to_search(decision, ticket, ctx)
     if origin is None:
         return None
-    forced = ticket.values.get("forced_call_id")
-    history = find_reconnection_history(gateway, ticket_id, origin, forced, ctx)
+    forced = claim_of(decision, ticket, ctx)
+    history = find_reconnection_history(
+        gateway, ticket_id, origin, forced, ctx, once_only_of(decision, ctx)
+    )
     bind_request(reconnection_history=history.source)
     return history
 

@@ -1,6 +1,8 @@
 """The guide engine: choose a guide, walk its table, run its checks, render its texts.
 
-Pure: facts in, a Decision out. No I/O, no Zendesk types.
+Pure: facts in, a Decision out. No I/O, no Zendesk types. Nothing here names a guide:
+a guide's field fallbacks, once-only count and extra tags are declared in its guide.yaml.
+`consult_type` is the platform's guide selector (상담유형), not a guide's fact.
 """
 
 from __future__ import annotations
@@ -35,10 +37,6 @@ class EngineOptions:
     admin_call_url: str = "https://admin.example/calls/{call_id}"
 
 
-# Fields whose value is more than the ticket's (call_type falls back on the 상담유형 leaf).
-_COMPUTED_FIELDS = frozenset({"call_type"})
-
-
 class FactEnv:
     """Facts of one ticket for one guide: fields, the effective call type, derived facts."""
 
@@ -63,15 +61,18 @@ class FactEnv:
         if name not in self.catalog.fields:
             raise GuideDataError(f"guide {self.guide.id}: unknown fact {name!r}")
         value = self.field_value(name)
-        if value is None and name == "call_type":
-            # An explicit call_type wins; otherwise the one the 상담유형 leaf implies.
-            implied, _ = self.lookup("implied_call_type")
-            return (implied, ()) if implied else (None, ("call_type",))
+        fallback = self.guide.fallbacks.get(name)
+        if value is None and fallback is not None:
+            # A value on the ticket wins; otherwise the declared fallback fact's (if known).
+            implied, _ = self.lookup(fallback)
+            return (implied, ()) if implied is not None else (None, (name,))
         return value, ()
 
     def field_value(self, name: str) -> Any:
         """The raw value of a field on the ticket (None when empty)."""
-        if name == "prior_reconnections":
+        once = self.guide.once_only
+        if once is not None and name == once.count:
+            # The server counts earlier claims (ledger/search): never missing, 0 by default.
             return self.ticket.prior_reconnections
         return self.ticket.values.get(name)
 
@@ -86,7 +87,7 @@ class FactEnv:
         for name in self.catalog.fields:
             found = cache.get(name)
             if found is None:
-                if name in DERIVED or name in _COMPUTED_FIELDS:
+                if name in DERIVED or name in self.guide.fallbacks:
                     found = lookup(name)
                 else:
                     # A plain field is its value on the ticket: skip _compute's checks.
@@ -94,8 +95,17 @@ class FactEnv:
             context[name] = found[0]
         for name in DERIVED:
             found = cache.get(name)
-            context[name] = (found if found is not None else lookup(name))[0]
+            context[name] = (found if found is not None else self._derived_or_none(name))[0]
         return context
+
+    def _derived_or_none(self, name: str) -> tuple[Any, tuple[str, ...]]:
+        """A derived fact for templates; None when it reads a field this catalog lacks."""
+        try:
+            return self.lookup(name)
+        except GuideDataError:
+            # The derived library serves every catalog: a guide's own catalog may not hold
+            # the fields a fact is made of (conditions reading it fail `guides check`).
+            return None, ()
 
 
 def choose_guide(ticket: TicketInput, catalog: GuideCatalog) -> tuple[Guide | None, bool]:
@@ -280,7 +290,7 @@ def decide(
         fields_set=fields_set,
         facts=facts_json,
     )
-    tags = build_tags(draft, env.value("origin_call_id"), env.value("forced_call_id"))
+    tags = build_tags(draft, guide, env.lookup)
     note = build_note(draft, guide, catalog, renderer)
     return draft.model_copy(update={"tags": tags, "note": note})
 

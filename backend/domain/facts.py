@@ -4,6 +4,10 @@ Two input shapes (CONTRACTS.md, `explain`): `{"fields": {...}, "subject", "descr
 "prior_reconnections"}` with semantic keys, or `{"ticket": {...}}` as the Zendesk API
 returns it, read through a field map (key → numeric custom field id). Any malformed
 input raises an InputError subclass naming the field, never another exception.
+
+Platform names, not a guide's: `prior_reconnections` is the contract's input key for the
+count a guide's `once_only` feature receives (its `count` fact), and `inquiry_date` is the
+ticket's creation day, filled for any catalog that declares that field.
 """
 
 from __future__ import annotations

@@ -152,6 +152,39 @@ class SetRule(_Strict):
     from_: str = Field(alias="from")
 
 
+class TagRule(_Strict):
+    """A tag a write-back adds; its `{field}` slots read fields, added once all are known."""
+
+    tag: str
+    # Added only while this holds (always when absent).
+    when: Any = None
+
+    @cached_property
+    def condition(self) -> Condition:
+        """The compiled `when` (always yes when absent)."""
+        return compile_condition(self.when, f"tag {self.tag}")
+
+
+class OnceOnly(_Strict):
+    """An action allowed once per key (e.g. one 강제재연결 per 원콜): ledger claim and count.
+
+    Before an eligible write-back the ticket claims `key` in the ledger with its `claim`;
+    the number of earlier claims fills the `count` fact. Tickets written back before the
+    ledger existed are found by search on `key_tag` + `claim_tag`, which the write-back adds.
+    """
+
+    # The fact naming what may happen once (its value is the ledger's key).
+    key: str
+    # The fact naming this ticket's own claim.
+    claim: str
+    # The integer fact that receives the number of earlier claims (server-computed).
+    count: str
+    # Tag added while `key` is known; its one `{<key>}` slot is the key's value.
+    key_tag: str
+    # Tag added while `claim` is known.
+    claim_tag: str
+
+
 class BranchSpec(_Strict):
     """Labels and texts of one branch."""
 
@@ -186,6 +219,11 @@ class Guide(_Strict):
     requires: tuple[Require, ...] = ()
     notices: tuple[Rule, ...] = ()
     sets: tuple[SetRule, ...] = ()
+    # A field still empty on the ticket reads this fact instead (field → derived fact).
+    fallbacks: dict[str, str] = {}
+    # Extra tags a write-back adds beside the gp_… decision tags.
+    tags: tuple[TagRule, ...] = ()
+    once_only: OnceOnly | None = None
     branches: dict[str, BranchSpec]
 
     @field_validator("requires", mode="before")

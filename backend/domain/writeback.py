@@ -4,22 +4,55 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from backend.domain.conditions import Lookup
 from backend.domain.decision import Decision
 from backend.domain.korean import read_date_text
+from backend.errors import GuideDataError
 
 if TYPE_CHECKING:
     from backend.domain.guides import Guide, GuideCatalog
     from backend.domain.render import TextRenderer
 
 FINGERPRINT_PREFIX = "gp_applied_"
+# A declared tag's `{field}` slot, and what a rendered tag may hold (no space: Zendesk splits
+# tags on whitespace; lower case: Zendesk stores tags lower-cased).
+TAG_SLOT = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+TAG_CHARS = re.compile(r"[a-z0-9_\-]{1,80}")
 # What the note says for each outcome (ERRATA 2: 진행 가능 / 진행 불가 / 확인 필요).
 VERDICTS = {"eligible": "진행 가능", "blocked": "진행 불가", "pending": "확인 필요"}
 
 
-def build_tags(decision: Decision, origin_call_id: Any, forced_call_id: Any) -> list[str]:
-    """The tags a write-back adds (never replacing others) — GUIDES.md §4."""
+def tag_slots(template: str) -> list[str]:
+    """The fields a tag template reads (its `{field}` slots), in order."""
+    return TAG_SLOT.findall(template)
+
+
+def render_tag(template: str, value: Callable[[str], Any]) -> str | None:
+    """Fill a tag template's slots; None while one of them is unknown."""
+    filled: dict[str, str] = {}
+    for name in tag_slots(template):
+        found = value(name)
+        if found is None:
+            return None
+        filled[name] = str(found)
+    tag = TAG_SLOT.sub(lambda m: filled[m.group(1)], template)
+    if not TAG_CHARS.fullmatch(tag):
+        raise GuideDataError(f"tag {template!r} renders {tag!r}: not a Zendesk tag")
+    return tag
+
+
+def build_tags(
+    decision: Decision, guide: Guide | None = None, lookup: Lookup | None = None
+) -> list[str]:
+    """The tags a write-back adds (never replacing others) — GUIDES.md §4.
+
+    Besides the gp_… decision tags: the guide's `once_only` tags (key, then claim) and its
+    declared `tags`, each added once every field it reads is known and its `when` holds.
+    """
     if decision.guide is None or decision.suggested:
         return []
     tags = [
@@ -28,12 +61,24 @@ def build_tags(decision: Decision, origin_call_id: Any, forced_call_id: Any) -> 
         f"gp_{decision.outcome}",
         *(f"gp_block_{block}" for block in decision.blocks),
     ]
-    if decision.guide == "force_reconnect":
-        if origin_call_id is not None:
-            tags.append(f"fr_origin_{origin_call_id}")
-        if forced_call_id is not None:
-            tags.append("fr_forced")
-    return tags
+    if guide is None or lookup is None:
+        return tags
+
+    def value(name: str) -> Any:
+        return lookup(name)[0]
+
+    once = guide.once_only
+    if once is not None:
+        key_tag = render_tag(once.key_tag, value)
+        if key_tag is not None:
+            tags.append(key_tag)
+        if value(once.claim) is not None:
+            tags.append(once.claim_tag)
+    for rule in guide.tags:
+        tag = render_tag(rule.tag, value)
+        if tag is not None and rule.condition.evaluate(lookup).hit:
+            tags.append(tag)
+    return list(dict.fromkeys(tags))
 
 
 def build_note(

@@ -17,7 +17,8 @@ import yaml
 from spec_ids import SPEC_BLOCKS, SPEC_BRANCHES, SPEC_NOTICES
 
 from backend.cli import main
-from backend.domain.check import check_guides
+from backend.domain.check import PLATFORM_NOTICES, check_guides
+from backend.domain.guides import load_guide
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,12 +74,20 @@ def test_every_spec_block_and_notice_has_a_korean_label(catalog):
 
 
 def macros_copy(tmp_path: Path, keep: str = "force_reconnect") -> Path:
-    """A copy of macros/ with only the guide `keep`."""
+    """A copy of macros/ with only the guide `keep` and only its labels (plus the platform's)."""
     target = tmp_path / "macros"
     shutil.copytree(ROOT / "macros", target)
     for guide in SPEC_BRANCHES:
         if guide != keep:
             shutil.rmtree(target / guide)
+    kept = load_guide(target / keep / "guide.yaml")
+    used = {"blocks": set(kept.block_ids()), "notices": set(kept.notice_ids()) | PLATFORM_NOTICES}
+
+    def prune(labels: Any) -> None:
+        for kind, ids in used.items():
+            labels[kind] = {k: v for k, v in labels[kind].items() if k in ids}
+
+    edit_yaml(target / "labels.yaml", prune)
     return target
 
 
@@ -147,7 +156,8 @@ def test_shadowed_row_makes_its_branch_unreachable(tmp_path):
                 d["rows"].pop(rows_by_branch(d, "reconnect.partner_situation_room")[0]),
                 d["branches"].pop("reconnect.partner_situation_room"),
             ),
-            "reconnect.partner_situation_room",
+            # The guide stays consistent; its block's label is left declared and unused.
+            "partner_call_use_situation_room",
             id="row2-and-its-branch-deleted",
         ),
         pytest.param(
@@ -180,7 +190,7 @@ def test_dropping_a_spec_id_fails(tmp_path, change, named):
     assert any(word in problem[0] for word in ("unreachable", "missing", "not in the data"))
 
 
-def test_renamed_block_is_not_in_the_spec(tmp_path):
+def test_renamed_block_is_not_declared(tmp_path):
     macros = macros_copy(tmp_path)
 
     def rename(data: Any) -> None:
@@ -191,13 +201,18 @@ def test_renamed_block_is_not_in_the_spec(tmp_path):
     code, out, err = guides_check(macros)
     assert code == 1
     assert "guides check: OK" not in out
+    lines = err.splitlines()
     assert (
-        "guides check: force_reconnect: block 'partner_call_situation_room' is not in GUIDES.md"
-        in err.splitlines()
+        "guides check: force_reconnect: block 'partner_call_situation_room' has no label in "
+        "labels.yaml" in lines
+    )
+    assert (
+        "guides check: labels.yaml: block 'partner_call_use_situation_room' is declared but not "
+        "in the data (no guide uses it)" in lines
     )
 
 
-def test_renamed_parking_notice_is_not_in_the_spec(tmp_path):
+def test_renamed_parking_notice_is_not_declared(tmp_path):
     # An id problem stops the (slow) parking proof before it starts.
     macros = macros_copy(tmp_path, keep="parking_onsite_payment")
 
@@ -210,8 +225,8 @@ def test_renamed_parking_notice_is_not_in_the_spec(tmp_path):
     assert code == 1
     assert "guides check: OK" not in out
     assert (
-        "guides check: parking_onsite_payment: notice 'operator_not_cancellable' is not in "
-        "GUIDES.md" in err.splitlines()
+        "guides check: parking_onsite_payment: notice 'operator_not_cancellable' has no label "
+        "in labels.yaml" in err.splitlines()
     )
 
 

@@ -7,18 +7,15 @@ parking proof walks ~254k paths and is slow; an id problem stops it before it st
 from __future__ import annotations
 
 import io
-import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from macros_copies import edit_yaml, macros_copy
 from spec_ids import SPEC_BLOCKS, SPEC_BRANCHES, SPEC_NOTICES
 
 from backend.cli import main
-from backend.domain.check import PLATFORM_NOTICES, check_guides
-from backend.domain.guides import load_guide
+from backend.domain.check import check_guides
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,30 +68,6 @@ def test_every_spec_block_and_notice_has_a_korean_label(catalog):
 
 
 # --- broken copies ----------------------------------------------------------------------------
-
-
-def macros_copy(tmp_path: Path, keep: str = "force_reconnect") -> Path:
-    """A copy of macros/ with only the guide `keep` and only its labels (plus the platform's)."""
-    target = tmp_path / "macros"
-    shutil.copytree(ROOT / "macros", target)
-    for guide in SPEC_BRANCHES:
-        if guide != keep:
-            shutil.rmtree(target / guide)
-    kept = load_guide(target / keep / "guide.yaml")
-    used = {"blocks": set(kept.block_ids()), "notices": set(kept.notice_ids()) | PLATFORM_NOTICES}
-
-    def prune(labels: Any) -> None:
-        for kind, ids in used.items():
-            labels[kind] = {k: v for k, v in labels[kind].items() if k in ids}
-
-    edit_yaml(target / "labels.yaml", prune)
-    return target
-
-
-def edit_yaml(path: Path, change: Callable[[Any], None]) -> None:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def guides_check(guides_dir: Path) -> tuple[int, str, str]:

@@ -25,6 +25,7 @@ from backend.logs import bind_request
 from backend.service import ServiceContext
 from backend.settings import Settings
 from backend.zendesk.gateway import ZendeskGateway
+from backend.zendesk.read_cache import ReadCache
 
 T = TypeVar("T")
 
@@ -180,6 +181,22 @@ async def use_gateway(gateway: Annotated[ZendeskGateway, Depends(get_gateway)]) 
 
 
 GatewayDep = Annotated[ZendeskGateway, Depends(use_gateway)]
+
+
+async def get_read_cache(request: Request) -> ReadCache:
+    """The reads the sidebar's loads of one ticket share (one cache per app, one account)."""
+    return cast(ReadCache, request.app.state.read_cache)
+
+
+ReadCacheDep = Annotated[ReadCache, Depends(get_read_cache)]
+
+
+async def use_guidance_gateway(gateway: GatewayDep, cache: ReadCacheDep) -> ZendeskGateway:
+    """The request's gateway for a guidance load: reconnection history read through the cache."""
+    return cache.guidance_view(gateway)
+
+
+GuidanceGatewayDep = Annotated[ZendeskGateway, Depends(use_guidance_gateway)]
 
 
 async def get_directory(request: Request) -> AgentDirectory:

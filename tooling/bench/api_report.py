@@ -242,7 +242,12 @@ end to end, the floor of uvicorn + FastAPI + client on this machine.
 
 {table(["action", "ticket class", ">tickets", ">calls", ">expected", "routes"], call_rows)}
 
-Expected (`tooling/bench/api.py:expected_calls`): guidance 1 read; a 강제재연결 ticket
+Counted on a backend with the read cache off (`GUIDEPOST_GUIDANCE_HISTORY_CACHE_SECONDS`
+= `GUIDEPOST_TICKET_RECORD_CACHE_SECONDS` = 0): one load, nothing reused. The load runs
+below use the production settings, so a guidance load of a 원콜 whose history an earlier
+load read within 30 s costs 1 call ("calls/action" column); the handled-ticket section
+counts the saving on the sidebar's real mix. Expected
+(`tooling/bench/api.py:expected_calls`): guidance 1 read; a 강제재연결 ticket
 with an 원콜 ID adds the ledger list and, while the ledger holds nothing for that 원콜,
 the pre-ledger search (`GUIDEPOST_RECONNECTION_SEARCH_FALLBACK`, on by default) = 3.
 Apply: the same read (+ history), an eligible 강콜 then claims the ledger (create + list),

@@ -17,7 +17,7 @@ from backend.settings import Settings
 from tooling.bench.common import fmt, percentile
 from tooling.bench.markdown import Verdict, plt, save_chart, table, times_over
 
-TARGET_PER_SECOND = 2000.0
+TARGET_PER_SECOND = 4000.0
 
 
 @dataclass

@@ -192,11 +192,19 @@ ReadCacheDep = Annotated[ReadCache, Depends(get_read_cache)]
 
 
 async def use_guidance_gateway(gateway: GatewayDep, cache: ReadCacheDep) -> ZendeskGateway:
-    """The request's gateway for a guidance load: reconnection history read through the cache."""
+    """The first load's gateway: reads Zendesk, keeps the record and history for what follows."""
     return cache.guidance_view(gateway)
 
 
 GuidanceGatewayDep = Annotated[ZendeskGateway, Depends(use_guidance_gateway)]
+
+
+async def use_form_gateway(gateway: GatewayDep, cache: ReadCacheDep) -> ZendeskGateway:
+    """A form load's gateway: a 원콜's reconnection history reused from an earlier load."""
+    return cache.form_view(gateway)
+
+
+FormGuidanceGatewayDep = Annotated[ZendeskGateway, Depends(use_form_gateway)]
 
 
 async def get_directory(request: Request) -> AgentDirectory:

@@ -4,9 +4,10 @@ A handled ticket is 4 guidance loads (1 GET + 3 from the open form) and 1 apply.
 reads repeat inside it and are cached here, per gateway (one gateway = one account):
 
 - The reconnection history (ledger list, and the pre-ledger search) of a 원콜, for
-  `history_seconds`, in the **guidance path only**. Guidance is advice; the once-only
-  rule is decided at apply, which always re-reads the ledger uncached (`apply_view`),
-  so a claim another ticket made between two form loads is seen there.
+  `history_seconds`, reused by the **form loads only** (`form_view`). The first load
+  (GET, `guidance_view`) and apply (`apply_view`) always read it from Zendesk and
+  refresh the cache; the once-only rule is decided at apply, so a claim another ticket
+  made between two form loads is seen there.
 - The ticket record the GET load read, for apply: used only when its `updated_at` is
   the stamp the agent applies with. The write-back carries `safe_update` +
   `updated_stamp`, so Zendesk answers 409 if the ticket changed since that read
@@ -110,8 +111,12 @@ class ReadCache:
         self.records.clear()
 
     def guidance_view(self, gateway: ZendeskGateway) -> ZendeskGateway:
-        """The gateway for a guidance load: history from the cache, ticket reads kept."""
-        return cast(ZendeskGateway, _GuidanceView(gateway, self))
+        """The gateway for the first load (GET): every read fresh, record and history kept."""
+        return cast(ZendeskGateway, _GuidanceView(gateway, self, reuse_history=False))
+
+    def form_view(self, gateway: ZendeskGateway) -> ZendeskGateway:
+        """The gateway for a load from the open form: a 원콜's history from the cache."""
+        return cast(ZendeskGateway, _GuidanceView(gateway, self, reuse_history=True))
 
     def apply_view(self, gateway: ZendeskGateway, ticket_updated_at: str) -> ZendeskGateway:
         """The gateway for an apply: the GET's record if still current, history uncached."""
@@ -148,7 +153,11 @@ class _View:
 
 
 class _GuidanceView(_View):
-    """Guidance: every ticket read goes to Zendesk and is kept for apply; history cached."""
+    """Guidance: ticket reads go to Zendesk and are kept for apply; history maybe reused."""
+
+    def __init__(self, inner: ZendeskGateway, cache: ReadCache, *, reuse_history: bool) -> None:
+        super().__init__(inner, cache)
+        self._reuse = reuse_history
 
     def get_ticket(self, ticket_id: int) -> TicketRecord:
         """Read the ticket (always), and keep the record for a following apply."""
@@ -157,16 +166,16 @@ class _GuidanceView(_View):
         return record
 
     def list_reconnections(self, origin_call_id: str) -> list[ReconnectionRecord]:
-        """The 원콜's ledger records, read at most once per `history_seconds`."""
-        cached = self._cache.ledger.get(origin_call_id)
+        """The 원콜's ledger records (form loads: read at most once per `history_seconds`)."""
+        cached = self._cache.ledger.get(origin_call_id) if self._reuse else None
         if cached is None:
             cached = self._inner.list_reconnections(origin_call_id)
             self._cache.ledger.put(origin_call_id, cached)
         return list(cached)
 
     def search_tickets(self, query: str) -> list[TicketRecord]:
-        """A search's tickets, asked at most once per `history_seconds` (search lags anyway)."""
-        cached = self._cache.search.get(query)
+        """A search's tickets (form loads: asked at most once per `history_seconds`)."""
+        cached = self._cache.search.get(query) if self._reuse else None
         if cached is None:
             cached = self._inner.search_tickets(query)
             self._cache.search.put(query, cached)
@@ -200,6 +209,12 @@ class _ApplyView(_View):
         claims = self._inner.list_reconnections(origin_call_id)
         self._cache.ledger.put(origin_call_id, claims)
         return list(claims)
+
+    def search_tickets(self, query: str) -> list[TicketRecord]:
+        """Search Zendesk now; the answer replaces the form loads' cached one."""
+        found = self._inner.search_tickets(query)
+        self._cache.search.put(query, found)
+        return list(found)
 
 
 def _same_instant(left: str, right: str) -> bool:

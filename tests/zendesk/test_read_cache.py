@@ -56,9 +56,9 @@ def _gateway_with_ticket() -> tuple[FakeGateway, int]:
     return gateway, gateway.add_ticket("문의", "내용").id
 
 
-def test_guidance_reads_the_ticket_every_time_and_the_ledger_once() -> None:
+def test_form_loads_read_the_ticket_every_time_and_the_history_once() -> None:
     gateway, ticket_id = _gateway_with_ticket()
-    view = ReadCache(30.0, 900.0).guidance_view(gateway)
+    view = ReadCache(30.0, 900.0).form_view(gateway)
     gateway.calls = 0
     view.get_ticket(ticket_id)
     view.get_ticket(ticket_id)
@@ -70,10 +70,26 @@ def test_guidance_reads_the_ticket_every_time_and_the_ledger_once() -> None:
     assert gateway.calls == 4
 
 
-def test_guidance_reads_the_ledger_again_after_the_period() -> None:
+def test_the_first_load_reads_the_history_fresh_and_keeps_it_for_the_form() -> None:
+    gateway, _ = _gateway_with_ticket()
+    cache = ReadCache(30.0, 900.0)
+    assert cache.form_view(gateway).list_reconnections("7001") == []
+    gateway.create_reconnection(ReconnectionClaim("7001", "7002", 99))
+    gateway.calls = 0
+    first_load = cache.guidance_view(gateway)
+    assert [c.ticket_id for c in first_load.list_reconnections("7001")] == [99]
+    first_load.search_tickets("type:ticket tags:fr_origin_7001")
+    assert gateway.calls == 2
+    form = cache.form_view(gateway)
+    assert [c.ticket_id for c in form.list_reconnections("7001")] == [99]
+    form.search_tickets("type:ticket tags:fr_origin_7001")
+    assert gateway.calls == 2
+
+
+def test_form_loads_read_the_ledger_again_after_the_period() -> None:
     clock = Clock()
     gateway, _ = _gateway_with_ticket()
-    view = ReadCache(30.0, 900.0, clock=clock).guidance_view(gateway)
+    view = ReadCache(30.0, 900.0, clock=clock).form_view(gateway)
     assert view.list_reconnections("7001") == []
     gateway.create_reconnection(ReconnectionClaim("7001", "7002", 99))
     assert view.list_reconnections("7001") == []  # within the period: the earlier read
@@ -84,7 +100,7 @@ def test_guidance_reads_the_ledger_again_after_the_period() -> None:
 def test_apply_always_reads_the_ledger_fresh_and_refreshes_guidance() -> None:
     gateway, _ = _gateway_with_ticket()
     cache = ReadCache(30.0, 900.0)
-    guidance = cache.guidance_view(gateway)
+    guidance = cache.form_view(gateway)
     assert guidance.list_reconnections("7001") == []
     gateway.create_reconnection(ReconnectionClaim("7001", "7002", 99))
     apply = cache.apply_view(gateway, "")
@@ -99,7 +115,7 @@ def test_apply_always_reads_the_ledger_fresh_and_refreshes_guidance() -> None:
 def test_a_claim_through_a_view_forgets_the_cached_ledger() -> None:
     gateway, _ = _gateway_with_ticket()
     cache = ReadCache(30.0, 900.0)
-    guidance = cache.guidance_view(gateway)
+    guidance = cache.form_view(gateway)
     assert guidance.list_reconnections("7001") == []
     record = cache.apply_view(gateway, "").create_reconnection(ReconnectionClaim("7001", "7002", 5))
     assert [c.id for c in guidance.list_reconnections("7001")] == [record.id]

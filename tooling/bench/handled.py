@@ -122,9 +122,10 @@ def handled_section(runs: list[HandledRun]) -> tuple[str, list[Verdict]]:
 one first load (`GET /v1/tickets/{{id}}/guidance`, reads the ticket), {FORM_LOADS} later
 loads from the open form (`POST …/guidance`, C2: reads no ticket), then one apply with the
 fingerprint the agent saw; the emulator counts every Zendesk request. The loads of one
-ticket share two reads (`backend/zendesk/read_cache.py`): guidance loads reuse a 원콜's
-reconnection history for `GUIDEPOST_GUIDANCE_HISTORY_CACHE_SECONDS` (30 s; apply never
-does: it reads the ledger again, and the once-only rule is decided on that read), and
+ticket share two reads (`backend/zendesk/read_cache.py`): the form loads reuse the 원콜's
+reconnection history the first load read, for `GUIDEPOST_GUIDANCE_HISTORY_CACHE_SECONDS`
+(30 s; the first load and apply never do: apply reads the ledger again, and the
+once-only rule is decided on that read), and
 apply reuses the first load's ticket record while its `updated_at` is the one applied
 (`GUIDEPOST_TICKET_RECORD_CACHE_SECONDS`, 900 s; the write's `safe_update` turns a
 changed ticket into 409 → read again, so it can cost a round trip, never a lost write).
@@ -142,15 +143,15 @@ apply = **{OLD_CALLS_PER_TICKET}** calls per handled ticket in the demo mix; wit
 and form guidance but no read cache (wave 2): {WAVE2_CALLS_PER_TICKET[True]} (fallback on)
 / {WAVE2_CALLS_PER_TICKET[False]} (off). Now:
 {" / ".join(f"{fmt(r.mean_calls, 2)} (fallback {'on' if r.fallback else 'off'})" for r in runs)}.
-Every ticket costs 1 read (first load) + 1 write (apply). A 강제재연결 ticket with an 원콜
-ID adds its history twice — once for the guidance loads (ledger list, + search while the
-ledger holds nothing for the 원콜), once more at apply, uncached — and, when eligible, its
-ledger claim (create + list). What is left above 3 with the fallback on is that second
-history read: the ledger must be read at apply, and while it holds nothing for the 원콜 the
-pre-ledger search comes with it. An eligible 강콜 also reads the ledger twice at apply
-(history, then the list after its claim); folding the first into the claim (claim first,
-decide on the list) would save 1 call for those tickets — a change to the once-only logic
-in `backend/reconnections.py`, proposed, not made here.
+Every ticket costs 1 read (first load) + 1 write (apply). A 강제재연결 ticket with an 원콜 ID
+adds its history twice — once at the first load, reused by the form loads (ledger list, +
+search while the ledger holds nothing for the 원콜), once more at apply, uncached — and,
+when eligible, its ledger claim (create + list). What is left above 3 with the fallback on
+is that second history read: the ledger must be read at apply, and while it holds nothing
+for the 원콜 the pre-ledger search comes with it. An eligible 강콜 also reads the ledger twice
+at apply (history, then the list after its claim); folding the first into the claim (claim
+first, decide on the list) would save 1 call for those tickets — a change to the once-only
+logic in `backend/reconnections.py`, proposed, not made here.
 """
     verdict = Verdict(
         "2 HTTP",

@@ -31,7 +31,7 @@ Performance II (outside `backend/domain/`, behaviour kept; each has a test):
 
 | file | change | why / measured |
 |---|---|---|
-| `backend/zendesk/read_cache.py` (new), `backend/api/deps.py`, routers | guidance loads reuse a 원콜's reconnection history for `GUIDEPOST_GUIDANCE_HISTORY_CACHE_SECONDS` (30 s); apply reuses the guidance's ticket record while its `updated_at` is the one applied, and always re-reads the ledger | Zendesk calls per handled ticket 4.68 → 2.71 (fallback off), 6.29 → 3.35 (on); the once-only rule is still decided on a fresh ledger read (test: a claim made between two form loads is seen at apply) |
+| `backend/zendesk/read_cache.py` (new), `backend/api/deps.py`, routers | form loads reuse the 원콜's reconnection history the first load read, for `GUIDEPOST_GUIDANCE_HISTORY_CACHE_SECONDS` (30 s); the first load and apply read it fresh; apply reuses the guidance's ticket record while its `updated_at` is the one applied, and always re-reads the ledger | Zendesk calls per handled ticket 4.68 → 2.71 (fallback off), 6.29 → 3.35 (on); the once-only rule is still decided on a fresh ledger read (test: a claim made between two form loads is seen at apply) |
 | `backend/zendesk/zenpy_gateway.py` | `get_ticket` is raw JSON on Zenpy's own guarded session, read by `shapes.ticket_from_json` | Zenpy's object model + the JSON round trip to plain values were ~45 % of the read's CPU: 4.3 → 2.1 ms CPU per read (500 reads, loopback) |
 | `backend/logs.py` | structlog imported when a log line is first formatted | `guidepost explain` imported it for nothing (a third of its imports) |
 | `backend/cli.py` | `explain` sets `PYDANTIC_DISABLE_PLUGINS` (none is installed) | pydantic's plugin loader read every distribution's entry points |

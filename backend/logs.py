@@ -13,8 +13,6 @@ from contextvars import ContextVar
 from typing import Any, TextIO
 from urllib.parse import quote, quote_plus, unquote
 
-import structlog
-
 # Korean plates (optional region prefix), e.g. 12가3456, 123 가 4567, 서울12가3456.
 PLATE_RE = re.compile(r"(?<!\d)(?:[가-힣]{2}\s?)?\d{2,3}\s?[가-힣]\s?\d{4}(?!\d)")
 # Korean phone numbers in every written form: mobile (010…019), area codes (02, 031…064),
@@ -193,7 +191,36 @@ class _MaskingRecordFactory:
 
 
 class _StructuredHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """The root handler writing stdlib records (warnings included) as masked JSON lines."""
+    """The root handler writing stdlib records (warnings included) as masked JSON lines.
+
+    Its formatter is built on the first record: importing structlog costs a third of a
+    one-shot command such as `guidepost explain`, which usually logs nothing.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format as masked JSON (the formatter is made on first use, under the handler lock)."""
+        if self.formatter is None:
+            self.setFormatter(_json_formatter())
+        return super().format(record)
+
+
+def _json_formatter() -> logging.Formatter:
+    """The structlog formatter of stdlib records: logger, level, time, masked, JSON."""
+    import structlog
+
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.stdlib.add_logger_name,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            mask_processor,
+            structlog.processors.JSONRenderer(ensure_ascii=False, sort_keys=False),
+        ],
+    )
 
 
 def install_log_masking() -> None:
@@ -209,22 +236,8 @@ def install_log_masking() -> None:
 
 def route_stdlib_logging(stream: Any, level: int = logging.INFO) -> None:
     """Write the stdlib records reaching the root logger as structured JSON lines."""
-    formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[
-            structlog.stdlib.add_logger_name,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-        ],
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            mask_processor,
-            structlog.processors.JSONRenderer(ensure_ascii=False, sort_keys=False),
-        ],
-    )
     handler = _StructuredHandler(stream)
     handler.setLevel(level)
-    handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _StructuredHandler)]:
         root.removeHandler(old)
@@ -245,6 +258,8 @@ class _CurrentStdout:
 
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
     """Configure structlog to write masked JSON lines to `stream` (stdout by default)."""
+    import structlog
+
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     structlog.configure(
         processors=[
@@ -266,6 +281,8 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
 
 def get_logger(name: str = "guidepost") -> Any:
     """Return a lazy structlog logger carrying a component name (follows reconfiguration)."""
+    import structlog
+
     return structlog.get_logger(component=name)
 
 

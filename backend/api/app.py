@@ -31,6 +31,7 @@ from backend.domain.fields import FieldCatalog
 from backend.errors import GuidepostError
 from backend.logs import configure_logging, get_logger, open_request_scope
 from backend.settings import Settings
+from backend.zendesk.read_cache import ReadCache
 
 API_VERSION = "1.0.0"
 
@@ -182,6 +183,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.gateway = None
     app.state.directory = None
     app.state.gateway_lock = threading.Lock()
+    app.state.read_cache = ReadCache(
+        settings.guidance_history_cache_seconds, settings.ticket_record_cache_seconds
+    )
     install_problem_handlers(app)
     for module in (health, guides, preview, tickets, form_guidance, session, guide_graph):
         app.include_router(module.router)

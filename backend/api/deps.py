@@ -25,6 +25,7 @@ from backend.logs import bind_request
 from backend.service import ServiceContext
 from backend.settings import Settings
 from backend.zendesk.gateway import ZendeskGateway
+from backend.zendesk.read_cache import ReadCache
 
 T = TypeVar("T")
 
@@ -180,6 +181,30 @@ async def use_gateway(gateway: Annotated[ZendeskGateway, Depends(get_gateway)]) 
 
 
 GatewayDep = Annotated[ZendeskGateway, Depends(use_gateway)]
+
+
+async def get_read_cache(request: Request) -> ReadCache:
+    """The reads the sidebar's loads of one ticket share (one cache per app, one account)."""
+    return cast(ReadCache, request.app.state.read_cache)
+
+
+ReadCacheDep = Annotated[ReadCache, Depends(get_read_cache)]
+
+
+async def use_guidance_gateway(gateway: GatewayDep, cache: ReadCacheDep) -> ZendeskGateway:
+    """The first load's gateway: reads Zendesk, keeps the record and history for what follows."""
+    return cache.guidance_view(gateway)
+
+
+GuidanceGatewayDep = Annotated[ZendeskGateway, Depends(use_guidance_gateway)]
+
+
+async def use_form_gateway(gateway: GatewayDep, cache: ReadCacheDep) -> ZendeskGateway:
+    """A form load's gateway: a 원콜's reconnection history reused from an earlier load."""
+    return cache.form_view(gateway)
+
+
+FormGuidanceGatewayDep = Annotated[ZendeskGateway, Depends(use_form_gateway)]
 
 
 async def get_directory(request: Request) -> AgentDirectory:

@@ -17,7 +17,7 @@ from tooling.bench.common import describe_environment
 from tooling.bench.report import Results, write_report
 
 T = TypeVar("T")
-SECTIONS = ("engine", "http", "macros", "sidebar", "scale", "cli")
+SECTIONS = ("engine", "http", "macros", "sidebar", "scale", "cli", "connectors")
 DOCS_DIR = REPO_ROOT / "docs"
 # Quick or partial runs go to an ignored folder, so they never replace the full report.
 QUICK_DIR = REPO_ROOT / "test-artifacts" / "bench-quick"
@@ -80,6 +80,15 @@ def main(argv: list[str] | None = None) -> int:
         from tooling.bench.cli import run_cli
 
         results.cli = timed(results, "cli", lambda: run_cli(5 if quick else 20))
+    if "connectors" in only:
+        from backend.logs import configure_logging
+        from tooling.bench.connectors import run_connectors
+
+        # One connector_fetch line per source per round would drown the progress lines.
+        configure_logging("WARNING", sys.stderr)
+        results.connectors = timed(
+            results, "connectors", lambda: run_connectors(5 if quick else 20)
+        )
     if "macros" in only:
         sizes = QUICK_SIZES if quick else SIZES
         results.macros = timed(results, "macros", lambda: run_macros(sizes, progress=log))
@@ -99,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
                 loads = 8 if quick else 30
                 results.sidebar = timed(
                     results, "sidebar", lambda: run_sidebar(emulator, loads, progress=log)
+                )
+                from tooling.bench.form_latency import measure as measure_form_latency
+
+                edits = 6 if quick else 30
+                results.form_latency = timed(
+                    results, "form latency", lambda: measure_form_latency(edits)
                 )
             if "scale" in only:
                 results.scale = timed(

@@ -5,7 +5,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from tooling.bench.api import OVERHEAD_P50_TARGET_MS, OVERHEAD_P99_TARGET_MS, ApiResult, ApiRun
+from tooling.bench.api import (
+    OVERHEAD_P50_TARGET_MS,
+    OVERHEAD_P99_TARGET_MS,
+    RPS_TARGET,
+    ApiResult,
+    ApiRun,
+)
 from tooling.bench.common import fmt
 from tooling.bench.handled import handled_section
 from tooling.bench.markdown import Verdict, plt, save_chart, table, times_over
@@ -55,6 +61,31 @@ def _run_row(run: ApiRun) -> list[str]:
     ]
 
 
+CONTROL_HEADERS = [
+    "server",
+    ">p50 ms",
+    ">p99 ms",
+    ">overhead p50",
+    ">overhead p99",
+    ">Zenpy+requests ms",
+    ">backend CPU ms",
+    ">req/s",
+]
+
+
+def _control_row(name: str, run: ApiRun) -> list[str]:
+    return [
+        name,
+        fmt(run.total_p50, 1),
+        fmt(run.total_p99, 1),
+        fmt(run.overhead_p50, 1),
+        fmt(run.overhead_p99, 1),
+        fmt(run.mean_zenpy, 1),
+        fmt(run.backend_cpu_ms, 1),
+        fmt(run.rps, 1),
+    ]
+
+
 def _http_charts(result: ApiResult, out_dir: Path) -> tuple[str, str]:
     """Latency/throughput grid and the where-the-time-goes stacked bars."""
     fig, axes = plt.subplots(2, 2, figsize=(12, 7.5), sharex=True, layout="constrained")
@@ -85,9 +116,10 @@ def _http_charts(result: ApiResult, out_dir: Path) -> tuple[str, str]:
 
     fig, ax = plt.subplots(figsize=(11, 4))
     picked = [r for r in result.runs if r.concurrency == 1]
-    picked += [r for r in result.what_if if r.variant == "shared"]
+    picked += [r for r in result.what_if if r.variant == "per_request"]
     labels = [
-        f"{r.action}\n{r.latency_ms} ms" + ("\n(what-if shared)" if r.variant == "shared" else "")
+        f"{r.action}\n{r.latency_ms} ms"
+        + ("\n(old: gateway per request)" if r.variant == "per_request" else "")
         for r in picked
     ]
     parts = (
@@ -147,18 +179,35 @@ def http_section(result: ApiResult, out_dir: Path) -> tuple[str, list[Verdict]]:
     c1 = [r for r in result.runs if r.concurrency == 1]
     p50 = max((r.overhead_p50 for r in c1), default=math.nan)
     p99 = max((r.overhead_p99 for r in c1), default=math.nan)
+    # The issue's rule: the target, or the measured floor of a bare /healthz, the higher.
+    p50_bar = max(OVERHEAD_P50_TARGET_MS, result.healthz_p50_ms)
+    p99_bar = max(OVERHEAD_P99_TARGET_MS, result.healthz_p99_ms)
+    one_worker = max(
+        (r.rps for r in result.runs if r.action == "guidance" and r.latency_ms == 0),
+        default=math.nan,
+    )
     plain = next((r for r in result.what_if if r.variant == "plain"), None)
-    shared = next((r for r in result.what_if if r.variant == "shared"), None)
+    old = next((r for r in result.what_if if r.variant == "per_request"), None)
     timed = next((r for r in result.what_if if r.variant == "timed"), None)
     what_if = ""
-    if plain and shared and timed:
+    if plain and old and timed:
+        controls = (
+            ("instrumented (`tooling.bench.server`)", timed),
+            ("`guidepost serve` itself", plain),
+            ("what-if, old code: a new gateway per request", old),
+        )
+        control_table = table(CONTROL_HEADERS, [_control_row(n, r) for n, r in controls])
         what_if = f"""
-**Controls.** The same 0 ms, concurrency-1 guidance run against the unmodified
-`guidepost serve` gives p50 {plain.total_p50:.1f} ms (instrumented server:
-{timed.total_p50:.1f} ms), so the instruments cost no more than the run-to-run noise.
-The *what-if* row (`shared`) keeps one `ZenpyGateway` per process instead of one per
-request (its Zenpy clients are already per thread): p50 {shared.total_p50:.1f} ms,
-Zenpy share {shared.mean_zenpy:.1f} ms instead of {timed.mean_zenpy:.1f} ms.
+**Controls, old vs new.** The same 0 ms, concurrency-1 guidance run, back to back:
+
+{control_table}
+
+The unmodified `guidepost serve` against the instrumented server shows what the
+instruments cost (run-to-run noise when the two are close). The *what-if* row is the
+old code's shape: a new `ZenpyGateway` (Zenpy client, `requests` session, connection)
+for every request (`BENCH_PER_REQUEST_GATEWAY=1`); over loopback HTTP it shows the
+client and connection set-up only — against real Zendesk each new connection is also a
+TLS handshake ("Connections that live" below counts them).
 """
     text = f"""## 2. HTTP: guidance and apply through uvicorn
 
@@ -193,7 +242,12 @@ end to end, the floor of uvicorn + FastAPI + client on this machine.
 
 {table(["action", "ticket class", ">tickets", ">calls", ">expected", "routes"], call_rows)}
 
-Expected (`tooling/bench/api.py:expected_calls`): guidance 1 read; a 강제재연결 ticket
+Counted on a backend with the read cache off (`GUIDEPOST_GUIDANCE_HISTORY_CACHE_SECONDS`
+= `GUIDEPOST_TICKET_RECORD_CACHE_SECONDS` = 0): one load, nothing reused. The load runs
+below use the production settings, so a guidance load of a 원콜 whose history an earlier
+load read within 30 s costs 1 call ("calls/action" column); the handled-ticket section
+counts the saving on the sidebar's real mix. Expected
+(`tooling/bench/api.py:expected_calls`): guidance 1 read; a 강제재연결 ticket
 with an 원콜 ID adds the ledger list and, while the ledger holds nothing for that 원콜,
 the pre-ledger search (`GUIDEPOST_RECONNECTION_SEARCH_FALLBACK`, on by default) = 3.
 Apply: the same read (+ history), an eligible 강콜 then claims the ledger (create + list),
@@ -221,10 +275,14 @@ request; client CPU = the load generator's own CPU per request.
 ![breakdown]({breakdown_chart})
 {what_if}
 **Target:** backend overhead at concurrency 1 p50 < {OVERHEAD_P50_TARGET_MS:g} ms and
-p99 < {OVERHEAD_P99_TARGET_MS:g} ms. **Measured (worst action/latency at c=1):**
-p50 {fmt(p50, 1)} ms ({times_over(p50, OVERHEAD_P50_TARGET_MS)} the target), p99
-{fmt(p99, 1)} ms ({times_over(p99, OVERHEAD_P99_TARGET_MS)}):
-**{"met" if p50 < OVERHEAD_P50_TARGET_MS and p99 < OVERHEAD_P99_TARGET_MS else "missed"}**.
+p99 < {OVERHEAD_P99_TARGET_MS:g} ms, or the floor of a bare `/healthz` measured in the
+same run (p50 {fmt(result.healthz_p50_ms, 1)} ms, p99 {fmt(result.healthz_p99_ms, 1)} ms),
+whichever is higher: bars p50 {fmt(p50_bar, 1)} ms, p99 {fmt(p99_bar, 1)} ms.
+**Measured (worst action/latency at c=1):** p50 {fmt(p50, 1)} ms
+({times_over(p50, p50_bar)} the bar), p99 {fmt(p99, 1)} ms ({times_over(p99, p99_bar)}):
+**{"met" if p50 < p50_bar and p99 < p99_bar else "missed"}**. One worker serves
+**{fmt(one_worker, 1)} guidance requests/s** at 0 ms Zendesk latency (best concurrency
+above; target ≥ {RPS_TARGET:g}).
 See "What is left" for the profile and what it would take. At concurrency 16 and 64 the
 backend is CPU-bound (one process, one core's worth of Python): latency grows with the
 queue, throughput stays flat; with 150 ms of Zendesk latency the threadpool (40 threads)
@@ -245,15 +303,27 @@ keeps Zendesk waits overlapping.
     verdicts = [
         Verdict(
             "2 HTTP",
-            f"overhead c=1 p50 < {OVERHEAD_P50_TARGET_MS:g} ms",
-            f"{fmt(p50, 1)} ms worst{split}",
-            p50 < OVERHEAD_P50_TARGET_MS,
+            f"overhead c=1 p50 < {OVERHEAD_P50_TARGET_MS:g} ms (or the /healthz floor)",
+            f"{fmt(p50, 1)} ms worst{split}; floor {fmt(result.healthz_p50_ms, 1)} ms"
+            + (f"; old (gateway per request) {fmt(old.overhead_p50, 1)}" if old else ""),
+            p50 < p50_bar,
         ),
         Verdict(
             "2 HTTP",
-            f"overhead c=1 p99 < {OVERHEAD_P99_TARGET_MS:g} ms",
-            f"{fmt(p99, 1)} ms",
-            p99 < OVERHEAD_P99_TARGET_MS,
+            f"overhead c=1 p99 < {OVERHEAD_P99_TARGET_MS:g} ms (or the /healthz floor)",
+            f"{fmt(p99, 1)} ms; floor {fmt(result.healthz_p99_ms, 1)} ms",
+            p99 < p99_bar,
+        ),
+        Verdict(
+            "2 HTTP",
+            f"≥ {RPS_TARGET:g} guidance req/s, one worker, 0 ms Zendesk",
+            f"{fmt(one_worker, 1)} req/s"
+            + (
+                f" (old, c=1: {fmt(old.rps, 1)}; new c=1: {fmt(timed.rps, 1)})"
+                if old and timed
+                else ""
+            ),
+            one_worker >= RPS_TARGET if not math.isnan(one_worker) else None,
         ),
     ]
     for action, wanted in (("guidance", "1 / 3 (+ledger, search)"), ("apply", "2 / 4 / 6")):

@@ -12,7 +12,9 @@ from tooling.bench.api import ApiResult
 from tooling.bench.api_report import http_section
 from tooling.bench.cli import CliResult, cli_section
 from tooling.bench.common import Environment
+from tooling.bench.connectors import FetchRow
 from tooling.bench.engine import EngineResult, engine_section
+from tooling.bench.extras import connectors_section, form_latency_section
 from tooling.bench.macros import MacroResult, macros_section
 from tooling.bench.markdown import Verdict, table
 from tooling.bench.profile import ProfileResult
@@ -32,6 +34,8 @@ class Results:
     scale: ScaleResult | None = None
     profile: ProfileResult | None = None
     cli: CliResult | None = None
+    connectors: list[FetchRow] | None = None
+    form_latency: dict[str, Any] | None = None
     section_seconds: dict[str, float] = field(default_factory=dict)
     load_after: tuple[float, float, float] = (math.nan, math.nan, math.nan)
 
@@ -46,6 +50,10 @@ class Results:
             "scale": self.scale.to_json() if self.scale else None,
             "profile": self.profile.to_json() if self.profile else None,
             "cli": self.cli.to_json() if self.cli else None,
+            "connectors": [row.to_json() for row in self.connectors]
+            if self.connectors is not None
+            else None,
+            "form_latency": self.form_latency,
             "section_seconds": self.section_seconds,
             "load_after": list(self.load_after),
         }
@@ -111,12 +119,20 @@ def write_report(results: Results, out_dir: Path, remaining: str) -> Path:
         text, found = sidebar_section(results.sidebar, out_dir)
         sections.append(text)
         verdicts += found
+    if results.form_latency:
+        text, found = form_latency_section(results.form_latency)
+        sections.append(text)
+        verdicts += found
     if results.scale:
         text, found = scale_section(results.scale, results.api, out_dir)
         sections.append(text)
         verdicts += found
     if results.cli:
         text, found = cli_section(results.cli)
+        sections.append(text)
+        verdicts += found
+    if results.connectors:
+        text, found = connectors_section(results.connectors)
         sections.append(text)
         verdicts += found
     command = "python -m tooling.bench" + (" --quick" if results.environment.quick else "")

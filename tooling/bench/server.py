@@ -16,9 +16,10 @@ as `backend.api.server.run`. Instruments, all in this bench process only:
     x-bench-zendesk-calls: 2      HTTP requests the gateway sent
     x-bench-app-ms: 153.911       ASGI app start → response start (uvicorn excluded)
 
-`BENCH_SHARED_GATEWAY=1` is a what-if, not production: `ZenpyGateway.from_settings`
-returns one gateway for the whole process (its Zenpy clients are per thread, and the
-per-request `close()` is skipped), so connections to Zendesk are kept alive.
+`BENCH_PER_REQUEST_GATEWAY=1` is the what-if of the old code, not production: the app's
+gateway is closed after every request, so the next one builds a new `ZenpyGateway` (a
+new Zenpy client, `requests` session and connection — against real Zendesk a new TLS
+handshake), as before the process-wide gateway.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ ZENDESK_MS = "x-bench-zendesk-ms"
 ZENDESK_CALLS = "x-bench-zendesk-calls"
 APP_MS = "x-bench-app-ms"
 SERVICE_HEADER = "X-Emulator-Service-Ms"
-SHARED_GATEWAY_ENV = "BENCH_SHARED_GATEWAY"
+PER_REQUEST_GATEWAY_ENV = "BENCH_PER_REQUEST_GATEWAY"
 # The ZendeskGateway protocol's methods.
 GATEWAY_METHODS = (
     "get_ticket",
@@ -60,6 +61,9 @@ GATEWAY_METHODS = (
     "update_macro",
     "delete_macro",
     "get_article",
+    "list_reconnections",
+    "create_reconnection",
+    "delete_reconnection",
 )
 
 
@@ -102,13 +106,12 @@ def _timed(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def install_instruments(shared_gateway: bool = False) -> Callable[[], None]:
+def install_instruments() -> Callable[[], None]:
     """Time ZenpyGateway's calls and hook requests sessions; return a function undoing it."""
     from backend.zendesk.zenpy_gateway import ZenpyGateway
 
     plain_hooks = requests.sessions.default_hooks
     saved = {name: ZenpyGateway.__dict__[name] for name in GATEWAY_METHODS}
-    saved_from_settings = ZenpyGateway.__dict__["from_settings"]
 
     def hooks() -> dict[str, list[Any]]:
         made: dict[str, list[Any]] = plain_hooks()
@@ -119,31 +122,43 @@ def install_instruments(shared_gateway: bool = False) -> Callable[[], None]:
     setattr(requests.sessions, "default_hooks", hooks)  # noqa: B010
     for name, method in saved.items():
         setattr(ZenpyGateway, name, _timed(method))
-    if shared_gateway:
-        _share_one_gateway(ZenpyGateway)
 
     def restore() -> None:
         setattr(requests.sessions, "default_hooks", plain_hooks)  # noqa: B010
         for name, method in saved.items():
             setattr(ZenpyGateway, name, method)
-        setattr(ZenpyGateway, "from_settings", saved_from_settings)  # noqa: B010
 
     return restore
 
 
-def _share_one_gateway(cls: Any) -> None:
-    """What-if: every `from_settings` returns the same gateway, never closed per request."""
-    make = cls.from_settings
-    shared: dict[str, Any] = {}
+class PerRequestGateway:
+    """What-if of the old code: a new gateway for every request (c=1 runs only).
 
-    def from_settings(settings: Settings, wait_policy: str = "interactive") -> Any:
-        if wait_policy not in shared:
-            gateway = make(settings, wait_policy)
-            setattr(gateway, "close", lambda: None)  # noqa: B010 (kept for the process)
-            shared[wait_policy] = gateway
-        return shared[wait_policy]
+    The agent directory keeps the process's first gateway, so the cached permissions
+    stay as in production and only the ticket path pays the new client and connection.
+    """
 
-    setattr(cls, "from_settings", staticmethod(from_settings))  # noqa: B010
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._first: Any = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve, then swap in a fresh gateway (the used one is closed with its sockets)."""
+        from backend.api.deps import open_gateway
+        from backend.zendesk.zenpy_gateway import ZenpyGateway
+
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope["type"] == "http" and scope["path"] != "/healthz":
+                state = self.app.state
+                if self._first is None:
+                    self._first = open_gateway(state)
+                fresh = ZenpyGateway.from_settings(state.settings, wait_policy="interactive")
+                with state.gateway_lock:
+                    used, state.gateway = state.gateway, fresh
+                if used is not None and used is not self._first:
+                    used.close()
 
 
 class StopwatchMiddleware:
@@ -185,8 +200,11 @@ def create_bench_app() -> ASGIApp:
     settings = Settings()
     settings.require_secrets("session_secret", "zendesk_token")
     configure_logging(settings.log_level)
-    install_instruments(shared_gateway=os.environ.get(SHARED_GATEWAY_ENV) == "1")
-    return StopwatchMiddleware(create_app(settings))
+    install_instruments()
+    app = create_app(settings)
+    if os.environ.get(PER_REQUEST_GATEWAY_ENV) == "1":
+        return StopwatchMiddleware(PerRequestGateway(app))
+    return StopwatchMiddleware(app)
 
 
 def main() -> None:

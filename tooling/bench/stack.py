@@ -22,7 +22,7 @@ from tooling.bench.common import (
     stop_process,
     wait_for_http,
 )
-from tooling.bench.server import SHARED_GATEWAY_ENV
+from tooling.bench.server import PER_REQUEST_GATEWAY_ENV
 from tooling.harness.proxy import ZendeskSigner
 
 BENCH_SHARED_SECRET = "bench-shared-secret-0123456789"  # noqa: S105 (local bench only)
@@ -148,9 +148,9 @@ def backend_env(emulator: EmulatorProcess) -> dict[str, str]:
     return env
 
 
-# timed: production app + stopwatch; plain: `guidepost serve` itself; shared: what-if
-# with one gateway per process (see tooling.bench.server).
-Variant = Literal["timed", "plain", "shared"]
+# timed: production app + stopwatch; plain: `guidepost serve` itself; per_request: the
+# what-if of the old code, a new gateway per request (see tooling.bench.server).
+Variant = Literal["timed", "plain", "per_request"]
 
 
 class BackendProcess:
@@ -169,8 +169,8 @@ class BackendProcess:
         self.workers = workers
         self.variant = variant
         env = backend_env(emulator)
-        if variant == "shared":
-            env[SHARED_GATEWAY_ENV] = "1"
+        if variant == "per_request":
+            env[PER_REQUEST_GATEWAY_ENV] = "1"
         env.update(extra_env or {})
         if variant == "plain":
             command = [PYTHON, "-m", "backend", "serve", "--port", str(self.port)]

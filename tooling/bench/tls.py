@@ -128,7 +128,16 @@ class HandshakeCounter:
 
 def _measure(mode: str, run_one: Any, ids: list[int], warm_up: int, count: int, hs: Any) -> TlsRun:
     """Warm up, then run `count` guidances from THREADS threads, counting new handshakes."""
+    # Every pool thread must have warmed its own session: a barrier holds each first call
+    # until THREADS of them run at once, so no thread is left cold by the scheduler.
+    barrier = threading.Barrier(THREADS)
+
+    def warm_thread(ticket_id: int) -> None:
+        run_one(ticket_id)
+        barrier.wait(timeout=120)
+
     with ThreadPoolExecutor(THREADS) as pool:
+        list(pool.map(warm_thread, [ids[i % len(ids)] for i in range(THREADS)]))
         list(pool.map(run_one, [ids[i % len(ids)] for i in range(warm_up)]))
         before = hs.count
         started = time.perf_counter()

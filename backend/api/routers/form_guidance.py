@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from backend.api.deps import GatewayDep, ServiceContextDep
+from backend.api.deps import FormGuidanceGatewayDep, ServiceContextDep
 from backend.api.problems import document_problems
 from backend.api.routers.tickets import AuthorizedAgent
 from backend.api.schemas import TicketId
@@ -89,7 +89,7 @@ def read_form_guidance(
     ticket_id: TicketId,
     body: Annotated[FormGuidanceRequest, Body()],
     agent: AuthorizedAgent,
-    gateway: GatewayDep,
+    gateway: FormGuidanceGatewayDep,
     ctx: ServiceContextDep,
 ) -> FormGuidanceResponse:
     """Decide on the open form's values; Zendesk is read only for the reconnection history."""

@@ -11,6 +11,8 @@ from backend.api.deps import (
     AuthorizerDep,
     CountedGateway,
     GatewayDep,
+    GuidanceGatewayDep,
+    ReadCacheDep,
     ServiceContextDep,
 )
 from backend.api.problems import document_problems
@@ -45,7 +47,10 @@ AuthorizedAgent = Annotated[Agent, Depends(authorize_ticket)]
     responses=document_problems(401, 403, 404, 422, 500, 502, 503),
 )
 def read_guidance(
-    ticket_id: TicketId, agent: AuthorizedAgent, gateway: GatewayDep, ctx: ServiceContextDep
+    ticket_id: TicketId,
+    agent: AuthorizedAgent,
+    gateway: GuidanceGatewayDep,
+    ctx: ServiceContextDep,
 ) -> GuidanceResponse:
     """Read the ticket from Zendesk and return its decision and fingerprint."""
     guidance = get_guidance(gateway, ticket_id, ctx)
@@ -63,10 +68,12 @@ def apply_guidance(
     agent: AuthorizedAgent,
     gateway: GatewayDep,
     ctx: ServiceContextDep,
+    cache: ReadCacheDep,
 ) -> ApplyResponse:
     """Write tags, the agent's internal note and fields in one safe update; idempotent."""
     result = apply_decision(
-        gateway,
+        # The guidance's ticket read if still current (safe_update guards it); ledger fresh.
+        cache.apply_view(gateway, body.ticket_updated_at),
         ticket_id,
         body.branch,
         body.ticket_updated_at,

@@ -17,6 +17,7 @@ from backend.service import (
     build_guidance,
     count_prior_claims,
     count_prior_reconnections,
+    once_only_of,
     read_decision,
 )
 from backend.zendesk.gateway import JSONScalar, ReconnectionRecord, TicketRecord, ZendeskGateway
@@ -122,11 +123,12 @@ def _suggested_consult_types(found: TicketDecision, ctx: ServiceContext) -> list
 def _prior_ticket_ids(
     wrapped: _FormGateway, found: TicketDecision, ticket_id: int, ctx: ServiceContext
 ) -> list[int]:
-    """The earlier 강콜 tickets the count was made of (each judged by the service's rule)."""
-    origin = found.ticket.values.get("origin_call_id")
-    if origin is None:
+    """The earlier claims' tickets the count was made of (each judged by the service's rule)."""
+    once = once_only_of(found.decision, ctx)
+    origin = None if once is None else found.ticket.values.get(once.key)
+    if once is None or origin is None:
         return []
-    forced = found.ticket.values.get("forced_call_id")
+    forced = found.ticket.values.get(once.claim)
     from_ledger = {
         claim.ticket_id
         for claim in wrapped.claims
@@ -136,6 +138,6 @@ def _prior_ticket_ids(
         record.id
         for record in wrapped.searched
         if record.id != ticket_id
-        and count_prior_reconnections([record], ticket_id, str(origin), forced, ctx)
+        and count_prior_reconnections([record], ticket_id, str(origin), forced, ctx, once)
     }
     return sorted(from_ledger | from_search)

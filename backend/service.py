@@ -86,6 +86,7 @@ __all__ = [
     "find_origin_to_search",
     "find_reconnection_history",
     "get_guidance",
+    "once_only_of",
     "parse_quietly",
     "parse_record",
     "read_decision",

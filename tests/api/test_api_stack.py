@@ -415,6 +415,9 @@ def test_logs_hold_no_plate_or_phone(
     log_stream: io.StringIO, http: httpx.Client, stack: Stack
 ) -> None:
     """Request lines for tickets full of plates and phone numbers mask them all."""
+    # Warm the agent's permissions first (read once per cache period), so the counts below
+    # are the ticket's own calls whichever test ran before this one.
+    _get_guidance(http, stack, _create_ticket(stack, PARKING_OFFER))
     ticket_id = _create_ticket(stack, {**PARKING_OFFER, "car_number": "서울34나5678"})
     guidance = _get_guidance(http, stack, ticket_id)
     _post_apply(http, stack, ticket_id, guidance)
@@ -424,7 +427,7 @@ def test_logs_hold_no_plate_or_phone(
         json={"fields": {"car_number": "77다 8888 외"}, "subject": "010-2222-3333"},
     )
     lines = [json.loads(line) for line in log_stream.getvalue().splitlines()]
-    requests = [line for line in lines if line.get("event") == "request"]
+    requests = [line for line in lines if line.get("event") == "request"][1:]
     assert [line["status"] for line in requests] == [200, 200, 422]
     assert requests[0]["zendesk_calls"] == 1
     assert requests[1]["zendesk_calls"] == 1  # the write: guidance's read reused

@@ -239,6 +239,18 @@ class AdminEmulator:
         return 200, CALLS[call_id]
 
 
+class RestartableAdmin:
+    """An admin emulator a test may stop and start again on the same (allow-listed) port."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.server = AdminEmulator(port=port).start()
+        self.port = int(self.server.url.rsplit(":", 1)[1])
+
+    def restart(self) -> None:
+        """A fresh emulator on the same port (the connectors' allow-listed host)."""
+        self.server = AdminEmulator(port=self.port).start()
+
+
 def _handler_for(emulator: AdminEmulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         """Answers GET with JSON after the emulator's latency."""

@@ -15,7 +15,7 @@ from backend.connectors.fetch import DEFAULT_CACHE
 from backend.demo import build_new_ticket
 from backend.domain.fields import load_field_catalog
 from backend.zendesk.zenpy_gateway import ZenpyGateway
-from tooling.admin_emulator import ADMIN_DEMO_TICKETS, AdminEmulator, connectors_yaml_for
+from tooling.admin_emulator import ADMIN_DEMO_TICKETS, RestartableAdmin, connectors_yaml_for
 from tooling.testing import Stack, run_stack
 
 RECONNECT = ADMIN_DEMO_TICKETS["강제재연결: 어드민 정보는 자동 조회 (원콜 ID만 입력)"]
@@ -24,28 +24,16 @@ BUDGET_SECONDS = 0.8
 FETCHED = {"admin_status": "completed", "payment_method": "card", "driver_on_duty": True}
 
 
-class Admin:
-    """The admin emulator of the module; a test may stop it and start it again."""
-
-    def __init__(self, port: int = 0) -> None:
-        self.server = AdminEmulator(port=port).start()
-        self.port = int(self.server.url.rsplit(":", 1)[1])
-
-    def restart(self) -> None:
-        """A fresh emulator on the same port (the connectors' allow-listed host)."""
-        self.server = AdminEmulator(port=self.port).start()
-
-
 @pytest.fixture(scope="module")
-def admin() -> Iterator[Admin]:
+def admin() -> Iterator[RestartableAdmin]:
     """The admin emulator on an ephemeral loopback port."""
-    holder = Admin()
+    holder = RestartableAdmin()
     yield holder
     holder.server.stop()
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, admin: Admin) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, admin: RestartableAdmin) -> Iterator[Stack]:
     """A stack whose connectors call the admin emulator (file, hosts and secrets)."""
     workdir = tmp_path_factory.mktemp("connectors")
     path = workdir / "connectors.yaml"
@@ -177,7 +165,7 @@ def test_form_guidance_fetches_too(http: httpx.Client, stack: Stack) -> None:
 
 
 def test_admin_down_degrades_to_pending_within_the_budget(
-    http: httpx.Client, stack: Stack, admin: Admin
+    http: httpx.Client, stack: Stack, admin: RestartableAdmin
 ) -> None:
     """Admin stopped, then slow: the same ticket asks for the admin facts, within the budget."""
     ticket_id = create_ticket(stack, RECONNECT["fields"])

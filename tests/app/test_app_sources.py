@@ -23,7 +23,7 @@ from tooling.admin_emulator import (
     ADMIN_DEMO_TICKETS,
     CALLS,
     FETCH_ONLY_CALL_ID,
-    AdminEmulator,
+    RestartableAdmin,
     settings_for,
 )
 from tooling.devstack import seed_admin_demo
@@ -39,28 +39,16 @@ FETCHED_CHECKS = ("admin_status_not_reconnectable", "driver_off_duty", "customer
 TYPED_CHECK = "customer_consent_required"
 
 
-class Admin:
-    """The admin emulator; a test may stop it and start it again on the same port."""
-
-    def __init__(self) -> None:
-        self.server = AdminEmulator().start()
-        self.port = int(self.server.url.rsplit(":", 1)[1])
-
-    def restart(self) -> None:
-        """A fresh emulator on the same (allow-listed) port."""
-        self.server = AdminEmulator(port=self.port).start()
-
-
 @pytest.fixture(scope="module")
-def admin() -> Iterator[Admin]:
+def admin() -> Iterator[RestartableAdmin]:
     """The admin emulator for this module."""
-    holder = Admin()
+    holder = RestartableAdmin()
     yield holder
     holder.server.stop()
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, admin: Admin) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, admin: RestartableAdmin) -> Iterator[Stack]:
     """The stack with connectors calling the admin emulator, and the admin demo tickets."""
     workdir = tmp_path_factory.mktemp("app-sources")
     connected = settings_for(admin.server, Settings(_env_file=None), workdir)  # type: ignore[call-arg]
@@ -142,7 +130,7 @@ def test_fetched_facts_carry_the_admin_mark_with_source_and_time(
 
 
 def test_a_failed_source_is_told_and_its_facts_asked(
-    browser_run: BrowserRun, stack: Stack, admin: Admin
+    browser_run: BrowserRun, stack: Stack, admin: RestartableAdmin
 ) -> None:
     """대리 어드민 down: one line says so, the facts it would give are the next questions."""
     run = browser_run

@@ -1,6 +1,6 @@
 """JSON Schema of `guide.yaml`, generated from the pydantic models (`macros/guide.schema.json`).
 
-The models keep `when`/`applies` as untyped YAML (compiled by conditions.py); the schema
+The models keep `when`/`applies` as plain JSON values (compiled by conditions.py); the schema
 types them as the condition grammar, and accepts the plain-name shorthand of `collect` and
 `requires` entries and the `x-…` anchor keys the loader drops.
 """
@@ -64,7 +64,7 @@ def _retype(defs: dict[str, Any]) -> None:
     for model in defs.values():
         for name, prop in model.get("properties", {}).items():
             if name in ("when", "applies"):
-                title = prop.get("title")
+                title = prop.get("title") or name.capitalize()
                 prop.clear()
                 prop.update({"anyOf": [_REF, {"type": "null"}], "title": title})
     # `when: eligible` on a notice: shown on every eligible decision.

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
 
 from backend.domain.conditions import Condition, compile_condition
 from backend.domain.fields import FieldCatalog, load_field_catalog
@@ -16,6 +16,14 @@ from backend.errors import GuideDataError
 
 TextKind = Literal["reply", "outbound", "sms", "note"]
 OutcomeName = Literal["eligible", "blocked", "pending"]
+
+
+# A condition as YAML gives it: plain JSON values, never arbitrary objects.
+# `conditions.compile_condition` turns it into a typed tree with precise errors, and
+# `guide_schema.py` gives editors its grammar.
+ConditionData = JsonValue
+# A guide setting (a phone number, a URL, a map of 발주사 → 상황실 number, a rounding rule).
+SettingValue = JsonValue
 
 
 class _Strict(BaseModel):
@@ -47,7 +55,7 @@ class TextSpec(_Strict):
     title: str
     template: str | None = None
     variants: Variants | None = None
-    when: Any = None
+    when: ConditionData = None
     from_seed: bool = True
     # The outcomes the text belongs to: questions while pending, the block's response
     # when blocked, the action's scripts when eligible (ERRATA 2).
@@ -75,10 +83,10 @@ class Rule(_Strict):
     """An id with a condition (blocks, checks, notices)."""
 
     id: str
-    when: Any = None
+    when: ConditionData = None
     # Checks only: the check is left off the checklist when this is known to be false
     # (a check that does not apply claims nothing, not even "ok").
-    applies: Any = None
+    applies: ConditionData = None
 
     @cached_property
     def applies_condition(self) -> Condition:
@@ -102,14 +110,14 @@ class Collect(_Strict):
     """A fact the row needs: missing while unknown, or while not yet `until`."""
 
     fact: str
-    until: Any = None
+    until: ConditionData = None
 
 
 class Require(_Strict):
     """A fact needed before acting, optionally only when a condition holds."""
 
     fact: str
-    when: Any = None
+    when: ConditionData = None
     unless_known: tuple[str, ...] = ()
 
     @cached_property
@@ -121,7 +129,7 @@ class Require(_Strict):
 class Row(_Strict):
     """One row of a decision table."""
 
-    when: Any
+    when: ConditionData
     branch: str
     # A label for this row when it differs from the branch's (e.g. a fact still unknown).
     label: Label | None = None
@@ -157,7 +165,7 @@ class TagRule(_Strict):
 
     tag: str
     # Added only while this holds (always when absent).
-    when: Any = None
+    when: ConditionData = None
 
     @cached_property
     def condition(self) -> Condition:
@@ -213,7 +221,7 @@ class Guide(_Strict):
     keywords: tuple[str, ...]
     fields: tuple[str, ...]
     response_order: tuple[str, ...]
-    settings: dict[str, Any] = {}
+    settings: dict[str, SettingValue] = {}
     rows: tuple[Row, ...]
     checks: tuple[Rule, ...] = ()
     requires: tuple[Require, ...] = ()

@@ -208,7 +208,8 @@ class TextRenderer:
             return str(value)
 
         def situation_room(company: Any) -> str:
-            by_company: Mapping[str, Any] = settings.get("situation_room_phones") or {}
+            phones = settings.get("situation_room_phones")
+            by_company: Mapping[str, Any] = phones if isinstance(phones, Mapping) else {}
             value = by_company.get(str(company)) if company else None
             if value is None:
                 value = settings.get("situation_room_phone")

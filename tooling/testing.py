@@ -90,6 +90,15 @@ class Stack:
         return self.backend_url + path
 
 
+def apply_body(guidance: dict[str, Any]) -> dict[str, Any]:
+    """What the sidebar sends back to apply: branch, updated_at, fingerprint of what it showed."""
+    return {
+        "branch": guidance["branch"],
+        "ticket_updated_at": guidance["ticket_updated_at"],
+        "fingerprint": guidance["fingerprint"],
+    }
+
+
 def _bind_free_socket(host: str) -> socket.socket:
     """Bind a listening-ready socket on a free loopback port (handed to uvicorn)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)

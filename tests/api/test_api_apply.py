@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from backend.errors import ConflictError
 from backend.zendesk.fake_gateway import FakeGateway
+from tooling.testing import apply_body
 
 
 def _get_guidance(client: TestClient, headers: dict[str, str], ticket_id: int) -> dict[str, Any]:
@@ -23,11 +24,7 @@ def _get_guidance(client: TestClient, headers: dict[str, str], ticket_id: int) -
 def _post_apply(
     client: TestClient, headers: dict[str, str], ticket_id: int, guidance: dict[str, Any]
 ) -> Any:
-    body = {
-        "branch": guidance["branch"],
-        "ticket_updated_at": guidance["ticket_updated_at"],
-        "fingerprint": guidance["fingerprint"],
-    }
+    body = apply_body(guidance)
     return client.post(f"/v1/tickets/{ticket_id}/apply", headers=headers, json=body)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from api_helpers import RECONNECT_ELIGIBLE, TicketFactory
 from fastapi.testclient import TestClient
 from test_api_form_guidance import form_body
@@ -11,14 +9,7 @@ from test_api_form_guidance import form_body
 from backend.domain.fields import FieldCatalog
 from backend.zendesk.fake_gateway import FakeGateway
 from backend.zendesk.gateway import ReconnectionClaim
-
-
-def _apply_body(guidance: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "branch": guidance["branch"],
-        "ticket_updated_at": guidance["ticket_updated_at"],
-        "fingerprint": guidance["fingerprint"],
-    }
+from tooling.testing import apply_body
 
 
 def test_form_loads_reuse_the_history_and_apply_sees_a_newer_claim(
@@ -46,7 +37,7 @@ def test_form_loads_reuse_the_history_and_apply_sees_a_newer_claim(
     assert gateway.calls == 0
     assert again["eligible"] is True  # guidance is advice: up to the cache period behind
     applied = client.post(
-        f"/v1/tickets/{ticket_id}/apply", headers=headers, json=_apply_body(guidance)
+        f"/v1/tickets/{ticket_id}/apply", headers=headers, json=apply_body(guidance)
     )
     # Apply read the ledger fresh: the decision moved to already_reconnected_once.
     assert applied.status_code == 409, applied.text
@@ -68,7 +59,7 @@ def test_apply_reads_the_ticket_when_it_changed_since_guidance(
     ticket_id = tickets.add(RECONNECT_ELIGIBLE)
     guidance = client.get(f"/v1/tickets/{ticket_id}/guidance", headers=headers).json()
     touched = gateway.touch_ticket(ticket_id, subject="제목 수정")
-    body = {**_apply_body(guidance), "ticket_updated_at": touched.updated_at}
+    body = {**apply_body(guidance), "ticket_updated_at": touched.updated_at}
     response = client.post(f"/v1/tickets/{ticket_id}/apply", headers=headers, json=body)
     assert response.status_code == 200, response.text
     assert response.json()["applied"] is True

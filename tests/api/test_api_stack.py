@@ -18,7 +18,7 @@ from backend.demo import DEMO_CASES, build_new_ticket
 from backend.domain.fields import load_field_catalog
 from backend.logs import configure_logging
 from backend.zendesk.zenpy_gateway import ZenpyGateway
-from tooling.testing import Stack, make_token, run_stack
+from tooling.testing import Stack, apply_body, make_token, run_stack
 
 PROBLEM = "application/problem+json"
 TICKET_PATH = r"^/api/v2/tickets/\d+(\.json)?$"
@@ -83,11 +83,7 @@ def _get_guidance(http: httpx.Client, stack: Stack, ticket_id: int) -> dict[str,
 def _post_apply(
     http: httpx.Client, stack: Stack, ticket_id: int, guidance: dict[str, Any]
 ) -> httpx.Response:
-    body = {
-        "branch": guidance["branch"],
-        "ticket_updated_at": guidance["ticket_updated_at"],
-        "fingerprint": guidance["fingerprint"],
-    }
+    body = apply_body(guidance)
     return http.post(f"/v1/tickets/{ticket_id}/apply", headers=stack.make_headers(), json=body)
 
 

@@ -7,7 +7,6 @@ Group Memberships APIs); the backend reads them through ZenpyDirectory, as in pr
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +15,7 @@ from api_helpers import PARKING_OFFER
 from backend.demo import build_new_ticket
 from backend.domain.fields import load_field_catalog
 from backend.zendesk.zenpy_gateway import ZenpyGateway
-from tooling.testing import Stack, run_stack
+from tooling.testing import Stack, apply_body, run_stack
 
 TICKET_GROUP = 71
 OTHER_GROUP = 72
@@ -67,14 +66,6 @@ def _writes(stack: Stack) -> dict[str, int]:
     return {route: n for route, n in routes.items() if route.startswith(WRITE_METHODS)}
 
 
-def _apply_body(guidance: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "branch": guidance["branch"],
-        "ticket_updated_at": guidance["ticket_updated_at"],
-        "fingerprint": guidance["fingerprint"],
-    }
-
-
 def test_an_agent_outside_the_tickets_group_is_refused_everywhere(
     http: httpx.Client, stack: Stack
 ) -> None:
@@ -88,7 +79,7 @@ def test_an_agent_outside_the_tickets_group_is_refused_everywhere(
         http.get(f"/v1/tickets/{ticket_id}/guidance", headers=outside),
         http.post(f"/v1/tickets/{ticket_id}/guidance", headers=outside, json=form),
         http.post(
-            f"/v1/tickets/{ticket_id}/apply", headers=outside, json=_apply_body(inside.json())
+            f"/v1/tickets/{ticket_id}/apply", headers=outside, json=apply_body(inside.json())
         ),
     ]
     for answer in answers:
@@ -106,7 +97,7 @@ def test_the_note_of_an_apply_is_authored_by_the_applying_agent(
     headers = _headers(stack, "inside")
     guidance = http.get(f"/v1/tickets/{ticket_id}/guidance", headers=headers).json()
     response = http.post(
-        f"/v1/tickets/{ticket_id}/apply", headers=headers, json=_apply_body(guidance)
+        f"/v1/tickets/{ticket_id}/apply", headers=headers, json=apply_body(guidance)
     )
     assert response.status_code == 200, response.text
     notes = [c for c in stack.emulator.store.comments(ticket_id) if not c["public"]]

@@ -30,7 +30,7 @@ from backend.settings import REPO_ROOT, Settings
 from backend.zendesk.fake_gateway import FakeGateway
 from tooling.fake_directory import FakeDirectory
 from tooling.harness.proxy import ZendeskSigner
-from tooling.testing import TEST_SESSION_SECRET, make_token
+from tooling.testing import TEST_SESSION_SECRET, apply_body, make_token
 
 sys.path.insert(0, str(REPO_ROOT / "tests" / "api"))
 from api_helpers import PARKING_OFFER, RECONNECT_ELIGIBLE, TicketFactory
@@ -126,15 +126,6 @@ def tickets(
 def as_agent(settings: Settings, user_id: int) -> dict[str, str]:
     """The Authorization header of a session for this Zendesk user."""
     return {"Authorization": f"Bearer {make_token(settings, sub=str(user_id))}"}
-
-
-def apply_body(guidance: dict[str, Any]) -> dict[str, Any]:
-    """What the sidebar sends back: branch, updated_at, fingerprint of what it showed."""
-    return {
-        "branch": guidance["branch"],
-        "ticket_updated_at": guidance["ticket_updated_at"],
-        "fingerprint": guidance["fingerprint"],
-    }
 
 
 def read_guidance(client: TestClient, headers: dict[str, str], ticket_id: int) -> dict[str, Any]:

@@ -87,6 +87,13 @@ async def get_service_context(
     engine: EngineDep, settings: SettingsDep, field_map: FieldMapDep
 ) -> ServiceContext:
     """Bundle what the service needs to decide."""
+    return build_service_context(settings, engine, field_map)
+
+
+def build_service_context(
+    settings: Settings, engine: Engine, field_map: dict[str, int] | None
+) -> ServiceContext:
+    """What the service needs to decide, for these settings, guides and field map."""
     return ServiceContext(
         catalog=engine.catalog,
         renderer=engine.renderer,
@@ -173,38 +180,11 @@ class CountedGateway:
         return count if isinstance(count, int) else 0
 
 
-async def use_gateway(gateway: Annotated[ZendeskGateway, Depends(get_gateway)]) -> ZendeskGateway:
-    """The request's view of the gateway, registered so the access log reports its calls."""
+def count_calls(gateway: ZendeskGateway) -> CountedGateway:
+    """Wrap the shared gateway for one request and register it with the access log."""
     counted = CountedGateway(gateway)
     bind_request(gateway=counted)
-    return cast(ZendeskGateway, counted)
-
-
-GatewayDep = Annotated[ZendeskGateway, Depends(use_gateway)]
-
-
-async def get_read_cache(request: Request) -> ReadCache:
-    """The reads the sidebar's loads of one ticket share (one cache per app, one account)."""
-    return cast(ReadCache, request.app.state.read_cache)
-
-
-ReadCacheDep = Annotated[ReadCache, Depends(get_read_cache)]
-
-
-async def use_guidance_gateway(gateway: GatewayDep, cache: ReadCacheDep) -> ZendeskGateway:
-    """The first load's gateway: reads Zendesk, keeps the record and history for what follows."""
-    return cache.guidance_view(gateway)
-
-
-GuidanceGatewayDep = Annotated[ZendeskGateway, Depends(use_guidance_gateway)]
-
-
-async def use_form_gateway(gateway: GatewayDep, cache: ReadCacheDep) -> ZendeskGateway:
-    """A form load's gateway: a 원콜's reconnection history reused from an earlier load."""
-    return cache.form_view(gateway)
-
-
-FormGuidanceGatewayDep = Annotated[ZendeskGateway, Depends(use_form_gateway)]
+    return counted
 
 
 async def get_directory(request: Request) -> AgentDirectory:
@@ -215,22 +195,6 @@ async def get_directory(request: Request) -> AgentDirectory:
     if state.directory is None:
         raise SettingsError("no agent directory: authorization cannot run")
     return cast(AgentDirectory, state.directory)
-
-
-async def get_authorizer(
-    request: Request,
-    settings: SettingsDep,
-    directory: Annotated[AgentDirectory, Depends(get_directory)],
-) -> TicketAuthorizer:
-    """The process's authorizer (its cache lives as long as the app), per directory."""
-    authorizer = getattr(request.app.state, "authorizer", None)
-    if not isinstance(authorizer, TicketAuthorizer) or authorizer.directory is not directory:
-        authorizer = TicketAuthorizer(directory, ttl=settings.authz_cache_seconds)
-        request.app.state.authorizer = authorizer
-    return authorizer
-
-
-AuthorizerDep = Annotated[TicketAuthorizer, Depends(get_authorizer)]
 
 
 async def require_agent(
@@ -250,3 +214,51 @@ async def require_agent(
 
 
 AgentDep = Annotated[Agent, Depends(require_agent)]
+
+
+def process_authorizer(
+    state: Any, settings: Settings, directory: AgentDirectory
+) -> TicketAuthorizer:
+    """The app's one authorizer for this directory (made again when the directory changes)."""
+    # Its cache lives as long as the app.
+    authorizer = getattr(state, "authorizer", None)
+    if not isinstance(authorizer, TicketAuthorizer) or authorizer.directory is not directory:
+        authorizer = TicketAuthorizer(directory, ttl=settings.authz_cache_seconds)
+        state.authorizer = authorizer
+    return authorizer
+
+
+DirectoryDep = Annotated[AgentDirectory, Depends(get_directory)]
+RawGatewayDep = Annotated[ZendeskGateway, Depends(get_gateway)]
+
+
+@dataclass(frozen=True)
+class TicketRequest:
+    """What a ticket route works with, resolved by one dependency (`authorize_ticket`)."""
+
+    ticket_id: int
+    agent: Agent
+    # The shared gateway seen by this request (its calls counted for the access log).
+    gateway: CountedGateway
+    cache: ReadCache
+    context: ServiceContext
+
+    @property
+    def zendesk(self) -> ZendeskGateway:
+        """The counted gateway, typed as the gateway interface."""
+        return cast(ZendeskGateway, self.gateway)
+
+
+def open_ticket_request(
+    state: Any, ticket_id: int, agent: Agent, gateway: ZendeskGateway
+) -> TicketRequest:
+    """Bundle the request's ticket, agent, counted gateway, read cache and service context."""
+    settings: Settings = state.settings
+    engine = load_engine(settings.guides_dir)
+    return TicketRequest(
+        ticket_id=ticket_id,
+        agent=agent,
+        gateway=count_calls(gateway),
+        cache=cast(ReadCache, state.read_cache),
+        context=build_service_context(settings, engine, FIELD_MAPS.read(settings.field_map)),
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -12,7 +13,7 @@ from typing import Annotated, Any, TypeVar, cast
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from backend.api.auth import MAX_TOKEN_BYTES, verify_session
+from backend.api.auth import MAX_TOKEN_BYTES, verify_session, verify_session_until
 from backend.authz import Agent, AgentDirectory, TicketAuthorizer
 from backend.connectors import fetch_for_ticket
 from backend.domain.engine import EngineOptions
@@ -197,6 +198,37 @@ async def get_directory(request: Request) -> AgentDirectory:
     return cast(AgentDirectory, state.directory)
 
 
+class VerifiedSessions:
+    """Session tokens this app verified, kept until they expire (a check per token, not per call).
+
+    Keyed by the whole token (signature included): any other string is verified in full.
+    Past `exp` an entry is ignored and the token verified again (PyJWT's leeway and its
+    expiry error included), so the cache never accepts what verification would refuse.
+    """
+
+    max_entries = 10_000
+
+    def __init__(
+        self,
+        verify: Callable[[str, Settings], tuple[Agent, float]] = verify_session_until,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._verify = verify
+        self._clock = clock
+        self._entries: dict[str, tuple[float, Agent]] = {}
+
+    def agent(self, token: str, settings: Settings) -> Agent:
+        """The token's agent: from the cache while unexpired, else verified (AuthError)."""
+        entry = self._entries.get(token)
+        if entry is not None and self._clock() < entry[0]:
+            return entry[1]
+        agent, expires = self._verify(token, settings)
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()  # bound memory; each live session is verified once more
+        self._entries[token] = (expires, agent)
+        return agent
+
+
 async def require_agent(
     request: Request,
     settings: SettingsDep,
@@ -208,7 +240,11 @@ async def require_agent(
         raise AuthError("token too large")
     if credentials is None or not credentials.credentials:
         raise AuthError("missing bearer token")
-    agent = verify_session(credentials.credentials, settings)
+    sessions = getattr(request.app.state, "verified_sessions", None)
+    if isinstance(sessions, VerifiedSessions):
+        agent = sessions.agent(credentials.credentials, settings)
+    else:
+        agent = verify_session(credentials.credentials, settings)
     bind_request(auth="ok", agent_id=agent.user_id)
     return agent
 

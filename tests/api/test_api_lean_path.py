@@ -15,9 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backend.api import deps
+from backend.api.deps import VerifiedSessions
 from backend.api.schemas import GuidanceResponse
 from backend.authz import Agent, Permissions, TicketAuthorizer
-from backend.errors import ForbiddenError
+from backend.errors import AuthError, ForbiddenError
+from backend.settings import Settings
 from backend.zendesk.fake_gateway import FakeGateway
 from tooling.fake_directory import FakeDirectory
 from tooling.testing import TEST_AGENT_ID
@@ -161,3 +163,58 @@ def test_a_cached_check_agrees_with_the_full_check_and_never_reads(
         assert cached in (None, full)
         # Once check has run, the cache decides this question alone.
         assert _answer(authorizer.check_cached, agent, ticket_id) == full
+
+
+class CountingVerify:
+    """Stands in for full verification: counts calls, answers a fixed expiry."""
+
+    def __init__(self, expires: float, refuse: bool = False) -> None:
+        self.expires = expires
+        self.refuse = refuse
+        self.calls = 0
+
+    def __call__(self, token: str, settings: Settings) -> tuple[Agent, float]:
+        self.calls += 1
+        if self.refuse:
+            raise AuthError("token signature is invalid")
+        return Agent(user_id=int(token), account="acme"), self.expires
+
+
+def test_a_session_is_verified_once_until_it_expires(settings: Settings) -> None:
+    """Cached until `exp`; past it the token is verified in full again, never served stale."""
+    clock = [1000.0]
+    verify = CountingVerify(expires=1060.0)
+    sessions = VerifiedSessions(verify=verify, clock=lambda: clock[0])
+    assert sessions.agent("7", settings).user_id == 7
+    clock[0] = 1059.9
+    assert sessions.agent("7", settings).user_id == 7
+    assert verify.calls == 1
+    clock[0] = 1060.0
+    verify.refuse = True
+    with pytest.raises(AuthError):
+        sessions.agent("7", settings)
+    assert verify.calls == 2
+
+
+def test_a_refused_token_is_never_cached(settings: Settings) -> None:
+    """Every use of a refused token is verified (and refused) again."""
+    verify = CountingVerify(expires=float("inf"), refuse=True)
+    sessions = VerifiedSessions(verify=verify)
+    for _ in range(3):
+        with pytest.raises(AuthError):
+            sessions.agent("7", settings)
+    assert verify.calls == 3
+
+
+def test_a_cached_session_does_not_vouch_for_a_tampered_token(
+    client: TestClient, headers: dict[str, str], tickets: TicketFactory
+) -> None:
+    """A cached valid token changes nothing for another string: its signature is checked."""
+    ticket_id = tickets.add(PARKING_OFFER)
+    path = f"/v1/tickets/{ticket_id}/guidance"
+    assert client.get(path, headers=headers).status_code == 200
+    tampered = headers["Authorization"][:-2] + (
+        "AA" if headers["Authorization"][-2:] != "AA" else "BB"
+    )
+    assert client.get(path, headers={"Authorization": tampered}).status_code == 401
+    assert client.get(path, headers=headers).status_code == 200

@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
@@ -42,12 +42,24 @@ def run_explain(
     guides_dir: Path,
     field_map: dict[str, int] | None,
     admin_call_url: str | None = None,
+    *,
+    cached: bool = False,
 ) -> dict[str, Any]:
-    """Parse an `explain` input and return the decision JSON; InputError on bad input."""
+    """Parse an `explain` input and return the decision JSON; InputError on bad input.
+
+    `cached`: take the validated catalog from the per-user cache (backend/catalog_cache.py)
+    while its source files are unchanged, as the `explain` command does.
+    """
     from backend.domain.engine import EngineOptions, decide
     from backend.domain.facts import parse_input
-    from backend.domain.guides import load_catalog
+    from backend.domain.guides import GuideCatalog, load_catalog
     from backend.domain.render import TextRenderer
+
+    load: Callable[[Path], GuideCatalog] = load_catalog
+    if cached:
+        from backend.catalog_cache import load_catalog_cached
+
+        load = load_catalog_cached
 
     try:
         data = json.loads(raw_text)
@@ -57,7 +69,7 @@ def run_explain(
         raise InputError("input: JSON nested too deeply") from exc
     except ValueError as exc:  # e.g. an integer with more digits than Python converts
         raise InputError(f"input: invalid JSON ({exc})") from exc
-    catalog = load_catalog(guides_dir)
+    catalog = load(guides_dir)
     ticket = parse_input(data, catalog.fields, field_map)
     if admin_call_url is None:
         admin_call_url = explain_settings()[2]
@@ -96,7 +108,7 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_BAD_INPUT
     try:
         field_map = read_field_map(field_map_path)
-        decision = run_explain(raw, guides_dir, field_map, admin_call_url)
+        decision = run_explain(raw, guides_dir, field_map, admin_call_url, cached=True)
     except InputError as exc:
         err.write(" ".join(exc.detail.split()) + "\n")
         return EXIT_BAD_INPUT

@@ -92,10 +92,31 @@ def explain_settings() -> tuple[Path, Path, str]:
     return EXPLAIN_DEFAULTS
 
 
-def _cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    # pydantic looks for plugins in every installed distribution's entry points on its
-    # first model (importlib.metadata: ~10 % of explain); Guidepost uses none.
+def skip_pydantic_plugin_scan() -> None:
+    """Tell pydantic there are no plugins without importing its loader (explain only).
+
+    pydantic looks for plugins in every installed distribution's entry points on its
+    first model; Guidepost uses none, so PYDANTIC_DISABLE_PLUGINS=__all__ turns the scan
+    off. Its loader still imports importlib.metadata (~30 ms, a tenth of explain) before
+    reading that variable; with plugins off, the loader's whole answer is "no plugins",
+    which a stand-in module gives. Done only when the variable says __all__ and the loader
+    is not loaded yet; tests/domain/test_catalog_cache.py pins the loader's name and answer.
+    """
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    if os.environ["PYDANTIC_DISABLE_PLUGINS"] != "__all__" or PYDANTIC_LOADER in sys.modules:
+        return
+    import types
+
+    loader = types.ModuleType(PYDANTIC_LOADER, "Guidepost's stand-in: plugins are disabled.")
+    loader.get_plugins = lambda: ()  # type: ignore[attr-defined]
+    sys.modules[PYDANTIC_LOADER] = loader
+
+
+PYDANTIC_LOADER = "pydantic.plugin._loader"
+
+
+def _cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    skip_pydantic_plugin_scan()
     guides_dir, field_map_path, admin_call_url = explain_settings()
     source = args.file
     try:

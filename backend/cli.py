@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from backend.errors import GuidepostError, InputError, SettingsError
-from backend.logs import install_log_masking, route_stdlib_logging
 
 if TYPE_CHECKING:
     from backend.settings import Settings
@@ -381,6 +380,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def route_logs(err: TextIO, *, lazily: bool = False) -> None:
+    """Gateway retries and Python warnings: masked JSON lines on `err`, never bare text.
+
+    `lazily` (explain): nothing explain imports logs, so only a Python warning could reach
+    stderr; the logging set-up (logging + backend.logs, ~15 ms) waits for the first one.
+    """
+    if lazily:
+        original = warnings.showwarning
+
+        def first_warning(*args: Any, **kwargs: Any) -> None:
+            if warnings.showwarning is first_warning:
+                route_logs(err)  # logging.captureWarnings takes warnings.showwarning over
+                warnings.showwarning(*args, **kwargs)
+            else:  # logging hands a warning with an explicit file back to the original
+                original(*args, **kwargs)
+
+        warnings.showwarning = first_warning
+        return
+    import logging
+
+    from backend.logs import install_log_masking, route_stdlib_logging
+
+    install_log_masking()
+    route_stdlib_logging(err, logging.WARNING)
+
+
 def main(
     argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
@@ -388,9 +413,7 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
-    # Gateway retries and Python warnings: masked JSON lines on stderr, never bare text.
-    install_log_masking()
-    route_stdlib_logging(err, logging.WARNING)
+    route_logs(err, lazily=args.handler is _cmd_explain)
     try:
         code: int = args.handler(args, out, err)
     except SettingsError as exc:

@@ -25,18 +25,21 @@ TICKET = {
 }
 EXPLAIN_URL = "https://admin.example/calls/{call_id}"
 PROBE = """
-import io, json, sys
+import io, json, sys, warnings
 from backend.cli import main
-out = io.StringIO()
-code = main(["explain", sys.argv[1]], out, io.StringIO())
+out, err = io.StringIO(), io.StringIO()
+code = main(["explain", sys.argv[1]], out, err)
 from backend.domain import fields, guides
 models = [guides.Guide, guides.GuideCatalog, guides.Row, guides.TextSpec, fields.FieldDef]
+imported = sorted(m for m in ("yaml", "importlib.metadata", "logging") if m in sys.modules)
+warnings.warn("contact (010) 9876-5432", UserWarning, stacklevel=1)
 print(json.dumps({
     "code": code,
     "decision": json.loads(out.getvalue()),
     "built": [m.__name__ for m in models if m.__pydantic_complete__],
-    "imported": sorted(m for m in ("yaml", "importlib.metadata") if m in sys.modules),
+    "imported": imported,
     "stand_in": getattr(sys.modules.get("pydantic.plugin._loader"), "__doc__", ""),
+    "stderr": err.getvalue(),
 }))
 """
 
@@ -68,6 +71,10 @@ def test_a_cached_explain_parses_no_yaml_and_builds_no_guide_model(tmp_path):
     cached = run_probe(tmp_path)
     assert (cached["code"], cached["built"], cached["imported"]) == (0, [], [])
     assert "stand-in" in str(cached["stand_in"])
+    # Logging is set up on the first Python warning: still a masked JSON line, never bare text.
+    (line,) = str(cached["stderr"]).splitlines()
+    assert json.loads(line)["logger"] == "py.warnings"
+    assert "9876" not in line
     # The same decision as the uncached path, in process.
     expected = run_explain(json.dumps(TICKET), ROOT / "macros", None, EXPLAIN_URL)
     assert cached["decision"] == fresh["decision"] == expected

@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import pydantic.plugin._schema_validator as schema_validator
+import pytest
 
-from backend.cli import PYDANTIC_LOADER, run_explain
+from backend.cli import PYDANTIC_LOADER, build_parser, run_explain
 
 ROOT = Path(__file__).resolve().parents[2]
 TICKET = {
@@ -93,3 +94,17 @@ def test_the_real_loader_answers_no_plugins_when_they_are_disabled(monkeypatch):
     assert loader.PYDANTIC_ENTRY_POINT_GROUP == "pydantic"  # the real one (models were built)
     monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "__all__")
     assert list(loader.get_plugins()) == []
+
+
+@pytest.mark.parametrize("argv", [["explain"], ["explain", "-"], ["explain", "ticket.json"]])
+def test_the_explain_only_parser_reads_explain_as_the_full_one(argv):
+    full = build_parser().parse_args(argv)
+    alone = build_parser(explain_only=True).parse_args(argv)
+    assert vars(alone) == vars(full)
+
+
+def test_the_explain_only_parser_knows_no_other_command(capsys):
+    with pytest.raises(SystemExit) as exited:
+        build_parser(explain_only=True).parse_args(["serve"])
+    assert exited.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err

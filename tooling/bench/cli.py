@@ -8,6 +8,7 @@ import resource
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,32 +114,33 @@ def run_cli(runs: int = RUNS) -> CliResult:
         explain_argv = [PYTHON, "-m", "backend", "explain", str(ticket)]
         # One untimed run fills the bytecode and catalog caches, as an operator's first run.
         _time_runs("warm-up", explain_argv, 1, folder, env)
-        explain = _time_runs("guidepost explain", explain_argv, runs, folder, env)
-        cold = CliTimes("guidepost explain (empty catalog cache)")
-        for run in range(runs):
-            fresh = {**env, "XDG_CACHE_HOME": str(folder / f"cold-{run}")}
-            one = _time_runs(cold.command, explain_argv, 1, folder, fresh)
-            cold.wall_ms += one.wall_ms
-            cold.cpu_ms += one.cpu_ms
         # Installed packages keep their own .pyc; Guidepost's modules are compiled each run.
-        no_bytecode = _time_runs(
-            "guidepost explain (PYTHONDONTWRITEBYTECODE=1, no .pyc of Guidepost's own)",
-            explain_argv,
-            runs,
-            folder,
-            {
-                **{k: v for k, v in env.items() if k != "PYTHONPYCACHEPREFIX"},
-                "PYTHONDONTWRITEBYTECODE": "1",
-            },
-        )
-        bare = _time_runs("python -c pass", [PYTHON, "-c", "pass"], runs, folder, env)
-        floor = _time_runs(
-            "python -c <import pydantic, one model>",
-            [PYTHON, "-c", PYDANTIC_FLOOR],
-            runs,
-            folder,
-            env,
-        )
+        no_pyc = {k: v for k, v in env.items() if k != "PYTHONPYCACHEPREFIX"}
+        no_pyc["PYTHONDONTWRITEBYTECODE"] = "1"
+        floor_argv = [PYTHON, "-c", PYDANTIC_FLOOR]
+        cases: list[tuple[str, list[str], Callable[[int], dict[str, str]]]] = [
+            ("guidepost explain", explain_argv, lambda run: env),
+            (
+                "guidepost explain (empty catalog cache)",
+                explain_argv,
+                lambda run: {**env, "XDG_CACHE_HOME": str(folder / f"cold-{run}")},
+            ),
+            (
+                "guidepost explain (PYTHONDONTWRITEBYTECODE=1, no .pyc of Guidepost's own)",
+                explain_argv,
+                lambda run: no_pyc,
+            ),
+            ("python -c pass", [PYTHON, "-c", "pass"], lambda run: env),
+            ("python -c <import pydantic, one model>", floor_argv, lambda run: env),
+        ]
+        # Interleaved, one run of each per round: a busy machine weighs on every row alike.
+        timed = [CliTimes(label) for label, _, _ in cases]
+        for run in range(runs):
+            for times, (label, argv, env_of) in zip(timed, cases, strict=True):
+                one = _time_runs(label, argv, 1, folder, env_of(run))
+                times.wall_ms += one.wall_ms
+                times.cpu_ms += one.cpu_ms
+        explain, cold, no_bytecode, bare, floor = timed
         imports = _import_times(
             [PYTHON, "-X", "importtime", "-m", "backend", "explain", str(ticket)], folder, env
         )
@@ -210,8 +212,9 @@ settings). As an installed Guidepost runs: bytecode cached (pip compiles `.pyc` 
 install; the bench keeps it in a private `PYTHONPYCACHEPREFIX`), and the validated guide
 catalog cached in the user's cache folder (`backend/catalog_cache.py`, keyed on the
 content of every guide file, the model sources and the versions: an edited guide is seen
-by the next run). One untimed run fills both caches. The other rows change one thing: an
-empty catalog cache on every run (YAML parsed with libyaml, every guide model validated),
+by the next run). One untimed run fills both caches; then each round runs every row once
+(a busy machine weighs on all rows alike). The other rows change one thing: an empty
+catalog cache on every run (YAML parsed with libyaml, every guide model validated),
 or `PYTHONDONTWRITEBYTECODE=1` (set in some sandboxes; with no `.pyc` beside the
 repo's sources, every Guidepost module is compiled on every run). A bare `python -c pass`
 is the floor. Load average (1 min) at the end: {result.load_average:.2f} on

@@ -92,26 +92,12 @@ def explain_settings() -> tuple[Path, Path, str]:
 
 
 def skip_pydantic_plugin_scan() -> None:
-    """Tell pydantic there are no plugins without importing its loader (explain only).
+    """Turn off pydantic's plugin scan for this process (explain only; Guidepost uses none).
 
-    pydantic looks for plugins in every installed distribution's entry points on its
-    first model; Guidepost uses none, so PYDANTIC_DISABLE_PLUGINS=__all__ turns the scan
-    off. Its loader still imports importlib.metadata (~30 ms, a tenth of explain) before
-    reading that variable; with plugins off, the loader's whole answer is "no plugins",
-    which a stand-in module gives. Done only when the variable says __all__ and the loader
-    is not loaded yet; tests/domain/test_catalog_cache.py pins the loader's name and answer.
+    pydantic reads every installed distribution's entry points on its first model unless
+    PYDANTIC_DISABLE_PLUGINS says otherwise (https://docs.pydantic.dev/latest/concepts/plugins/).
     """
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    if os.environ["PYDANTIC_DISABLE_PLUGINS"] != "__all__" or PYDANTIC_LOADER in sys.modules:
-        return
-    import types
-
-    loader = types.ModuleType(PYDANTIC_LOADER, "Guidepost's stand-in: plugins are disabled.")
-    loader.get_plugins = lambda: ()  # type: ignore[attr-defined]
-    sys.modules[PYDANTIC_LOADER] = loader
-
-
-PYDANTIC_LOADER = "pydantic.plugin._loader"
 
 
 def _cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

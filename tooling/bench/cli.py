@@ -232,9 +232,10 @@ counted in their parent; structlog and yaml are absent when nothing imports them
 imports in `backend/cli.py`, no settings import without GUIDEPOST_* variables or `.env`,
 structlog imported only when a log line is formatted; the catalog cache (no YAML, no
 guide-model validation); the guide and field models built on first validation
-(`defer_build`), which a cached run never does; pydantic's plugin scan off and its loader
-(which imported `importlib.metadata`) replaced by a stand-in answering "no plugins";
-logging set up on the first Python warning only. What is left is the domain's imports:
+(`defer_build`), which a cached run never does; pydantic's plugin scan off
+(`PYDANTIC_DISABLE_PLUGINS`; its loader still imports `importlib.metadata`, ~30 ms, kept
+rather than replace a private pydantic module); logging set up on the first Python
+warning only. What is left is the domain's imports:
 pydantic with the decision and ticket-input models (`backend.domain.decision`, built and
 used by every decision), Jinja2 with the templates compiled on each run
 (`backend.domain.render`), and the dataclasses and regular expressions of the domain

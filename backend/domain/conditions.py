@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from backend.errors import GuideDataError
@@ -53,9 +54,56 @@ class Condition:
         """Every fact name this condition reads."""
         raise NotImplementedError
 
+    @cached_property
+    def fact_names(self) -> frozenset[str]:
+        """`facts()` computed once (conditions are immutable), for the per-decision paths."""
+        return frozenset(self.facts())
+
 
 def _known(flag: bool) -> Outcome:
     return YES if flag else NO
+
+
+def _is(value: Any, operand: Any) -> bool:
+    return bool(value == operand)
+
+
+def _is_not(value: Any, operand: Any) -> bool:
+    return bool(value != operand)
+
+
+def _in(value: Any, operand: Any) -> bool:
+    return value in operand
+
+
+def _not_in(value: Any, operand: Any) -> bool:
+    return value not in operand
+
+
+def _is_unknown(value: Any, operand: Any) -> bool:
+    return (value is None) == bool(operand)
+
+
+def _is_known(value: Any, operand: Any) -> bool:
+    return (value is not None) == bool(operand)
+
+
+def _not_yet(value: Any, operand: Any) -> bool:
+    return value is None or bool(value != operand)
+
+
+# How a test answers a known value (the unknown-aware ops answer None too), by op;
+# the comparisons (lt/le/gt/ge) may read a second fact and are answered in `evaluate`.
+_ANSWERS: dict[str, Callable[[Any, Any], bool]] = {
+    "is": _is,
+    "is_not": _is_not,
+    "in": _in,
+    "not_in": _not_in,
+    "is_unknown": _is_unknown,
+    "is_known": _is_known,
+    "not_yet": _not_yet,
+}
+_UNKNOWN_AWARE = frozenset({"is_unknown", "is_known", "not_yet"})
 
 
 @dataclass(frozen=True)
@@ -66,25 +114,22 @@ class FactTest(Condition):
     op: str
     operand: Any
 
+    def __post_init__(self) -> None:
+        # Chosen once per compiled condition, not once per evaluation: the op's answer and
+        # the outcome asking for this fact (frozen dataclass, hence object.__setattr__).
+        answer = _ANSWERS.get(self.op)
+        object.__setattr__(self, "_answer", answer)
+        object.__setattr__(self, "_aware", self.op in _UNKNOWN_AWARE)
+        object.__setattr__(self, "_unknown", Outcome(Tri.UNKNOWN, (self.fact,)))
+
     def evaluate(self, lookup: Lookup) -> Outcome:
         """Answer the test; unknown facts give unknown except for the unknown-aware ops."""
         value, needs = lookup(self.fact)
-        if self.op == "is_unknown":
-            return _known((value is None) == bool(self.operand))
-        if self.op == "is_known":
-            return _known((value is not None) == bool(self.operand))
-        if self.op == "not_yet":
-            return _known(value is None or value != self.operand)
-        if value is None:
-            return Outcome(Tri.UNKNOWN, needs or (self.fact,))
-        if self.op == "is":
-            return _known(value == self.operand)
-        if self.op == "is_not":
-            return _known(value != self.operand)
-        if self.op == "in":
-            return _known(value in self.operand)
-        if self.op == "not_in":
-            return _known(value not in self.operand)
+        if value is None and not self._aware:  # type: ignore[attr-defined]
+            return Outcome(Tri.UNKNOWN, needs) if needs else self._unknown  # type: ignore[attr-defined]
+        answer = self._answer  # type: ignore[attr-defined]
+        if answer is not None:
+            return YES if answer(value, self.operand) else NO
         other = self.operand
         if isinstance(other, FactRef):
             other, other_needs = lookup(other.fact)

@@ -14,13 +14,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.domain.fields import FieldCatalog
-from backend.domain.values import SEOUL, describe_type, parse_datetime, parse_integer, show_value
+from backend.domain.fields import FieldCatalog, FieldDef, JsonScalar
+from backend.domain.values import (
+    MAX_AMOUNT,
+    MAX_INTEGER,
+    SEOUL,
+    describe_type,
+    parse_datetime,
+    parse_integer,
+    show_value,
+)
 from backend.errors import InputError, UnknownFieldError
 
 PRIOR_RECONNECTIONS = "prior_reconnections"
@@ -222,3 +230,40 @@ def parse_input(
             raise InputError("input: give either fields or ticket, not both", field="ticket")
         return _parse_zendesk(data, catalog, field_map)
     return _parse_semantic(data, catalog)
+
+
+def _typed_json(field: FieldDef, value: object) -> JsonScalar:
+    """The JSON of a value its field's parser would return unchanged; None when unsure.
+
+    Each test is a case where `FieldCatalog.parse` returns its argument as is (a bool, an
+    option code, a date, a Seoul date-time, a whole number in range), so encoding it is
+    `FieldCatalog.to_json` without the second parse. Text-like values are normalised by
+    their parsers and coupon splits merged: those take the full path.
+    """
+    kind = type(value)
+    match field.type:
+        case "tristate" if isinstance(value, bool):
+            return value
+        case "dropdown" if isinstance(value, str) and kind is str and value in field.options:
+            return value
+        case "date" if isinstance(value, date) and kind is date:
+            return value.isoformat()
+        case "datetime" if isinstance(value, datetime) and value.tzinfo is SEOUL:
+            return value.isoformat()
+        case "amount" if isinstance(value, int) and kind is int and 0 <= value <= MAX_AMOUNT:
+            return value
+        case "integer" if isinstance(value, int) and kind is int and 0 <= value <= MAX_INTEGER:
+            return value
+    return None
+
+
+def facts_json(values: Mapping[str, object], catalog: FieldCatalog) -> dict[str, JsonScalar]:
+    """A ticket's values as JSON, equal to `catalog.values_to_json(values)`.
+
+    The values `parse_input` makes are typed already: most encode without parsing again.
+    """
+    encoded: dict[str, JsonScalar] = {}
+    for key, value in values.items():
+        found = _typed_json(catalog.get(key), value)
+        encoded[key] = catalog.to_json(key, value) if found is None else found
+    return encoded

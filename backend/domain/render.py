@@ -12,8 +12,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, Template, TemplateError
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import concat
 
 from backend.domain.coupon import DENOMINATIONS, format_split, format_won
 from backend.domain.decision import PlaceholderKind, TextPlaceholder
@@ -44,6 +45,8 @@ def mark(text: str, kind: PlaceholderKind, name: str) -> str:
 
 def unmark(text: str) -> tuple[str, list[TextPlaceholder]]:
     """Remove the frames; return the plain text and where each placeholder sits in it."""
+    if _ANY_MARK.search(text) is None:
+        return text, []
     plain: list[str] = []
     found: list[TextPlaceholder] = []
     length = 0
@@ -141,20 +144,45 @@ def agent_name() -> str:
     return mark("OOO", "agent", "agent_name")
 
 
+class GuideSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, its attribute verdicts remembered per (type, attribute).
+
+    Jinja's checks read only the attribute name and `isinstance` tests of the object (the
+    value is unused), so the verdict is a function of the object's type: computing it once
+    per pair instead of per access keeps every check and refusal, at a dict lookup's cost.
+    Classes themselves (`isinstance(obj, type)`) are always checked afresh.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._safe_attributes: dict[tuple[type, str], bool] = {}
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        """The sandbox's verdict, remembered for instances of ordinary classes."""
+        if isinstance(obj, type):
+            return super().is_safe_attribute(obj, attr, value)
+        key = (type(obj), attr)
+        verdict = self._safe_attributes.get(key)
+        if verdict is None:
+            verdict = self._safe_attributes[key] = super().is_safe_attribute(obj, attr, value)
+        return verdict
+
+
 class TextRenderer:
     """Renders guide templates; one sandboxed environment per guide, templates cached."""
 
     def __init__(self, catalog: GuideCatalog) -> None:
         self.catalog = catalog
         common = catalog.root / "_common"
-        self._envs: dict[str, ImmutableSandboxedEnvironment] = {}
+        self._envs: dict[str, GuideSandbox] = {}
         # Compiled templates, loaded once (guide files are read once per process).
         self._templates: dict[tuple[str, str], Template] = {}
+        self._names_read: dict[str, frozenset[str] | None] = {}
         for guide_id in catalog.guides:
             self._envs[guide_id] = self._make_env([catalog.templates_dir(guide_id), common])
 
-    def _make_env(self, folders: list[Path]) -> ImmutableSandboxedEnvironment:
-        env = ImmutableSandboxedEnvironment(
+    def _make_env(self, folders: list[Path]) -> GuideSandbox:
+        env = GuideSandbox(
             loader=ChoiceLoader([FileSystemLoader(str(folder)) for folder in folders]),
             undefined=StrictUndefined,
             # Texts are plain text; HTML is escaped where it is built (notes, macros, sidebar).
@@ -227,13 +255,28 @@ class TextRenderer:
             "situation_room": situation_room,
         }
 
+    def prepare(self, guide_id: str, context: Mapping[str, Any]) -> dict[str, Any]:
+        """The context over the guide environment's globals, for `render_prepared`.
+
+        `Template.render` copies the context twice per render (its argument, then under the
+        globals); a decision renders several templates from one context, so it merges once.
+        """
+        return {**self._env(guide_id).globals, **context}
+
     def render_marked(
         self, guide_id: str, template: str, context: dict[str, Any]
     ) -> tuple[str, list[TextPlaceholder]]:
         """Render one template; return the text and its unfilled placeholders."""
+        return self.render_prepared(guide_id, template, self.prepare(guide_id, context))
+
+    def render_prepared(
+        self, guide_id: str, template: str, prepared: dict[str, Any]
+    ) -> tuple[str, list[TextPlaceholder]]:
+        """Render one template from a `prepare`d context (read, never changed, by Jinja)."""
         try:
             compiled = self._templates.get((guide_id, template)) or self._load(guide_id, template)
-            return unmark(compiled.render(context).strip())
+            context = compiled.new_context(prepared, shared=True)
+            return unmark(concat(compiled.root_render_func(context)).strip())
         except TemplateError as exc:
             raise GuideDataError(f"{guide_id}/templates/{template}: {exc}") from exc
 
@@ -241,12 +284,38 @@ class TextRenderer:
         """Render one template as plain text; GuideDataError names the template when it fails."""
         return self.render_marked(guide_id, template, context)[0]
 
-    def _load(self, guide_id: str, template: str) -> Template:
-        """Compile a template on first use and keep it (no per-render file checks)."""
+    def names_read(self, guide_id: str) -> frozenset[str] | None:
+        """Every variable a guide's templates may read; None when that cannot be told.
+
+        A decision's template context then computes only the derived facts some template
+        reads. Jinja resolves names statically (no template can look a variable up by a
+        computed name), so the union over every file the guide's loader serves is complete.
+        """
+        if guide_id not in self._names_read:
+            self._names_read[guide_id] = self._find_names_read(self._env(guide_id))
+        return self._names_read[guide_id]
+
+    @staticmethod
+    def _find_names_read(env: GuideSandbox) -> frozenset[str] | None:
+        names: set[str] = set()
+        try:
+            for name in env.list_templates():
+                source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
+                names |= meta.find_undeclared_variables(env.parse(source))
+        except (TemplateError, OSError, UnicodeDecodeError):
+            # A file Jinja cannot read or parse: every fact stays in the context.
+            return None
+        return frozenset(names)
+
+    def _env(self, guide_id: str) -> GuideSandbox:
         env = self._envs.get(guide_id)
         if env is None:
             raise GuideDataError(f"no templates for guide {guide_id!r}")
-        compiled = env.get_template(template)
+        return env
+
+    def _load(self, guide_id: str, template: str) -> Template:
+        """Compile a template on first use and keep it (no per-render file checks)."""
+        compiled = self._env(guide_id).get_template(template)
         # A flat snapshot of the (never modified) environment globals: Jinja hands each
         # template a ChainMap, which every render would walk key by key.
         compiled.globals = dict(compiled.globals)

@@ -344,7 +344,7 @@ def render_branch_texts(
     if spec is None:
         raise GuideDataError(f"guide {guide.id}: branch {branch!r} has no entry under branches")
     values = env.known_values(renderer.names_read(guide.id))
-    context = renderer.prepare(guide.id, renderer.context(guide, values, options.admin_call_url))
+    context = renderer.prepare(guide, values, options.admin_call_url)
     rendered: list[RenderedText] = []
     for text in spec.texts:
         if not offers_text(text, env, outcome, blocks, missing):
@@ -361,7 +361,7 @@ def render_branch_texts(
                 # A variant asserts its case (card / cash): none is offered while unknown.
                 continue
         for case, template in cases.items():
-            body, placeholders = renderer.render_prepared(guide.id, template, context)
+            body, placeholders = renderer.render_prepared(template, context)
             rendered.append(
                 RenderedText(
                     key=f"{text.key}.{case}" if case else text.key,

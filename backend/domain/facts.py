@@ -25,8 +25,11 @@ from backend.domain.values import (
     MAX_INTEGER,
     SEOUL,
     describe_type,
+    parse_call_id,
     parse_datetime,
     parse_integer,
+    parse_plate,
+    parse_text,
     show_value,
 )
 from backend.errors import InputError, UnknownFieldError
@@ -233,12 +236,13 @@ def parse_input(
 
 
 def _typed_json(field: FieldDef, value: object) -> JsonScalar:
-    """The JSON of a value its field's parser would return unchanged; None when unsure.
+    """`FieldCatalog.to_json(field.key, value)` for typed values; None when unsure.
 
-    Each test is a case where `FieldCatalog.parse` returns its argument as is (a bool, an
-    option code, a date, a Seoul date-time, a whole number in range), so encoding it is
-    `FieldCatalog.to_json` without the second parse. Text-like values are normalised by
-    their parsers and coupon splits merged: those take the full path.
+    Each typed case is one where `FieldCatalog.parse` returns its argument as is (a bool,
+    an option code, a date, a Seoul date-time, a whole number in range): encoding it needs
+    no second parse. Text-like values go straight to their field's parser (which may
+    normalise them, as `to_json` would); coupon splits (merged by their parser) and
+    anything else are left to `to_json`.
     """
     kind = type(value)
     match field.type:
@@ -254,6 +258,12 @@ def _typed_json(field: FieldDef, value: object) -> JsonScalar:
             return value
         case "integer" if isinstance(value, int) and kind is int and 0 <= value <= MAX_INTEGER:
             return value
+        case "text":
+            return parse_text(field.key, value)
+        case "plate":
+            return parse_plate(field.key, value)
+        case "call_id":
+            return parse_call_id(field.key, value)
     return None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from jinja2.utils import concat
 
 from backend.domain.coupon import DENOMINATIONS, format_split, format_won
 from backend.domain.decision import PlaceholderKind, TextPlaceholder
+from backend.domain.derived import DERIVED
 from backend.domain.guides import Guide, GuideCatalog
 from backend.domain.korean import month_day, month_day_time, particle, read_date_text
 from backend.errors import GuideDataError
@@ -168,6 +170,21 @@ class GuideSandbox(ImmutableSandboxedEnvironment):
         return verdict
 
 
+@dataclass(frozen=True)
+class PreparedContext:
+    """One decision's template variables, merged once over the environment's globals."""
+
+    guide_id: str
+    variables: dict[str, Any]
+    # All the context holds besides the guide's settings and the ticket's facts: a text
+    # that reads no fact renders the same for every ticket with the same of these.
+    admin_call_url: str
+
+
+# Context names that are not facts: the helpers `context` adds (besides the settings).
+_HELPERS = frozenset({"guide_title", "denominations", "call_link", "setting", "situation_room"})
+
+
 class TextRenderer:
     """Renders guide templates; one sandboxed environment per guide, templates cached."""
 
@@ -178,6 +195,9 @@ class TextRenderer:
         # Compiled templates, loaded once (guide files are read once per process).
         self._templates: dict[tuple[str, str], Template] = {}
         self._names_read: dict[str, frozenset[str] | None] = {}
+        # Whether a template reads no fact, and the texts of those already rendered.
+        self._fact_free: dict[tuple[str, str], bool] = {}
+        self._fact_free_texts: dict[tuple[str, str, str], tuple[str, list[TextPlaceholder]]] = {}
         for guide_id in catalog.guides:
             self._envs[guide_id] = self._make_env([catalog.templates_dir(guide_id), common])
 
@@ -255,27 +275,76 @@ class TextRenderer:
             "situation_room": situation_room,
         }
 
-    def prepare(self, guide_id: str, context: Mapping[str, Any]) -> dict[str, Any]:
-        """The context over the guide environment's globals, for `render_prepared`.
+    def prepare(self, guide: Guide, values: dict[str, Any], admin_call_url: str) -> PreparedContext:
+        """A decision's `context`, for every text it renders (`render_prepared`).
 
-        `Template.render` copies the context twice per render (its argument, then under the
+        `Template.render` copies its context twice per render (the argument, then under the
         globals); a decision renders several templates from one context, so it merges once.
         """
+        variables = self._with_globals(guide.id, self.context(guide, values, admin_call_url))
+        return PreparedContext(guide.id, variables, admin_call_url)
+
+    def _with_globals(self, guide_id: str, context: Mapping[str, Any]) -> dict[str, Any]:
         return {**self._env(guide_id).globals, **context}
 
     def render_marked(
         self, guide_id: str, template: str, context: dict[str, Any]
     ) -> tuple[str, list[TextPlaceholder]]:
         """Render one template; return the text and its unfilled placeholders."""
-        return self.render_prepared(guide_id, template, self.prepare(guide_id, context))
+        return self._render(guide_id, template, self._with_globals(guide_id, context))
 
     def render_prepared(
-        self, guide_id: str, template: str, prepared: dict[str, Any]
+        self, template: str, prepared: PreparedContext
     ) -> tuple[str, list[TextPlaceholder]]:
-        """Render one template from a `prepare`d context (read, never changed, by Jinja)."""
+        """Render one template of a decision; a text that reads no fact is rendered once."""
+        guide_id = prepared.guide_id
+        if not self.is_fact_free(guide_id, template):
+            return self._render(guide_id, template, prepared.variables)
+        key = (guide_id, template, prepared.admin_call_url)
+        found = self._fact_free_texts.get(key)
+        if found is None:
+            found = self._fact_free_texts[key] = self._render(
+                guide_id, template, prepared.variables
+            )
+        body, placeholders = found
+        return body, list(placeholders)
+
+    def is_fact_free(self, guide_id: str, template: str) -> bool:
+        """Whether a template reads no fact: only settings, helpers and Jinja's globals.
+
+        Such a text is the same for every ticket of the guide (the context's other names
+        depend on the guide and `admin_call_url` only). A template that includes, imports
+        or extends another, or calls `lipsum` (random words), never counts as fact-free.
+        """
+        key = (guide_id, template)
+        known = self._fact_free.get(key)
+        if known is None:
+            known = self._fact_free[key] = self._find_fact_free(guide_id, template)
+        return known
+
+    def _find_fact_free(self, guide_id: str, template: str) -> bool:
+        env = self._env(guide_id)
+        try:
+            source = env.loader.get_source(env, template)[0]  # type: ignore[union-attr]
+            tree = env.parse(source)
+        except (TemplateError, OSError, UnicodeDecodeError):
+            return False
+        if any(True for _ in meta.find_referenced_templates(tree)):
+            return False
+        read = meta.find_undeclared_variables(tree)
+        settings = self.catalog.guide(guide_id).settings
+        not_facts = set(settings) | _HELPERS | (set(env.globals) - {"lipsum"})
+        # A fact shadows a setting of the same name (`context` puts the facts last).
+        facts = set(self.catalog.fields) | set(DERIVED)
+        return read <= not_facts and not read & facts
+
+    def _render(
+        self, guide_id: str, template: str, variables: dict[str, Any]
+    ) -> tuple[str, list[TextPlaceholder]]:
+        """Render one template from variables already over the globals (read, never changed)."""
         try:
             compiled = self._templates.get((guide_id, template)) or self._load(guide_id, template)
-            context = compiled.new_context(prepared, shared=True)
+            context = compiled.new_context(variables, shared=True)
             return unmark(concat(compiled.root_render_func(context)).strip())
         except TemplateError as exc:
             raise GuideDataError(f"{guide_id}/templates/{template}: {exc}") from exc

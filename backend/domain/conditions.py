@@ -23,6 +23,10 @@ class Tri(enum.Enum):
     UNKNOWN = "unknown"
 
 
+# The members as module constants: reading `Tri.YES` goes through the enum class's
+# attribute machinery, several times slower than a global (it is read on every test).
+TRI_YES, TRI_NO, TRI_UNKNOWN = Tri.YES, Tri.NO, Tri.UNKNOWN
+
 @dataclass(frozen=True)
 class Outcome:
     """The answer of a condition and, when unknown, the facts it waits for."""
@@ -33,11 +37,11 @@ class Outcome:
     @property
     def hit(self) -> bool:
         """True when the condition is known to hold."""
-        return self.value is Tri.YES
+        return self.value is TRI_YES
 
 
-YES = Outcome(Tri.YES)
-NO = Outcome(Tri.NO)
+YES = Outcome(TRI_YES)
+NO = Outcome(TRI_NO)
 
 # lookup(name) -> (value or None, facts to ask for when the value is None)
 Lookup = Callable[[str], tuple[Any, tuple[str, ...]]]
@@ -120,13 +124,13 @@ class FactTest(Condition):
         answer = _ANSWERS.get(self.op)
         object.__setattr__(self, "_answer", answer)
         object.__setattr__(self, "_aware", self.op in _UNKNOWN_AWARE)
-        object.__setattr__(self, "_unknown", Outcome(Tri.UNKNOWN, (self.fact,)))
+        object.__setattr__(self, "_unknown", Outcome(TRI_UNKNOWN, (self.fact,)))
 
     def evaluate(self, lookup: Lookup) -> Outcome:
         """Answer the test; unknown facts give unknown except for the unknown-aware ops."""
         value, needs = lookup(self.fact)
         if value is None and not self._aware:  # type: ignore[attr-defined]
-            return Outcome(Tri.UNKNOWN, needs) if needs else self._unknown  # type: ignore[attr-defined]
+            return Outcome(TRI_UNKNOWN, needs) if needs else self._unknown  # type: ignore[attr-defined]
         answer = self._answer  # type: ignore[attr-defined]
         if answer is not None:
             return YES if answer(value, self.operand) else NO
@@ -134,7 +138,7 @@ class FactTest(Condition):
         if isinstance(other, FactRef):
             other, other_needs = lookup(other.fact)
             if other is None:
-                return Outcome(Tri.UNKNOWN, other_needs or (self.operand.fact,))
+                return Outcome(TRI_UNKNOWN, other_needs or (self.operand.fact,))
         return _known(_COMPARE[self.op](value, other))
 
     def facts(self) -> set[str]:
@@ -171,9 +175,9 @@ class AllOf(Condition):
         first_unknown: Outcome | None = None
         for part in self.parts:
             outcome = part.evaluate(lookup)
-            if outcome.value is Tri.NO:
+            if outcome.value is TRI_NO:
                 return NO
-            if outcome.value is Tri.UNKNOWN and first_unknown is None:
+            if outcome.value is TRI_UNKNOWN and first_unknown is None:
                 first_unknown = outcome
         # Only the first undecided part is asked for: once it is known the rest may not matter.
         return first_unknown or YES
@@ -194,9 +198,9 @@ class AnyOf(Condition):
         first_unknown: Outcome | None = None
         for part in self.parts:
             outcome = part.evaluate(lookup)
-            if outcome.value is Tri.YES:
+            if outcome.value is TRI_YES:
                 return YES
-            if outcome.value is Tri.UNKNOWN and first_unknown is None:
+            if outcome.value is TRI_UNKNOWN and first_unknown is None:
                 first_unknown = outcome
         return first_unknown or NO
 
@@ -214,9 +218,9 @@ class Not(Condition):
     def evaluate(self, lookup: Lookup) -> Outcome:
         """Swap yes and no; unknown stays unknown."""
         outcome = self.part.evaluate(lookup)
-        if outcome.value is Tri.UNKNOWN:
+        if outcome.value is TRI_UNKNOWN:
             return outcome
-        return NO if outcome.value is Tri.YES else YES
+        return NO if outcome.value is TRI_YES else YES
 
     def facts(self) -> set[str]:
         """The part's facts."""

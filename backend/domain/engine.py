@@ -12,7 +12,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from backend.domain.conditions import Outcome, Tri
+from backend.domain.conditions import TRI_NO, TRI_UNKNOWN, TRI_YES, Outcome, Tri
 from backend.domain.decision import (
     Check,
     CheckState,
@@ -149,16 +149,16 @@ class _Collector:
         self.checks: list[Check] = []
 
     def need(self, outcome: Outcome) -> None:
-        if outcome.value is Tri.UNKNOWN:
+        if outcome.value is TRI_UNKNOWN:
             self.missing.extend(outcome.needs)
 
     def rule(self, rule_id: str, outcome: Outcome, *, claims_ok: bool = True) -> None:
         """Record a block/check; `claims_ok` is False when an `ok` would rest on an unknown."""
         state: CheckState = _CHECK_STATES[outcome.value]
-        facts = list(outcome.needs) if outcome.value is Tri.UNKNOWN else []
+        facts = list(outcome.needs) if outcome.value is TRI_UNKNOWN else []
         if state != "ok" or claims_ok:
             self.checks.append(Check(id=rule_id, state=state, facts=facts))
-        if outcome.value is Tri.YES:
+        if outcome.value is TRI_YES:
             self.blocks.append(rule_id)
         self.need(outcome)
 
@@ -176,9 +176,9 @@ class _Collector:
 def _run_check(found: _Collector, check: Rule, env: FactEnv) -> None:
     """One check: left out when it does not apply; `ok` only when every fact it reads is known."""
     applies = check.applies_condition.evaluate(env.lookup)
-    if applies.value is Tri.NO:
+    if applies.value is TRI_NO:
         return
-    if applies.value is Tri.UNKNOWN:
+    if applies.value is TRI_UNKNOWN:
         found.rule(check.id, applies)
         return
     outcome = check.condition.evaluate(env.lookup)
@@ -193,7 +193,7 @@ def evaluate_table(
     found = _Collector()
     for row in guide.rows:
         outcome = row.condition.evaluate(env.lookup)
-        if outcome.hit:
+        if outcome.value is TRI_YES:
             break
         found.need(outcome)
     else:
@@ -212,7 +212,7 @@ def evaluate_table(
         for check in guide.checks:
             _run_check(found, check, env)
         for require in guide.requires:
-            if not require.condition.evaluate(env.lookup).hit:
+            if require.condition.evaluate(env.lookup).value is not TRI_YES:
                 continue
             if any(env.value(other) is not None for other in require.unless_known):
                 continue
@@ -244,7 +244,7 @@ def collect_notices(guide: Guide, row: Row, env: FactEnv, eligible: bool) -> lis
         if notice.on_eligible:
             if eligible:
                 notices.append(notice.id)
-        elif notice.condition.evaluate(env.lookup).hit:
+        elif notice.condition.evaluate(env.lookup).value is TRI_YES:
             notices.append(notice.id)
     return list(dict.fromkeys(notices))
 
@@ -325,7 +325,7 @@ def offers_text(
     elif text.asks and not set(text.asks) & set(missing):
         # A question is asked while its answer is missing, and never again after.
         return False
-    return text.condition.evaluate(env.lookup).hit
+    return text.condition.evaluate(env.lookup).value is TRI_YES
 
 
 def render_branch_texts(

@@ -27,6 +27,7 @@ class Tri(enum.Enum):
 # attribute machinery, several times slower than a global (it is read on every test).
 TRI_YES, TRI_NO, TRI_UNKNOWN = Tri.YES, Tri.NO, Tri.UNKNOWN
 
+
 @dataclass(frozen=True)
 class Outcome:
     """The answer of a condition and, when unknown, the facts it waits for."""
@@ -68,45 +69,6 @@ def _known(flag: bool) -> Outcome:
     return YES if flag else NO
 
 
-def _is(value: Any, operand: Any) -> bool:
-    return bool(value == operand)
-
-
-def _is_not(value: Any, operand: Any) -> bool:
-    return bool(value != operand)
-
-
-def _in(value: Any, operand: Any) -> bool:
-    return value in operand
-
-
-def _not_in(value: Any, operand: Any) -> bool:
-    return value not in operand
-
-
-def _is_unknown(value: Any, operand: Any) -> bool:
-    return (value is None) == bool(operand)
-
-
-def _is_known(value: Any, operand: Any) -> bool:
-    return (value is not None) == bool(operand)
-
-
-def _not_yet(value: Any, operand: Any) -> bool:
-    return value is None or bool(value != operand)
-
-
-# How a test answers a known value (the unknown-aware ops answer None too), by op;
-# the comparisons (lt/le/gt/ge) may read a second fact and are answered in `evaluate`.
-_ANSWERS: dict[str, Callable[[Any, Any], bool]] = {
-    "is": _is,
-    "is_not": _is_not,
-    "in": _in,
-    "not_in": _not_in,
-    "is_unknown": _is_unknown,
-    "is_known": _is_known,
-    "not_yet": _not_yet,
-}
 _UNKNOWN_AWARE = frozenset({"is_unknown", "is_known", "not_yet"})
 
 
@@ -119,27 +81,37 @@ class FactTest(Condition):
     operand: Any
 
     def __post_init__(self) -> None:
-        # Chosen once per compiled condition, not once per evaluation: the op's answer and
-        # the outcome asking for this fact (frozen dataclass, hence object.__setattr__).
-        answer = _ANSWERS.get(self.op)
-        object.__setattr__(self, "_answer", answer)
+        # Made once per compiled condition, not per evaluation (frozen: object.__setattr__).
         object.__setattr__(self, "_aware", self.op in _UNKNOWN_AWARE)
         object.__setattr__(self, "_unknown", Outcome(TRI_UNKNOWN, (self.fact,)))
 
     def evaluate(self, lookup: Lookup) -> Outcome:
         """Answer the test; unknown facts give unknown except for the unknown-aware ops."""
         value, needs = lookup(self.fact)
+        op, operand = self.op, self.operand
         if value is None and not self._aware:  # type: ignore[attr-defined]
             return Outcome(TRI_UNKNOWN, needs) if needs else self._unknown  # type: ignore[attr-defined]
-        answer = self._answer  # type: ignore[attr-defined]
-        if answer is not None:
-            return YES if answer(value, self.operand) else NO
-        other = self.operand
+        # Tested in line, most frequent first: a call per test would cost more than the test.
+        if op == "is":
+            return YES if value == operand else NO
+        if op == "in":
+            return YES if value in operand else NO
+        if op == "is_unknown":
+            return YES if (value is None) == bool(operand) else NO
+        if op == "not_yet":
+            return YES if value is None or value != operand else NO
+        if op == "is_not":
+            return YES if value != operand else NO
+        if op == "not_in":
+            return YES if value not in operand else NO
+        if op == "is_known":
+            return YES if (value is not None) == bool(operand) else NO
+        other = operand
         if isinstance(other, FactRef):
             other, other_needs = lookup(other.fact)
             if other is None:
-                return Outcome(TRI_UNKNOWN, other_needs or (self.operand.fact,))
-        return _known(_COMPARE[self.op](value, other))
+                return Outcome(TRI_UNKNOWN, other_needs or (operand.fact,))
+        return _known(_COMPARE[op](value, other))
 
     def facts(self) -> set[str]:
         """The fact tested, and the one compared against."""

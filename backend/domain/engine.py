@@ -49,6 +49,17 @@ class FactEnv:
         self.catalog = catalog
         self._settings: dict[str, Any] = {**guide.settings, "consult_types": guide.consult_types}
         self._cache: dict[str, tuple[Any, tuple[str, ...]]] = {}
+        if type(self).field_value is FactEnv.field_value:
+            # A field on the ticket is its own value (even with a fallback declared): known
+            # from the start, so reading it skips `_compute`. Derived names and the once-only
+            # count (its value comes from the server) are left to `_compute`.
+            once = guide.once_only
+            special = once.count if once is not None else None
+            self._cache = {
+                name: (value, ())
+                for name, value in ticket.values.items()
+                if value is not None and name != special and name not in DERIVED
+            }
 
     def lookup(self, name: str) -> tuple[Any, tuple[str, ...]]:
         """The value of a fact (None when unknown) and the fields it waits for."""
@@ -195,7 +206,8 @@ def evaluate_table(
         outcome = row.condition.evaluate(env.lookup)
         if outcome.value is TRI_YES:
             break
-        found.need(outcome)
+        if outcome.value is TRI_UNKNOWN:
+            found.missing.extend(outcome.needs)
     else:
         raise GuideDataError(f"guide {guide.id}: no row hits (the table is not total)")
     if not with_checks:

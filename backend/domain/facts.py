@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.domain.fields import FieldCatalog, FieldDef, JsonScalar
+from backend.domain.fields import FieldCatalog, JsonScalar
 from backend.domain.values import (
     MAX_AMOUNT,
     MAX_INTEGER,
@@ -235,45 +235,41 @@ def parse_input(
     return _parse_semantic(data, catalog)
 
 
-def _typed_json(field: FieldDef, value: object) -> JsonScalar:
-    """`FieldCatalog.to_json(field.key, value)` for typed values; None when unsure.
-
-    Each typed case is one where `FieldCatalog.parse` returns its argument as is (a bool,
-    an option code, a date, a Seoul date-time, a whole number in range): encoding it needs
-    no second parse. Text-like values go straight to their field's parser (which may
-    normalise them, as `to_json` would); coupon splits (merged by their parser) and
-    anything else are left to `to_json`.
-    """
-    kind = type(value)
-    match field.type:
-        case "tristate" if isinstance(value, bool):
-            return value
-        case "dropdown" if isinstance(value, str) and kind is str and value in field.options:
-            return value
-        case "date" if isinstance(value, date) and kind is date:
-            return value.isoformat()
-        case "datetime" if isinstance(value, datetime) and value.tzinfo is SEOUL:
-            return value.isoformat()
-        case "amount" if isinstance(value, int) and kind is int and 0 <= value <= MAX_AMOUNT:
-            return value
-        case "integer" if isinstance(value, int) and kind is int and 0 <= value <= MAX_INTEGER:
-            return value
-        case "text":
-            return parse_text(field.key, value)
-        case "plate":
-            return parse_plate(field.key, value)
-        case "call_id":
-            return parse_call_id(field.key, value)
-    return None
-
-
 def facts_json(values: Mapping[str, object], catalog: FieldCatalog) -> dict[str, JsonScalar]:
     """A ticket's values as JSON, equal to `catalog.values_to_json(values)`.
 
-    The values `parse_input` makes are typed already: most encode without parsing again.
+    The values `parse_input` makes are typed already. Each typed case below is one where
+    `FieldCatalog.parse` returns its argument as is (a bool, an option code, a date, a
+    Seoul date-time, a whole number in range): encoding it needs no second parse.
+    Text-like values go straight to their field's parser (which may normalise them, as
+    `to_json` would); coupon splits (merged by their parser) and the rest take `to_json`.
     """
     encoded: dict[str, JsonScalar] = {}
+    field_of = catalog.get
     for key, value in values.items():
-        found = _typed_json(catalog.get(key), value)
+        field = field_of(key)
+        kind = type(value)
+        found: JsonScalar
+        match field.type:
+            case "tristate" if isinstance(value, bool):
+                found = value
+            case "dropdown" if isinstance(value, str) and kind is str and value in field.options:
+                found = value
+            case "date" if isinstance(value, date) and kind is date:
+                found = value.isoformat()
+            case "datetime" if isinstance(value, datetime) and value.tzinfo is SEOUL:
+                found = value.isoformat()
+            case "amount" if isinstance(value, int) and kind is int and 0 <= value <= MAX_AMOUNT:
+                found = value
+            case "integer" if isinstance(value, int) and kind is int and 0 <= value <= MAX_INTEGER:
+                found = value
+            case "text":
+                found = parse_text(key, value)
+            case "plate":
+                found = parse_plate(key, value)
+            case "call_id":
+                found = parse_call_id(key, value)
+            case _:
+                found = None
         encoded[key] = catalog.to_json(key, value) if found is None else found
     return encoded

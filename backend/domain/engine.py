@@ -328,13 +328,13 @@ def offers_text(
     """Whether a text is part of the agent's next step for this outcome (ERRATA 2)."""
     if outcome not in text.outcomes:
         return False
-    if set(text.not_on_blocks) & set(blocks):
+    if text.not_on_blocks and not set(text.not_on_blocks).isdisjoint(blocks):
         return False
     if outcome == "blocked" and text.on_blocks:
         # A block's response: offered for its blocks, whatever it asks.
-        if not set(text.on_blocks) & set(blocks):
+        if set(text.on_blocks).isdisjoint(blocks):
             return False
-    elif text.asks and not set(text.asks) & set(missing):
+    elif text.asks and set(text.asks).isdisjoint(missing):
         # A question is asked while its answer is missing, and never again after.
         return False
     return text.condition.evaluate(env.lookup).value is TRI_YES

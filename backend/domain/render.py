@@ -45,16 +45,27 @@ def mark(text: str, kind: PlaceholderKind, name: str) -> str:
     return f"{_OPEN}{kind}{_SEP}{name}{_BODY}{text}{_CLOSE}"
 
 
+def _has_mark_char(text: str) -> bool:
+    # Four substring tests: a regex character class scans Korean text ~100x slower.
+    return _OPEN in text or _SEP in text or _BODY in text or _CLOSE in text
+
+
 def unmark(text: str) -> tuple[str, list[TextPlaceholder]]:
     """Remove the frames; return the plain text and where each placeholder sits in it."""
-    if _ANY_MARK.search(text) is None:
+    if not _has_mark_char(text):
         return text, []
     plain: list[str] = []
     found: list[TextPlaceholder] = []
     length = 0
     last = 0
-    for match in _MARK_RE.finditer(text):
-        before = text[last : match.start()]
+    start = text.find(_OPEN)
+    while start != -1:
+        # Frames start with _OPEN: trying the pattern only there finds what finditer would.
+        match = _MARK_RE.match(text, start)
+        if match is None:
+            start = text.find(_OPEN, start + 1)
+            continue
+        before = text[last:start]
         plain.append(before)
         length += len(before)
         body = match.group(3)
@@ -65,8 +76,11 @@ def unmark(text: str) -> tuple[str, list[TextPlaceholder]]:
         plain.append(body)
         length += len(body)
         last = match.end()
+        start = text.find(_OPEN, last)
     plain.append(text[last:])
-    return _ANY_MARK.sub("", "".join(plain)), found
+    joined = "".join(plain)
+    # A stray frame character (a broken frame) is dropped, as before.
+    return (_ANY_MARK.sub("", joined) if _has_mark_char(joined) else joined), found
 
 
 def is_placeholder_setting(value: object) -> bool:
@@ -197,6 +211,7 @@ class TextRenderer:
         self._names_read: dict[str, frozenset[str] | None] = {}
         # Whether a template reads no fact, and the texts of those already rendered.
         self._fact_free: dict[tuple[str, str], bool] = {}
+        self._helper_sets: dict[tuple[str, str], dict[str, Any]] = {}
         self._fact_free_texts: dict[tuple[str, str, str], tuple[str, list[TextPlaceholder]]] = {}
         for guide_id in catalog.guides:
             self._envs[guide_id] = self._make_env([catalog.templates_dir(guide_id), common])
@@ -235,6 +250,18 @@ class TextRenderer:
 
     def context(self, guide: Guide, values: dict[str, Any], admin_call_url: str) -> dict[str, Any]:
         """Template variables: every fact, the guide's settings, and helpers."""
+        return {**guide.settings, **values, **self._helpers(guide, admin_call_url)}
+
+    def _helpers(self, guide: Guide, admin_call_url: str) -> dict[str, Any]:
+        """The context's helpers: they read the guide's settings and the URL, never a ticket."""
+        key = (guide.id, admin_call_url)
+        found = self._helper_sets.get(key)
+        if found is None:
+            found = self._helper_sets[key] = self._make_helpers(guide, admin_call_url)
+        return found
+
+    @staticmethod
+    def _make_helpers(guide: Guide, admin_call_url: str) -> dict[str, Any]:
         settings = guide.settings
 
         def call_link(call_id: Any) -> str:
@@ -266,8 +293,6 @@ class TextRenderer:
             return str(value)
 
         return {
-            **settings,
-            **values,
             "guide_title": guide.title,
             "denominations": DENOMINATIONS,
             "call_link": call_link,
@@ -276,12 +301,17 @@ class TextRenderer:
         }
 
     def prepare(self, guide: Guide, values: dict[str, Any], admin_call_url: str) -> PreparedContext:
-        """A decision's `context`, for every text it renders (`render_prepared`).
+        """A decision's `context` over the globals, for every text it renders.
 
         `Template.render` copies its context twice per render (the argument, then under the
         globals); a decision renders several templates from one context, so it merges once.
         """
-        variables = self._with_globals(guide.id, self.context(guide, values, admin_call_url))
+        variables = {
+            **self._env(guide.id).globals,
+            **guide.settings,
+            **values,
+            **self._helpers(guide, admin_call_url),
+        }
         return PreparedContext(guide.id, variables, admin_call_url)
 
     def _with_globals(self, guide_id: str, context: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ a guide's field fallbacks, once-only count and extra tags are declared in its gu
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +24,7 @@ from backend.domain.decision import Outcome as OutcomeName
 from backend.domain.derived import DERIVED
 from backend.domain.facts import TicketInput, facts_json
 from backend.domain.guides import Guide, GuideCatalog, Row, Rule, TextSpec
-from backend.domain.render import TextRenderer
+from backend.domain.render import FactsRead, TextRenderer
 from backend.domain.writeback import build_note, build_tags
 from backend.errors import GuideDataError
 
@@ -94,26 +94,33 @@ class FactEnv:
         """The value alone."""
         return self.lookup(name)[0]
 
-    def known_values(self, names_read: Collection[str] | None = None) -> dict[str, Any]:
+    def known_values(self, read: FactsRead | None = None) -> dict[str, Any]:
         """Every field and derived fact for templates (None when unknown).
 
-        With `names_read` (what the templates can read), derived facts no template reads
-        are left out instead of computed.
+        With `read` (the facts the templates can read) only those are in the context; the
+        others could not change a text, and a derived fact is not computed for nothing.
         """
+        cache, lookup = self._cache, self.lookup
+        if read is not None:
+            context: dict[str, Any] = {}
+            for name in read.fields:
+                found = cache.get(name)
+                context[name] = (found if found is not None else lookup(name))[0]
+            for name in read.derived:
+                found = cache.get(name)
+                context[name] = (found if found is not None else self._derived_or_none(name))[0]
+            return context
         # A plain field is its value on the ticket (None when empty): fill them all at once,
         # then overwrite the few names that are not plain (derived, fallback, once-only count).
-        context: dict[str, Any] = dict.fromkeys(self.catalog.fields)
+        context = dict.fromkeys(self.catalog.fields)
         context.update(self.ticket.values)
         once = self.guide.once_only
         if once is not None and once.count in context:
             context[once.count] = self.ticket.prior_reconnections
         for name in (*self.guide.fallbacks, *DERIVED):
             if name in context:
-                context[name] = self.lookup(name)[0]
-        cache = self._cache
+                context[name] = lookup(name)[0]
         for name in DERIVED:
-            if names_read is not None and name not in names_read:
-                continue
             found = cache.get(name)
             context[name] = (found if found is not None else self._derived_or_none(name))[0]
         return context
@@ -355,7 +362,7 @@ def render_branch_texts(
     spec = guide.branches.get(branch)
     if spec is None:
         raise GuideDataError(f"guide {guide.id}: branch {branch!r} has no entry under branches")
-    values = env.known_values(renderer.names_read(guide.id))
+    values = env.known_values(renderer.facts_read(guide.id))
     context = renderer.prepare(guide, values, options.admin_call_url)
     rendered: list[RenderedText] = []
     for text in spec.texts:

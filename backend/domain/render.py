@@ -195,6 +195,14 @@ class PreparedContext:
     admin_call_url: str
 
 
+@dataclass(frozen=True)
+class FactsRead:
+    """The facts a guide's templates may read: catalog fields, and derived facts besides."""
+
+    fields: tuple[str, ...]
+    derived: tuple[str, ...]
+
+
 # Context names that are not facts: the helpers `context` adds (besides the settings).
 _HELPERS = frozenset({"guide_title", "denominations", "call_link", "setting", "situation_room"})
 
@@ -209,6 +217,7 @@ class TextRenderer:
         # Compiled templates, loaded once (guide files are read once per process).
         self._templates: dict[tuple[str, str], Template] = {}
         self._names_read: dict[str, frozenset[str] | None] = {}
+        self._facts_read: dict[str, FactsRead | None] = {}
         # Whether a template reads no fact, and the texts of those already rendered.
         self._fact_free: dict[tuple[str, str], bool] = {}
         self._helper_sets: dict[tuple[str, str], dict[str, Any]] = {}
@@ -393,6 +402,21 @@ class TextRenderer:
         if guide_id not in self._names_read:
             self._names_read[guide_id] = self._find_names_read(self._env(guide_id))
         return self._names_read[guide_id]
+
+    def facts_read(self, guide_id: str) -> FactsRead | None:
+        """The catalog fields and the derived facts a guide's templates may read, or None."""
+        if guide_id not in self._facts_read:
+            names = self.names_read(guide_id)
+            fields = self.catalog.fields
+            self._facts_read[guide_id] = (
+                None
+                if names is None
+                else FactsRead(
+                    fields=tuple(sorted(n for n in names if n in fields)),
+                    derived=tuple(sorted(n for n in names if n in DERIVED and n not in fields)),
+                )
+            )
+        return self._facts_read[guide_id]
 
     @staticmethod
     def _find_names_read(env: GuideSandbox) -> frozenset[str] | None:

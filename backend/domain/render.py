@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, Template, TemplateError, meta
+from jinja2 import nodes as jinja_nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import concat
 
@@ -81,6 +82,15 @@ def unmark(text: str) -> tuple[str, list[TextPlaceholder]]:
     joined = "".join(plain)
     # A stray frame character (a broken frame) is dropped, as before.
     return (_ANY_MARK.sub("", joined) if _has_mark_char(joined) else joined), found
+
+
+def names_loaded(tree: jinja_nodes.Template) -> set[str]:
+    """Every name a template reads: context variables, globals, and its own locals.
+
+    Not `meta.find_undeclared_variables`: it leaves out names the environment has as
+    globals (a fact named like one, `lipsum`). Locals are in too: a superset is safe.
+    """
+    return {node.name for node in tree.find_all(jinja_nodes.Name) if node.ctx == "load"}
 
 
 def is_placeholder_setting(value: object) -> bool:
@@ -353,7 +363,8 @@ class TextRenderer:
 
         Such a text is the same for every ticket of the guide (the context's other names
         depend on the guide and `admin_call_url` only). A template that includes, imports
-        or extends another, or calls `lipsum` (random words), never counts as fact-free.
+        or extends another, calls `lipsum` (random words) or reads a name of its own (a
+        loop variable) never counts as fact-free: a false "no" only costs a render.
         """
         key = (guide_id, template)
         known = self._fact_free.get(key)
@@ -370,7 +381,7 @@ class TextRenderer:
             return False
         if any(True for _ in meta.find_referenced_templates(tree)):
             return False
-        read = meta.find_undeclared_variables(tree)
+        read = names_loaded(tree)
         settings = self.catalog.guide(guide_id).settings
         not_facts = set(settings) | _HELPERS | (set(env.globals) - {"lipsum"})
         # A fact shadows a setting of the same name (`context` puts the facts last).
@@ -424,7 +435,7 @@ class TextRenderer:
         try:
             for name in env.list_templates():
                 source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
-                names |= meta.find_undeclared_variables(env.parse(source))
+                names |= names_loaded(env.parse(source))
         except (TemplateError, OSError, UnicodeDecodeError):
             # A file Jinja cannot read or parse: every fact stays in the context.
             return None

@@ -223,7 +223,7 @@ class TextRenderer:
     def __init__(self, catalog: GuideCatalog) -> None:
         self.catalog = catalog
         common = catalog.root / "_common"
-        self._envs: dict[str, GuideSandbox] = {}
+        self._envs: dict[str, ImmutableSandboxedEnvironment] = {}
         # Compiled templates, loaded once (guide files are read once per process).
         self._templates: dict[tuple[str, str], Template] = {}
         self._names_read: dict[str, frozenset[str] | None] = {}
@@ -235,7 +235,7 @@ class TextRenderer:
         for guide_id in catalog.guides:
             self._envs[guide_id] = self._make_env([catalog.templates_dir(guide_id), common])
 
-    def _make_env(self, folders: list[Path]) -> GuideSandbox:
+    def _make_env(self, folders: list[Path]) -> ImmutableSandboxedEnvironment:
         env = GuideSandbox(
             loader=ChoiceLoader([FileSystemLoader(str(folder)) for folder in folders]),
             undefined=StrictUndefined,
@@ -430,7 +430,7 @@ class TextRenderer:
         return self._facts_read[guide_id]
 
     @staticmethod
-    def _find_names_read(env: GuideSandbox) -> frozenset[str] | None:
+    def _find_names_read(env: ImmutableSandboxedEnvironment) -> frozenset[str] | None:
         names: set[str] = set()
         try:
             for name in env.list_templates():
@@ -441,7 +441,7 @@ class TextRenderer:
             return None
         return frozenset(names)
 
-    def _env(self, guide_id: str) -> GuideSandbox:
+    def _env(self, guide_id: str) -> ImmutableSandboxedEnvironment:
         env = self._envs.get(guide_id)
         if env is None:
             raise GuideDataError(f"no templates for guide {guide_id!r}")

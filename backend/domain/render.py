@@ -244,6 +244,9 @@ class TextRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            # Guide files are read once per process: a template another one includes or
+            # imports is not checked against the disk (a stat per render) on every use.
+            auto_reload=False,
         )
         env.filters.update(
             won=filter_won,

@@ -200,7 +200,8 @@ def _run_check(found: _Collector, check: Rule, env: FactEnv) -> None:
         found.rule(check.id, applies)
         return
     outcome = check.condition.evaluate(env.lookup)
-    known = all(env.value(name) is not None for name in check.condition.fact_names)
+    lookup = env.lookup
+    known = all(lookup(name)[0] is not None for name in check.condition.fact_names)
     found.rule(check.id, outcome, claims_ok=known)
 
 

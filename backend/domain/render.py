@@ -198,10 +198,11 @@ class GuideSandbox(ImmutableSandboxedEnvironment):
 class PreparedContext:
     """One decision's template variables, merged once over the environment's globals."""
 
-    guide_id: str
+    guide: Guide
     variables: dict[str, Any]
-    # All the context holds besides the guide's settings and the ticket's facts: a text
-    # that reads no fact renders the same for every ticket with the same of these.
+    # All the context holds besides the guide (its settings and title) and the ticket's
+    # facts: a text that reads no fact renders the same for every ticket with the same guide
+    # object and URL.
     admin_call_url: str
 
 
@@ -230,8 +231,12 @@ class TextRenderer:
         self._facts_read: dict[str, FactsRead | None] = {}
         # Whether a template reads no fact, and the texts of those already rendered.
         self._fact_free: dict[tuple[str, str], bool] = {}
-        self._helper_sets: dict[tuple[str, str], dict[str, Any]] = {}
-        self._fact_free_texts: dict[tuple[str, str, str], tuple[str, list[TextPlaceholder]]] = {}
+        # Both kept per guide id with the guide object they were made from: a changed copy
+        # of a guide (other settings) replaces them instead of reading the old ones.
+        self._helper_sets: dict[tuple[str, str], tuple[Guide, dict[str, Any]]] = {}
+        self._fact_free_texts: dict[
+            tuple[str, str, str], tuple[Guide, str, list[TextPlaceholder]]
+        ] = {}
         for guide_id in catalog.guides:
             self._envs[guide_id] = self._make_env([catalog.templates_dir(guide_id), common])
 
@@ -278,9 +283,9 @@ class TextRenderer:
         """The context's helpers: they read the guide's settings and the URL, never a ticket."""
         key = (guide.id, admin_call_url)
         found = self._helper_sets.get(key)
-        if found is None:
-            found = self._helper_sets[key] = self._make_helpers(guide, admin_call_url)
-        return found
+        if found is None or found[0] is not guide:
+            found = self._helper_sets[key] = (guide, self._make_helpers(guide, admin_call_url))
+        return found[1]
 
     @staticmethod
     def _make_helpers(guide: Guide, admin_call_url: str) -> dict[str, Any]:
@@ -334,7 +339,7 @@ class TextRenderer:
             **values,
             **self._helpers(guide, admin_call_url),
         }
-        return PreparedContext(guide.id, variables, admin_call_url)
+        return PreparedContext(guide, variables, admin_call_url)
 
     def _with_globals(self, guide_id: str, context: Mapping[str, Any]) -> dict[str, Any]:
         return {**self._env(guide_id).globals, **context}
@@ -349,17 +354,15 @@ class TextRenderer:
         self, template: str, prepared: PreparedContext
     ) -> tuple[str, list[TextPlaceholder]]:
         """Render one template of a decision; a text that reads no fact is rendered once."""
-        guide_id = prepared.guide_id
-        if not self.is_fact_free(guide_id, template):
-            return self._render(guide_id, template, prepared.variables)
-        key = (guide_id, template, prepared.admin_call_url)
+        guide = prepared.guide
+        if not self.is_fact_free(guide.id, template):
+            return self._render(guide.id, template, prepared.variables)
+        key = (guide.id, template, prepared.admin_call_url)
         found = self._fact_free_texts.get(key)
-        if found is None:
-            found = self._fact_free_texts[key] = self._render(
-                guide_id, template, prepared.variables
-            )
-        body, placeholders = found
-        return body, list(placeholders)
+        if found is None or found[0] is not guide:
+            body, placeholders = self._render(guide.id, template, prepared.variables)
+            found = self._fact_free_texts[key] = (guide, body, placeholders)
+        return found[1], list(found[2])
 
     def is_fact_free(self, guide_id: str, template: str) -> bool:
         """Whether a template reads no fact: only settings, helpers and Jinja's globals.

@@ -164,6 +164,29 @@ def test_fact_free_texts_are_kept_per_admin_url(macros_with_extra_templates):
     assert renderer.render_prepared("zz_link.j2", first)[0] == "링크: https://one.test/calls/42"
 
 
+def test_a_changed_copy_of_a_guide_gets_its_own_helpers_and_texts(
+    macros_with_extra_templates,
+):
+    custom = load_catalog(macros_with_extra_templates)
+    templates = macros_with_extra_templates / "force_reconnect" / "templates"
+    (templates / "zz_setting.j2").write_text(
+        '{{ setting("history_template_url", "링크") }}', encoding="utf-8"
+    )
+    renderer = TextRenderer(custom)
+    guide = custom.guide("force_reconnect")
+    changed = guide.model_copy(
+        update={"settings": {**guide.settings, "history_template_url": "https://kb.test/h"}}
+    )
+    url = OPTIONS.admin_call_url
+    assert renderer.is_fact_free("force_reconnect", "zz_setting.j2")
+    before = renderer.render_prepared("zz_setting.j2", renderer.prepare(guide, {}, url))[0]
+    after = renderer.render_prepared("zz_setting.j2", renderer.prepare(changed, {}, url))[0]
+    assert after == "https://kb.test/h"
+    assert before != after
+    context = renderer.context(changed, {}, url)
+    assert renderer.render("force_reconnect", "zz_setting.j2", context) == after
+
+
 def test_random_words_and_facts_are_never_fact_free(macros_with_extra_templates):
     renderer = TextRenderer(load_catalog(macros_with_extra_templates))
     assert not renderer.is_fact_free("force_reconnect", "zz_lipsum.j2")

@@ -49,7 +49,10 @@ class FactEnv:
         self.catalog = catalog
         self._settings: dict[str, Any] = {**guide.settings, "consult_types": guide.consult_types}
         self._cache: dict[str, tuple[Any, tuple[str, ...]]] = {}
-        if type(self).field_value is FactEnv.field_value:
+        # Set when the ticket's fields seed the cache: then a plain field missing from it is
+        # empty on the ticket, and the template context need not ask `_compute` about it.
+        self._seeded = type(self).field_value is FactEnv.field_value
+        if self._seeded:
             # A field on the ticket is its own value (even with a fallback declared): known
             # from the start, so reading it skips `_compute`. Derived names and the once-only
             # count (its value comes from the server) are left to `_compute`.
@@ -103,9 +106,17 @@ class FactEnv:
         cache, lookup = self._cache, self.lookup
         if read is not None:
             context: dict[str, Any] = {}
+            once = self.guide.once_only
+            # Fields whose value is not simply the ticket's (derived, fallback, count).
+            special = (*self.guide.fallbacks, once.count if once is not None else "")
             for name in read.fields:
                 found = cache.get(name)
-                context[name] = (found if found is not None else lookup(name))[0]
+                if found is not None:
+                    context[name] = found[0]
+                elif self._seeded and name not in special and name not in DERIVED:
+                    context[name] = None
+                else:
+                    context[name] = lookup(name)[0]
             for name in read.derived:
                 found = cache.get(name)
                 context[name] = (found if found is not None else self._derived_or_none(name))[0]

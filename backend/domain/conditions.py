@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from backend.errors import GuideDataError
@@ -22,6 +23,11 @@ class Tri(enum.Enum):
     UNKNOWN = "unknown"
 
 
+# The members as module constants: reading `Tri.YES` goes through the enum class's
+# attribute machinery, several times slower than a global (it is read on every test).
+TRI_YES, TRI_NO, TRI_UNKNOWN = Tri.YES, Tri.NO, Tri.UNKNOWN
+
+
 @dataclass(frozen=True)
 class Outcome:
     """The answer of a condition and, when unknown, the facts it waits for."""
@@ -32,11 +38,11 @@ class Outcome:
     @property
     def hit(self) -> bool:
         """True when the condition is known to hold."""
-        return self.value is Tri.YES
+        return self.value is TRI_YES
 
 
-YES = Outcome(Tri.YES)
-NO = Outcome(Tri.NO)
+YES = Outcome(TRI_YES)
+NO = Outcome(TRI_NO)
 
 # lookup(name) -> (value or None, facts to ask for when the value is None)
 Lookup = Callable[[str], tuple[Any, tuple[str, ...]]]
@@ -53,9 +59,17 @@ class Condition:
         """Every fact name this condition reads."""
         raise NotImplementedError
 
+    @cached_property
+    def fact_names(self) -> frozenset[str]:
+        """`facts()` computed once (conditions are immutable), for the per-decision paths."""
+        return frozenset(self.facts())
+
 
 def _known(flag: bool) -> Outcome:
     return YES if flag else NO
+
+
+_UNKNOWN_AWARE = frozenset({"is_unknown", "is_known", "not_yet"})
 
 
 @dataclass(frozen=True)
@@ -66,31 +80,38 @@ class FactTest(Condition):
     op: str
     operand: Any
 
+    def __post_init__(self) -> None:
+        # Made once per compiled condition, not per evaluation (frozen: object.__setattr__).
+        object.__setattr__(self, "_aware", self.op in _UNKNOWN_AWARE)
+        object.__setattr__(self, "_unknown", Outcome(TRI_UNKNOWN, (self.fact,)))
+
     def evaluate(self, lookup: Lookup) -> Outcome:
         """Answer the test; unknown facts give unknown except for the unknown-aware ops."""
         value, needs = lookup(self.fact)
-        if self.op == "is_unknown":
-            return _known((value is None) == bool(self.operand))
-        if self.op == "is_known":
-            return _known((value is not None) == bool(self.operand))
-        if self.op == "not_yet":
-            return _known(value is None or value != self.operand)
-        if value is None:
-            return Outcome(Tri.UNKNOWN, needs or (self.fact,))
-        if self.op == "is":
-            return _known(value == self.operand)
-        if self.op == "is_not":
-            return _known(value != self.operand)
-        if self.op == "in":
-            return _known(value in self.operand)
-        if self.op == "not_in":
-            return _known(value not in self.operand)
-        other = self.operand
+        op, operand = self.op, self.operand
+        if value is None and not self._aware:  # type: ignore[attr-defined]
+            return Outcome(TRI_UNKNOWN, needs) if needs else self._unknown  # type: ignore[attr-defined]
+        # Tested in line, most frequent first: a call per test would cost more than the test.
+        if op == "is":
+            return YES if value == operand else NO
+        if op == "in":
+            return YES if value in operand else NO
+        if op == "is_unknown":
+            return YES if (value is None) == bool(operand) else NO
+        if op == "not_yet":
+            return YES if value is None or value != operand else NO
+        if op == "is_not":
+            return YES if value != operand else NO
+        if op == "not_in":
+            return YES if value not in operand else NO
+        if op == "is_known":
+            return YES if (value is not None) == bool(operand) else NO
+        other = operand
         if isinstance(other, FactRef):
             other, other_needs = lookup(other.fact)
             if other is None:
-                return Outcome(Tri.UNKNOWN, other_needs or (self.operand.fact,))
-        return _known(_COMPARE[self.op](value, other))
+                return Outcome(TRI_UNKNOWN, other_needs or (operand.fact,))
+        return _known(_COMPARE[op](value, other))
 
     def facts(self) -> set[str]:
         """The fact tested, and the one compared against."""
@@ -126,9 +147,9 @@ class AllOf(Condition):
         first_unknown: Outcome | None = None
         for part in self.parts:
             outcome = part.evaluate(lookup)
-            if outcome.value is Tri.NO:
+            if outcome.value is TRI_NO:
                 return NO
-            if outcome.value is Tri.UNKNOWN and first_unknown is None:
+            if outcome.value is TRI_UNKNOWN and first_unknown is None:
                 first_unknown = outcome
         # Only the first undecided part is asked for: once it is known the rest may not matter.
         return first_unknown or YES
@@ -149,9 +170,9 @@ class AnyOf(Condition):
         first_unknown: Outcome | None = None
         for part in self.parts:
             outcome = part.evaluate(lookup)
-            if outcome.value is Tri.YES:
+            if outcome.value is TRI_YES:
                 return YES
-            if outcome.value is Tri.UNKNOWN and first_unknown is None:
+            if outcome.value is TRI_UNKNOWN and first_unknown is None:
                 first_unknown = outcome
         return first_unknown or NO
 
@@ -169,9 +190,9 @@ class Not(Condition):
     def evaluate(self, lookup: Lookup) -> Outcome:
         """Swap yes and no; unknown stays unknown."""
         outcome = self.part.evaluate(lookup)
-        if outcome.value is Tri.UNKNOWN:
+        if outcome.value is TRI_UNKNOWN:
             return outcome
-        return NO if outcome.value is Tri.YES else YES
+        return NO if outcome.value is TRI_YES else YES
 
     def facts(self) -> set[str]:
         """The part's facts."""

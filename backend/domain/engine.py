@@ -8,10 +8,11 @@ a guide's field fallbacks, once-only count and extra tags are declared in its gu
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from backend.domain.conditions import Outcome, Tri
+from backend.domain.conditions import TRI_NO, TRI_UNKNOWN, TRI_YES, Outcome, Tri
 from backend.domain.decision import (
     Check,
     CheckState,
@@ -21,13 +22,15 @@ from backend.domain.decision import (
 )
 from backend.domain.decision import Outcome as OutcomeName
 from backend.domain.derived import DERIVED
-from backend.domain.facts import TicketInput
+from backend.domain.facts import TicketInput, facts_json
 from backend.domain.guides import Guide, GuideCatalog, Row, Rule, TextSpec
-from backend.domain.render import TextRenderer
+from backend.domain.render import FactsRead, TextRenderer
 from backend.domain.writeback import build_note, build_tags
 from backend.errors import GuideDataError
 
 SUGGESTED_NOTICE = "guide_suggested_set_consult_type"
+# The validated empty decision every decided ticket is a copy of.
+_UNDECIDED = Decision(guide=None)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,20 @@ class FactEnv:
         self.catalog = catalog
         self._settings: dict[str, Any] = {**guide.settings, "consult_types": guide.consult_types}
         self._cache: dict[str, tuple[Any, tuple[str, ...]]] = {}
+        # Set when the ticket's fields seed the cache: then a plain field missing from it is
+        # empty on the ticket, and the template context need not ask `_compute` about it.
+        self._seeded = type(self).field_value is FactEnv.field_value
+        if self._seeded:
+            # A field on the ticket is its own value (even with a fallback declared): known
+            # from the start, so reading it skips `_compute`. Derived names and the once-only
+            # count (its value comes from the server) are left to `_compute`.
+            once = guide.once_only
+            special = once.count if once is not None else None
+            self._cache = {
+                name: (value, ())
+                for name, value in ticket.values.items()
+                if value is not None and name != special and name not in DERIVED
+            }
 
     def lookup(self, name: str) -> tuple[Any, tuple[str, ...]]:
         """The value of a fact (None when unknown) and the fields it waits for."""
@@ -80,19 +97,40 @@ class FactEnv:
         """The value alone."""
         return self.lookup(name)[0]
 
-    def known_values(self) -> dict[str, Any]:
-        """Every field, derived fact and guide setting, for templates (None when unknown)."""
+    def known_values(self, read: FactsRead | None = None) -> dict[str, Any]:
+        """Every field and derived fact for templates (None when unknown).
+
+        With `read` (the facts the templates can read) only those are in the context; the
+        others could not change a text, and a derived fact is not computed for nothing.
+        """
         cache, lookup = self._cache, self.lookup
-        context: dict[str, Any] = {}
-        for name in self.catalog.fields:
-            found = cache.get(name)
-            if found is None:
-                if name in DERIVED or name in self.guide.fallbacks:
-                    found = lookup(name)
+        if read is not None:
+            context: dict[str, Any] = {}
+            once = self.guide.once_only
+            # Fields whose value is not simply the ticket's (derived, fallback, count).
+            special = (*self.guide.fallbacks, once.count if once is not None else "")
+            for name in read.fields:
+                found = cache.get(name)
+                if found is not None:
+                    context[name] = found[0]
+                elif self._seeded and name not in special and name not in DERIVED:
+                    context[name] = None
                 else:
-                    # A plain field is its value on the ticket: skip _compute's checks.
-                    found = cache[name] = (self.field_value(name), ())
-            context[name] = found[0]
+                    context[name] = lookup(name)[0]
+            for name in read.derived:
+                found = cache.get(name)
+                context[name] = (found if found is not None else self._derived_or_none(name))[0]
+            return context
+        # A plain field is its value on the ticket (None when empty): fill them all at once,
+        # then overwrite the few names that are not plain (derived, fallback, once-only count).
+        context = dict.fromkeys(self.catalog.fields)
+        context.update(self.ticket.values)
+        once = self.guide.once_only
+        if once is not None and once.count in context:
+            context[once.count] = self.ticket.prior_reconnections
+        for name in (*self.guide.fallbacks, *DERIVED):
+            if name in context:
+                context[name] = lookup(name)[0]
         for name in DERIVED:
             found = cache.get(name)
             context[name] = (found if found is not None else self._derived_or_none(name))[0]
@@ -140,38 +178,41 @@ class _Collector:
         self.checks: list[Check] = []
 
     def need(self, outcome: Outcome) -> None:
-        if outcome.value is Tri.UNKNOWN:
+        if outcome.value is TRI_UNKNOWN:
             self.missing.extend(outcome.needs)
 
     def rule(self, rule_id: str, outcome: Outcome, *, claims_ok: bool = True) -> None:
         """Record a block/check; `claims_ok` is False when an `ok` would rest on an unknown."""
         state: CheckState = _CHECK_STATES[outcome.value]
-        facts = list(outcome.needs) if outcome.value is Tri.UNKNOWN else []
+        facts = list(outcome.needs) if outcome.value is TRI_UNKNOWN else []
         if state != "ok" or claims_ok:
             self.checks.append(Check(id=rule_id, state=state, facts=facts))
-        if outcome.value is Tri.YES:
+        if outcome.value is TRI_YES:
             self.blocks.append(rule_id)
         self.need(outcome)
 
-    def settle_checks(self, reads: dict[str, set[str]]) -> None:
+    def settle_checks(self, reads: Mapping[str, AbstractSet[str]]) -> None:
         """Drop `ok` lines about a fact another line blocks on (a refused consent is not given)."""
-        blocking = [reads.get(c.id, set()) for c in self.checks if c.state == "blocked"]
+        blocking = [reads.get(c.id, frozenset()) for c in self.checks if c.state == "blocked"]
         blocked: set[str] = set().union(*blocking)
         self.checks = [
-            c for c in self.checks if not (c.state == "ok" and reads.get(c.id, set()) & blocked)
+            c
+            for c in self.checks
+            if not (c.state == "ok" and reads.get(c.id, frozenset()) & blocked)
         ]
 
 
 def _run_check(found: _Collector, check: Rule, env: FactEnv) -> None:
     """One check: left out when it does not apply; `ok` only when every fact it reads is known."""
     applies = check.applies_condition.evaluate(env.lookup)
-    if applies.value is Tri.NO:
+    if applies.value is TRI_NO:
         return
-    if applies.value is Tri.UNKNOWN:
+    if applies.value is TRI_UNKNOWN:
         found.rule(check.id, applies)
         return
     outcome = check.condition.evaluate(env.lookup)
-    known = all(env.value(name) is not None for name in check.condition.facts())
+    lookup = env.lookup
+    known = all(lookup(name)[0] is not None for name in check.condition.fact_names)
     found.rule(check.id, outcome, claims_ok=known)
 
 
@@ -182,9 +223,10 @@ def evaluate_table(
     found = _Collector()
     for row in guide.rows:
         outcome = row.condition.evaluate(env.lookup)
-        if outcome.hit:
+        if outcome.value is TRI_YES:
             break
-        found.need(outcome)
+        if outcome.value is TRI_UNKNOWN:
+            found.missing.extend(outcome.needs)
     else:
         raise GuideDataError(f"guide {guide.id}: no row hits (the table is not total)")
     if not with_checks:
@@ -201,19 +243,21 @@ def evaluate_table(
         for check in guide.checks:
             _run_check(found, check, env)
         for require in guide.requires:
-            if not require.condition.evaluate(env.lookup).hit:
+            if require.condition.evaluate(env.lookup).value is not TRI_YES:
                 continue
             if any(env.value(other) is not None for other in require.unless_known):
                 continue
             value, needs = env.lookup(require.fact)
             if value is None:
                 found.missing.extend(needs or (require.fact,))
-    found.settle_checks(
-        {
-            rule.id: rule.condition.facts() | rule.applies_condition.facts()
-            for rule in (*row.blocks, *guide.checks)
-        }
-    )
+    if any(check.state == "blocked" for check in found.checks):
+        # Without a blocked line there is nothing to settle.
+        found.settle_checks(
+            {
+                rule.id: rule.condition.fact_names | rule.applies_condition.fact_names
+                for rule in (*row.blocks, *guide.checks)
+            }
+        )
     return row, found
 
 
@@ -231,7 +275,7 @@ def collect_notices(guide: Guide, row: Row, env: FactEnv, eligible: bool) -> lis
         if notice.on_eligible:
             if eligible:
                 notices.append(notice.id)
-        elif notice.condition.evaluate(env.lookup).hit:
+        elif notice.condition.evaluate(env.lookup).value is TRI_YES:
             notices.append(notice.id)
     return list(dict.fromkeys(notices))
 
@@ -256,14 +300,12 @@ def decide(
 ) -> Decision:
     """The whole decision for one ticket: guide, branch, eligibility, texts, write-back."""
     options = options or EngineOptions()
-    facts_json = {k: catalog.fields.to_json(k, v) for k, v in ticket.values.items()}
+    facts = facts_json(ticket.values, catalog.fields)
     guide, suggested = choose_guide(ticket, catalog)
     if guide is None:
-        return Decision(guide=None, facts=facts_json)
+        return Decision(guide=None, facts=facts)
     if suggested:
-        return Decision(
-            guide=guide.id, suggested=True, notices=[SUGGESTED_NOTICE], facts=facts_json
-        )
+        return Decision(guide=guide.id, suggested=True, notices=[SUGGESTED_NOTICE], facts=facts)
     env = FactEnv(guide, ticket, catalog)
     row, found = evaluate_table(guide, env)
     missing = order_missing(guide, found.missing)
@@ -276,20 +318,24 @@ def decide(
     )
     fields_set = collect_fields_set(guide, env, catalog)
     label = row.label or guide.branches[row.branch].label
-    draft = Decision(
-        guide=guide.id,
-        branch=row.branch,
-        branch_label=label.ko,
-        eligible=eligible,
-        outcome=outcome,
-        blocks=blocks,
-        missing=missing,
-        notices=notices,
-        texts=texts,
-        checks=found.checks,
-        fields_set=fields_set,
-        facts=facts_json,
-    )
+    # Every value is built above with its declared type: copying a validated decision with
+    # them (pydantic's `model_copy`, no validation) costs a third of validating them again.
+    parts: dict[str, Any] = {
+        "guide": guide.id,
+        "suggested": False,
+        "branch": row.branch,
+        "branch_label": label.ko,
+        "eligible": eligible,
+        "outcome": outcome,
+        "blocks": blocks,
+        "missing": missing,
+        "notices": notices,
+        "texts": texts,
+        "checks": found.checks,
+        "fields_set": fields_set,
+        "facts": facts,
+    }
+    draft = _UNDECIDED.model_copy(update=parts)
     tags = build_tags(draft, guide, env.lookup)
     note = build_note(draft, guide, catalog, renderer)
     return draft.model_copy(update={"tags": tags, "note": note})
@@ -301,16 +347,16 @@ def offers_text(
     """Whether a text is part of the agent's next step for this outcome (ERRATA 2)."""
     if outcome not in text.outcomes:
         return False
-    if set(text.not_on_blocks) & set(blocks):
+    if text.not_on_blocks and not set(text.not_on_blocks).isdisjoint(blocks):
         return False
     if outcome == "blocked" and text.on_blocks:
         # A block's response: offered for its blocks, whatever it asks.
-        if not set(text.on_blocks) & set(blocks):
+        if set(text.on_blocks).isdisjoint(blocks):
             return False
-    elif text.asks and not set(text.asks) & set(missing):
+    elif text.asks and set(text.asks).isdisjoint(missing):
         # A question is asked while its answer is missing, and never again after.
         return False
-    return text.condition.evaluate(env.lookup).hit
+    return text.condition.evaluate(env.lookup).value is TRI_YES
 
 
 def render_branch_texts(
@@ -328,7 +374,8 @@ def render_branch_texts(
     spec = guide.branches.get(branch)
     if spec is None:
         raise GuideDataError(f"guide {guide.id}: branch {branch!r} has no entry under branches")
-    context = renderer.context(guide, env.known_values(), options.admin_call_url)
+    values = env.known_values(renderer.facts_read(guide.id))
+    context = renderer.prepare(guide, values, options.admin_call_url)
     rendered: list[RenderedText] = []
     for text in spec.texts:
         if not offers_text(text, env, outcome, blocks, missing):
@@ -345,7 +392,7 @@ def render_branch_texts(
                 # A variant asserts its case (card / cash): none is offered while unknown.
                 continue
         for case, template in cases.items():
-            body, placeholders = renderer.render_marked(guide.id, template, context)
+            body, placeholders = renderer.render_prepared(template, context)
             rendered.append(
                 RenderedText(
                     key=f"{text.key}.{case}" if case else text.key,

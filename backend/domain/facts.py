@@ -14,13 +14,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.domain.fields import FieldCatalog
-from backend.domain.values import SEOUL, describe_type, parse_datetime, parse_integer, show_value
+from backend.domain.fields import FieldCatalog, JsonScalar
+from backend.domain.values import (
+    MAX_AMOUNT,
+    MAX_INTEGER,
+    SEOUL,
+    describe_type,
+    parse_call_id,
+    parse_datetime,
+    parse_integer,
+    parse_plate,
+    parse_text,
+    show_value,
+)
 from backend.errors import InputError, UnknownFieldError
 
 PRIOR_RECONNECTIONS = "prior_reconnections"
@@ -222,3 +233,43 @@ def parse_input(
             raise InputError("input: give either fields or ticket, not both", field="ticket")
         return _parse_zendesk(data, catalog, field_map)
     return _parse_semantic(data, catalog)
+
+
+def facts_json(values: Mapping[str, object], catalog: FieldCatalog) -> dict[str, JsonScalar]:
+    """A ticket's values as JSON, equal to `catalog.values_to_json(values)`.
+
+    The values `parse_input` makes are typed already. Each typed case below is one where
+    `FieldCatalog.parse` returns its argument as is (a bool, an option code, a date, a
+    Seoul date-time, a whole number in range): encoding it needs no second parse.
+    Text-like values go straight to their field's parser (which may normalise them, as
+    `to_json` would); coupon splits (merged by their parser) and the rest take `to_json`.
+    """
+    encoded: dict[str, JsonScalar] = {}
+    field_of = catalog.get
+    for key, value in values.items():
+        field = field_of(key)
+        kind = type(value)
+        found: JsonScalar
+        match field.type:
+            case "tristate" if isinstance(value, bool):
+                found = value
+            case "dropdown" if isinstance(value, str) and kind is str and value in field.options:
+                found = value
+            case "date" if isinstance(value, date) and kind is date:
+                found = value.isoformat()
+            case "datetime" if isinstance(value, datetime) and value.tzinfo is SEOUL:
+                found = value.isoformat()
+            case "amount" if isinstance(value, int) and kind is int and 0 <= value <= MAX_AMOUNT:
+                found = value
+            case "integer" if isinstance(value, int) and kind is int and 0 <= value <= MAX_INTEGER:
+                found = value
+            case "text":
+                found = parse_text(key, value)
+            case "plate":
+                found = parse_plate(key, value)
+            case "call_id":
+                found = parse_call_id(key, value)
+            case _:
+                found = None
+        encoded[key] = catalog.to_json(key, value) if found is None else found
+    return encoded

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, Template, TemplateError
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, Template, TemplateError, meta
+from jinja2 import nodes as jinja_nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import concat
 
 from backend.domain.coupon import DENOMINATIONS, format_split, format_won
 from backend.domain.decision import PlaceholderKind, TextPlaceholder
+from backend.domain.derived import DERIVED
 from backend.domain.guides import Guide, GuideCatalog
 from backend.domain.korean import month_day, month_day_time, particle, read_date_text
 from backend.errors import GuideDataError
@@ -42,14 +46,27 @@ def mark(text: str, kind: PlaceholderKind, name: str) -> str:
     return f"{_OPEN}{kind}{_SEP}{name}{_BODY}{text}{_CLOSE}"
 
 
+def _has_mark_char(text: str) -> bool:
+    # Four substring tests: a regex character class scans Korean text ~100x slower.
+    return _OPEN in text or _SEP in text or _BODY in text or _CLOSE in text
+
+
 def unmark(text: str) -> tuple[str, list[TextPlaceholder]]:
     """Remove the frames; return the plain text and where each placeholder sits in it."""
+    if not _has_mark_char(text):
+        return text, []
     plain: list[str] = []
     found: list[TextPlaceholder] = []
     length = 0
     last = 0
-    for match in _MARK_RE.finditer(text):
-        before = text[last : match.start()]
+    start = text.find(_OPEN)
+    while start != -1:
+        # Frames start with _OPEN: trying the pattern only there finds what finditer would.
+        match = _MARK_RE.match(text, start)
+        if match is None:
+            start = text.find(_OPEN, start + 1)
+            continue
+        before = text[last:start]
         plain.append(before)
         length += len(before)
         body = match.group(3)
@@ -60,8 +77,20 @@ def unmark(text: str) -> tuple[str, list[TextPlaceholder]]:
         plain.append(body)
         length += len(body)
         last = match.end()
+        start = text.find(_OPEN, last)
     plain.append(text[last:])
-    return _ANY_MARK.sub("", "".join(plain)), found
+    joined = "".join(plain)
+    # A stray frame character (a broken frame) is dropped, as before.
+    return (_ANY_MARK.sub("", joined) if _has_mark_char(joined) else joined), found
+
+
+def names_loaded(tree: jinja_nodes.Template) -> set[str]:
+    """Every name a template reads: context variables, globals, and its own locals.
+
+    Not `meta.find_undeclared_variables`: it leaves out names the environment has as
+    globals (a fact named like one, `lipsum`). Locals are in too: a superset is safe.
+    """
+    return {node.name for node in tree.find_all(jinja_nodes.Name) if node.ctx == "load"}
 
 
 def is_placeholder_setting(value: object) -> bool:
@@ -141,6 +170,54 @@ def agent_name() -> str:
     return mark("OOO", "agent", "agent_name")
 
 
+class GuideSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, its attribute verdicts remembered per (type, attribute).
+
+    Jinja's checks read only the attribute name and `isinstance` tests of the object (the
+    value is unused), so the verdict is a function of the object's type: computing it once
+    per pair instead of per access keeps every check and refusal, at a dict lookup's cost.
+    Classes themselves (`isinstance(obj, type)`) are always checked afresh.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._safe_attributes: dict[tuple[type, str], bool] = {}
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        """The sandbox's verdict, remembered for instances of ordinary classes."""
+        if isinstance(obj, type):
+            return super().is_safe_attribute(obj, attr, value)
+        key = (type(obj), attr)
+        verdict = self._safe_attributes.get(key)
+        if verdict is None:
+            verdict = self._safe_attributes[key] = super().is_safe_attribute(obj, attr, value)
+        return verdict
+
+
+@dataclass(frozen=True)
+class PreparedContext:
+    """One decision's template variables, merged once over the environment's globals."""
+
+    guide: Guide
+    variables: dict[str, Any]
+    # All the context holds besides the guide (its settings and title) and the ticket's
+    # facts: a text that reads no fact renders the same for every ticket with the same guide
+    # object and URL.
+    admin_call_url: str
+
+
+@dataclass(frozen=True)
+class FactsRead:
+    """The facts a guide's templates may read: catalog fields, and derived facts besides."""
+
+    fields: tuple[str, ...]
+    derived: tuple[str, ...]
+
+
+# Context names that are not facts: the helpers `context` adds (besides the settings).
+_HELPERS = frozenset({"guide_title", "denominations", "call_link", "setting", "situation_room"})
+
+
 class TextRenderer:
     """Renders guide templates; one sandboxed environment per guide, templates cached."""
 
@@ -150,11 +227,21 @@ class TextRenderer:
         self._envs: dict[str, ImmutableSandboxedEnvironment] = {}
         # Compiled templates, loaded once (guide files are read once per process).
         self._templates: dict[tuple[str, str], Template] = {}
+        self._names_read: dict[str, frozenset[str] | None] = {}
+        self._facts_read: dict[str, FactsRead | None] = {}
+        # Whether a template reads no fact, and the texts of those already rendered.
+        self._fact_free: dict[tuple[str, str], bool] = {}
+        # Both kept per guide id with the guide object they were made from: a changed copy
+        # of a guide (other settings) replaces them instead of reading the old ones.
+        self._helper_sets: dict[tuple[str, str], tuple[Guide, dict[str, Any]]] = {}
+        self._fact_free_texts: dict[
+            tuple[str, str, str], tuple[Guide, str, list[TextPlaceholder]]
+        ] = {}
         for guide_id in catalog.guides:
             self._envs[guide_id] = self._make_env([catalog.templates_dir(guide_id), common])
 
     def _make_env(self, folders: list[Path]) -> ImmutableSandboxedEnvironment:
-        env = ImmutableSandboxedEnvironment(
+        env = GuideSandbox(
             loader=ChoiceLoader([FileSystemLoader(str(folder)) for folder in folders]),
             undefined=StrictUndefined,
             # Texts are plain text; HTML is escaped where it is built (notes, macros, sidebar).
@@ -162,6 +249,9 @@ class TextRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            # Guide files are read once per process: a template another one includes or
+            # imports is not checked against the disk (a stat per render) on every use.
+            auto_reload=False,
         )
         env.filters.update(
             won=filter_won,
@@ -187,6 +277,18 @@ class TextRenderer:
 
     def context(self, guide: Guide, values: dict[str, Any], admin_call_url: str) -> dict[str, Any]:
         """Template variables: every fact, the guide's settings, and helpers."""
+        return {**guide.settings, **values, **self._helpers(guide, admin_call_url)}
+
+    def _helpers(self, guide: Guide, admin_call_url: str) -> dict[str, Any]:
+        """The context's helpers: they read the guide's settings and the URL, never a ticket."""
+        key = (guide.id, admin_call_url)
+        found = self._helper_sets.get(key)
+        if found is None or found[0] is not guide:
+            found = self._helper_sets[key] = (guide, self._make_helpers(guide, admin_call_url))
+        return found[1]
+
+    @staticmethod
+    def _make_helpers(guide: Guide, admin_call_url: str) -> dict[str, Any]:
         settings = guide.settings
 
         def call_link(call_id: Any) -> str:
@@ -218,8 +320,6 @@ class TextRenderer:
             return str(value)
 
         return {
-            **settings,
-            **values,
             "guide_title": guide.title,
             "denominations": DENOMINATIONS,
             "call_link": call_link,
@@ -227,13 +327,81 @@ class TextRenderer:
             "situation_room": situation_room,
         }
 
+    def prepare(self, guide: Guide, values: dict[str, Any], admin_call_url: str) -> PreparedContext:
+        """A decision's `context` over the globals, for every text it renders.
+
+        `Template.render` copies its context twice per render (the argument, then under the
+        globals); a decision renders several templates from one context, so it merges once.
+        """
+        variables = {
+            **self._env(guide.id).globals,
+            **guide.settings,
+            **values,
+            **self._helpers(guide, admin_call_url),
+        }
+        return PreparedContext(guide, variables, admin_call_url)
+
+    def _with_globals(self, guide_id: str, context: Mapping[str, Any]) -> dict[str, Any]:
+        return {**self._env(guide_id).globals, **context}
+
     def render_marked(
         self, guide_id: str, template: str, context: dict[str, Any]
     ) -> tuple[str, list[TextPlaceholder]]:
         """Render one template; return the text and its unfilled placeholders."""
+        return self._render(guide_id, template, self._with_globals(guide_id, context))
+
+    def render_prepared(
+        self, template: str, prepared: PreparedContext
+    ) -> tuple[str, list[TextPlaceholder]]:
+        """Render one template of a decision; a text that reads no fact is rendered once."""
+        guide = prepared.guide
+        if not self.is_fact_free(guide.id, template):
+            return self._render(guide.id, template, prepared.variables)
+        key = (guide.id, template, prepared.admin_call_url)
+        found = self._fact_free_texts.get(key)
+        if found is None or found[0] is not guide:
+            body, placeholders = self._render(guide.id, template, prepared.variables)
+            found = self._fact_free_texts[key] = (guide, body, placeholders)
+        return found[1], list(found[2])
+
+    def is_fact_free(self, guide_id: str, template: str) -> bool:
+        """Whether a template reads no fact: only settings, helpers and Jinja's globals.
+
+        Such a text is the same for every ticket of the guide (the context's other names
+        depend on the guide and `admin_call_url` only). A template that includes, imports
+        or extends another, calls `lipsum` (random words) or reads a name of its own (a
+        loop variable) never counts as fact-free: a false "no" only costs a render.
+        """
+        key = (guide_id, template)
+        known = self._fact_free.get(key)
+        if known is None:
+            known = self._fact_free[key] = self._find_fact_free(guide_id, template)
+        return known
+
+    def _find_fact_free(self, guide_id: str, template: str) -> bool:
+        env = self._env(guide_id)
+        try:
+            source = env.loader.get_source(env, template)[0]  # type: ignore[union-attr]
+            tree = env.parse(source)
+        except (TemplateError, OSError, UnicodeDecodeError):
+            return False
+        if any(True for _ in meta.find_referenced_templates(tree)):
+            return False
+        read = names_loaded(tree)
+        settings = self.catalog.guide(guide_id).settings
+        not_facts = set(settings) | _HELPERS | (set(env.globals) - {"lipsum"})
+        # A fact shadows a setting of the same name (`context` puts the facts last).
+        facts = set(self.catalog.fields) | set(DERIVED)
+        return read <= not_facts and not read & facts
+
+    def _render(
+        self, guide_id: str, template: str, variables: dict[str, Any]
+    ) -> tuple[str, list[TextPlaceholder]]:
+        """Render one template from variables already over the globals (read, never changed)."""
         try:
             compiled = self._templates.get((guide_id, template)) or self._load(guide_id, template)
-            return unmark(compiled.render(context).strip())
+            context = compiled.new_context(variables, shared=True)
+            return unmark(concat(compiled.root_render_func(context)).strip())
         except TemplateError as exc:
             raise GuideDataError(f"{guide_id}/templates/{template}: {exc}") from exc
 
@@ -241,12 +409,53 @@ class TextRenderer:
         """Render one template as plain text; GuideDataError names the template when it fails."""
         return self.render_marked(guide_id, template, context)[0]
 
-    def _load(self, guide_id: str, template: str) -> Template:
-        """Compile a template on first use and keep it (no per-render file checks)."""
+    def names_read(self, guide_id: str) -> frozenset[str] | None:
+        """Every variable a guide's templates may read; None when that cannot be told.
+
+        A decision's template context then computes only the derived facts some template
+        reads. Jinja resolves names statically (no template can look a variable up by a
+        computed name), so the union over every file the guide's loader serves is complete.
+        """
+        if guide_id not in self._names_read:
+            self._names_read[guide_id] = self._find_names_read(self._env(guide_id))
+        return self._names_read[guide_id]
+
+    def facts_read(self, guide_id: str) -> FactsRead | None:
+        """The catalog fields and the derived facts a guide's templates may read, or None."""
+        if guide_id not in self._facts_read:
+            names = self.names_read(guide_id)
+            fields = self.catalog.fields
+            self._facts_read[guide_id] = (
+                None
+                if names is None
+                else FactsRead(
+                    fields=tuple(sorted(n for n in names if n in fields)),
+                    derived=tuple(sorted(n for n in names if n in DERIVED and n not in fields)),
+                )
+            )
+        return self._facts_read[guide_id]
+
+    @staticmethod
+    def _find_names_read(env: ImmutableSandboxedEnvironment) -> frozenset[str] | None:
+        names: set[str] = set()
+        try:
+            for name in env.list_templates():
+                source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
+                names |= names_loaded(env.parse(source))
+        except (TemplateError, OSError, UnicodeDecodeError):
+            # A file Jinja cannot read or parse: every fact stays in the context.
+            return None
+        return frozenset(names)
+
+    def _env(self, guide_id: str) -> ImmutableSandboxedEnvironment:
         env = self._envs.get(guide_id)
         if env is None:
             raise GuideDataError(f"no templates for guide {guide_id!r}")
-        compiled = env.get_template(template)
+        return env
+
+    def _load(self, guide_id: str, template: str) -> Template:
+        """Compile a template on first use and keep it (no per-render file checks)."""
+        compiled = self._env(guide_id).get_template(template)
         # A flat snapshot of the (never modified) environment globals: Jinja hands each
         # template a ChainMap, which every render would walk key by key.
         compiled.globals = dict(compiled.globals)

@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from backend.domain.conditions import Lookup
@@ -31,10 +32,16 @@ def tag_slots(template: str) -> list[str]:
     return TAG_SLOT.findall(template)
 
 
+@lru_cache(maxsize=256)
+def _slots_of(template: str) -> tuple[str, ...]:
+    # Tag templates are guide data, a few per guide: their slots are found once.
+    return tuple(tag_slots(template))
+
+
 def render_tag(template: str, value: Callable[[str], Any]) -> str | None:
     """Fill a tag template's slots; None while one of them is unknown."""
     filled: dict[str, str] = {}
-    for name in tag_slots(template):
+    for name in _slots_of(template):
         found = value(name)
         if found is None:
             return None

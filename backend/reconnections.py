@@ -162,6 +162,14 @@ def find_reconnection_history(
     (https://developer.zendesk.com/api-reference/ticketing/ticket-management/search/),
     so it is asked only when the ledger knows nothing of this 원콜 — for reconnections
     written back before the ledger existed — and the answer says so (`source`).
+
+    Apply may get both answers from the read cache (≤ its period, 30 s, old). For the
+    ledger, the claim's own list is the fresh read (`claim_reconnection`). For search:
+    since the ledger, every write-back adding `key_tag` claims first; synced macros add
+    only gp_guide_/gp_branch_ tags (macro_sync.generator.list_branch_tags); a tag added
+    by hand, or by a pre-ledger deployment still running in the migration window, is
+    invisible to a fresh search too for "up to a few minutes" — the cache adds ≤ 30 s to
+    a lag search has anyway, and the fallback goes off after that window.
     """
     try:
         claims: list[ReconnectionRecord] | None = gateway.list_reconnections(key_value)
@@ -200,6 +208,11 @@ def claim_reconnection(
     the branch, else the blocked decision is what gets written (never gp_eligible). A
     retry of the winner finds its own claim and goes on. A claim whose write-back then
     fails stays in the ledger for that ticket (its retry reuses it).
+
+    This list is the once-only rule's read: the history `found` was decided on may be
+    the guidance's (up to the read cache's period old, backend/zendesk/read_cache.py),
+    so a claim made since is seen here, never missed. The gateway must read this list
+    from Zendesk (the cache's apply view does, once it has claimed).
     """
     origin = find_origin_to_search(found.decision, found.ticket, ctx)
     forced = claim_of(found.decision, found.ticket, ctx)

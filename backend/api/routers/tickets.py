@@ -72,7 +72,8 @@ def apply_guidance(
 ) -> ApplyResponse:
     """Write tags, the agent's internal note and fields in one safe update; idempotent."""
     result = apply_decision(
-        # The guidance's ticket read if still current (safe_update guards it); ledger fresh.
+        # The guidance's ticket read if still current (safe_update guards it) and history;
+        # an eligible apply's claim lists the ledger fresh (backend/zendesk/read_cache.py).
         cache.apply_view(gateway, body.ticket_updated_at),
         ticket_id,
         body.branch,

@@ -9,7 +9,8 @@ reads repeat inside it and are cached here, per gateway (one gateway = one accou
   Apply may: the once-only rule is carried by the ledger claim, not by this read. An
   eligible apply claims (create), then lists the ledger — that list is always read from
   Zendesk, and a claim another ticket made since the cached read loses the eligible
-  apply its claim there (backend/reconnections.py `claim_reconnection`). A non-claiming
+  apply its claim there (backend/reconnections.py `claim_reconnection`); an eligible
+  apply with no 강콜 ID to claim lists the ledger again, from Zendesk. A non-eligible
   apply writes no reconnection; what it may miss is a claim made in another process
   less than `history_seconds` ago, in its note's count (docs/ARCHITECTURE.md "The
   once-only ledger"). Claims and removals made through this process forget the cached
@@ -235,14 +236,27 @@ class _GuidanceView(_View):
 class _ApplyView(_View):
     """Apply: the first ticket read may be the GET's record; history from the cache.
 
-    Once this apply has claimed (`create_reconnection`), every ledger list is read from
-    Zendesk: the claim protocol decides on that list, never on a cached one.
+    Only the first ledger list of a 원콜 may come from the cache. Once this apply has
+    claimed (`create_reconnection`), and for any later list of a 원콜 (the recheck of an
+    eligible decision with nothing to claim, a retry after 409), the ledger is read from
+    Zendesk: the once-only rule is decided on those lists, never on a cached one.
     """
 
     def __init__(self, inner: ZendeskGateway, cache: ReadCache, ticket_updated_at: str) -> None:
         super().__init__(inner, cache, reuse_history=True)
         self._stamp = ticket_updated_at
         self._first_read = True
+        self._listed: set[str] = set()
+
+    def list_reconnections(self, origin_call_id: str) -> list[ReconnectionRecord]:
+        """The cached list the first time a 원콜 is asked for, Zendesk's after that."""
+        if origin_call_id in self._listed:
+            read_at = self._cache.ledger.now()
+            claims = self._inner.list_reconnections(origin_call_id)
+            self._cache.ledger.put(origin_call_id, claims, read_at)
+            return list(claims)
+        self._listed.add(origin_call_id)
+        return super().list_reconnections(origin_call_id)
 
     def get_ticket(self, ticket_id: int) -> TicketRecord:
         """The record the agent's guidance was read from, once, if it is the one applied."""

@@ -126,6 +126,25 @@ def test_apply_reuses_the_history_until_it_claims_then_reads_the_ledger_fresh() 
     assert gateway.calls == 2
 
 
+def test_apply_reads_a_ledger_it_listed_once_from_zendesk_the_second_time() -> None:
+    """The recheck of an eligible decision with nothing to claim is never the cache's."""
+    gateway, _ = _gateway_with_ticket()
+    cache = ReadCache(30.0, 900.0)
+    assert cache.guidance_view(gateway).list_reconnections("7001") == []
+    gateway.create_reconnection(ReconnectionClaim("7001", "7002", 99))
+    apply = cache.apply_view(gateway, "")
+    gateway.calls = 0
+    assert apply.list_reconnections("7001") == []
+    assert gateway.calls == 0
+    assert [c.ticket_id for c in apply.list_reconnections("7001")] == [99]
+    assert gateway.calls == 1
+    # Another 원콜 is still the cache's the first time.
+    assert cache.guidance_view(gateway).list_reconnections("7009") == []
+    gateway.calls = 0
+    assert apply.list_reconnections("7009") == []
+    assert gateway.calls == 0
+
+
 def test_apply_reads_the_history_when_the_period_is_over() -> None:
     clock = Clock()
     gateway, _ = _gateway_with_ticket()

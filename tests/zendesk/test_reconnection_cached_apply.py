@@ -256,3 +256,57 @@ def test_pre_ledger_history_the_guidance_found_blocks_apply_without_a_second_sea
     assert _apply_seen(cache, gateway, seen, ctx)["applied"] is True
     assert gateway.calls == 1  # the write; the record, ledger and search were the guidance's
     assert gateway.list_reconnections("7001") == []
+
+
+def _add_without_forced_call(gateway: FakeGateway, ctx: ServiceContext, **changes: Any) -> int:
+    """An eligible force_reconnect ticket whose 강콜 ID is not known yet (nothing to claim)."""
+    ticket_id = _add(gateway, ctx, **changes)
+    assert ctx.field_map is not None
+    gateway.touch_ticket(ticket_id, custom_fields={ctx.field_map["forced_call_id"]: None})
+    return ticket_id
+
+
+@pytest.mark.parametrize("fingerprint", [True, False], ids=["sidebar", "no-fingerprint"])
+def test_an_eligible_apply_with_no_forced_call_lists_the_ledger_again(
+    account: tuple[FakeGateway, ServiceContext], fingerprint: bool
+) -> None:
+    """No 강콜 ID, so no claim: the ledger is listed again at apply, never from the cache.
+
+    Fails if apply decided such a ticket on the cached history alone: the other
+    process's reconnection would be written back as gp_eligible.
+    """
+    gateway, ctx = account
+    here, elsewhere = _cache(), _cache()
+    mine = _add_without_forced_call(gateway, ctx)
+    seen = _handle_loads(here, gateway, mine, ctx)
+    assert seen.eligible
+    other = _add(gateway, ctx, forced_call_id="7003")
+    assert _apply_seen(elsewhere, gateway, _handle_loads(elsewhere, gateway, other, ctx), ctx)[
+        "applied"
+    ]
+    gateway.calls = 0
+    if fingerprint:
+        with pytest.raises(DecisionChangedError) as refused:
+            _apply_seen(here, gateway, seen, ctx)
+        assert refused.value.decision["blocks"] == ["already_reconnected_once"]
+        assert gateway.calls == 1  # the ledger list; the record was the guidance's
+    else:
+        written = _apply_seen(here, gateway, seen, ctx, fingerprint=False)
+        assert written["decision"]["blocks"] == ["already_reconnected_once"]
+    assert "gp_eligible" not in gateway.get_ticket(mine).tags
+    assert [c.ticket_id for c in gateway.list_reconnections("7001")] == [other]
+
+
+def test_an_eligible_apply_with_no_forced_call_and_no_claim_writes_without_claiming(
+    account: tuple[FakeGateway, ServiceContext],
+) -> None:
+    """The ledger listed again holds nothing: the eligible decision is written, no claim."""
+    gateway, ctx = account
+    cache = _cache()
+    mine = _add_without_forced_call(gateway, ctx)
+    seen = _handle_loads(cache, gateway, mine, ctx)
+    gateway.calls = 0
+    assert _apply_seen(cache, gateway, seen, ctx)["applied"] is True
+    assert gateway.calls == 2  # the ledger list + the write
+    assert "gp_eligible" in gateway.get_ticket(mine).tags
+    assert gateway.list_reconnections("7001") == []

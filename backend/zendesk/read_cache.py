@@ -183,11 +183,14 @@ class _View:
     def list_reconnections(self, origin_call_id: str) -> list[ReconnectionRecord]:
         """The 원콜's ledger records (reused for `history_seconds` when this view may)."""
         cached = self._cache.ledger.get(origin_call_id) if self._reuse else None
-        if cached is None:
-            read_at = self._cache.ledger.now()
-            cached = self._inner.list_reconnections(origin_call_id)
-            self._cache.ledger.put(origin_call_id, cached, read_at)
-        return list(cached)
+        return list(cached) if cached is not None else self._read_ledger(origin_call_id)
+
+    def _read_ledger(self, origin_call_id: str) -> list[ReconnectionRecord]:
+        """The 원콜's ledger from Zendesk, kept for the next loads."""
+        read_at = self._cache.ledger.now()
+        claims = self._inner.list_reconnections(origin_call_id)
+        self._cache.ledger.put(origin_call_id, claims, read_at)
+        return list(claims)
 
     def search_tickets(self, query: str) -> list[TicketRecord]:
         """A search's tickets (reused for `history_seconds` when this view may)."""
@@ -238,8 +241,9 @@ class _ApplyView(_View):
 
     Only the first ledger list of a 원콜 may come from the cache. Once this apply has
     claimed (`create_reconnection`), and for any later list of a 원콜 (the recheck of an
-    eligible decision with nothing to claim, a retry after 409), the ledger is read from
-    Zendesk: the once-only rule is decided on those lists, never on a cached one.
+    eligible decision with nothing to claim, a retry after 409), the ledger is Zendesk's:
+    read again, or — once — the list this apply itself read from Zendesk a moment ago.
+    The once-only rule is decided on those lists, never on a cached one.
     """
 
     def __init__(self, inner: ZendeskGateway, cache: ReadCache, ticket_updated_at: str) -> None:
@@ -247,16 +251,21 @@ class _ApplyView(_View):
         self._stamp = ticket_updated_at
         self._first_read = True
         self._listed: set[str] = set()
+        self._read_here: dict[str, list[ReconnectionRecord]] = {}
 
     def list_reconnections(self, origin_call_id: str) -> list[ReconnectionRecord]:
         """The cached list the first time a 원콜 is asked for, Zendesk's after that."""
+        if not self._reuse:
+            return self._read_ledger(origin_call_id)
         if origin_call_id in self._listed:
-            read_at = self._cache.ledger.now()
-            claims = self._inner.list_reconnections(origin_call_id)
-            self._cache.ledger.put(origin_call_id, claims, read_at)
-            return list(claims)
+            here = self._read_here.pop(origin_call_id, None)
+            return list(here) if here is not None else self._read_ledger(origin_call_id)
         self._listed.add(origin_call_id)
-        return super().list_reconnections(origin_call_id)
+        cached = self._cache.ledger.get(origin_call_id)
+        if cached is not None:
+            return list(cached)
+        claims = self._read_here[origin_call_id] = self._read_ledger(origin_call_id)
+        return list(claims)
 
     def get_ticket(self, ticket_id: int) -> TicketRecord:
         """The record the agent's guidance was read from, once, if it is the one applied."""
@@ -271,6 +280,7 @@ class _ApplyView(_View):
     def create_reconnection(self, claim: ReconnectionClaim) -> ReconnectionRecord:
         """Claim; from now on this apply reads the ledger from Zendesk only."""
         self._reuse = False
+        self._read_here.clear()
         return super().create_reconnection(claim)
 
 

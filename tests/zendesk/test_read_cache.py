@@ -145,6 +145,20 @@ def test_apply_reads_a_ledger_it_listed_once_from_zendesk_the_second_time() -> N
     assert gateway.calls == 0
 
 
+def test_apply_reuses_its_own_fresh_ledger_read_once() -> None:
+    """Cache off: the recheck reuses this apply's own Zendesk read; a retry reads again."""
+    gateway, _ = _gateway_with_ticket()
+    apply = ReadCache(0.0, 0.0).apply_view(gateway, "")
+    gateway.calls = 0
+    assert apply.list_reconnections("7001") == []
+    assert apply.list_reconnections("7001") == []
+    assert gateway.calls == 1
+    gateway.create_reconnection(ReconnectionClaim("7001", "7002", 99))
+    gateway.calls = 0
+    assert [c.ticket_id for c in apply.list_reconnections("7001")] == [99]
+    assert gateway.calls == 1
+
+
 def test_apply_reads_the_history_when_the_period_is_over() -> None:
     clock = Clock()
     gateway, _ = _gateway_with_ticket()

@@ -22,6 +22,7 @@ import httpx
 
 from tooling.bench.api import (
     LEDGER_CLAIM,
+    LEDGER_RECHECK,
     ApplyTarget,
     TicketFactory,
     auth_headers,
@@ -74,14 +75,14 @@ def expected_handled_calls(klass: str, fallback: bool) -> int:
 
     First load: the ticket + (with a 원콜 ID) the ledger list, + search while the ledger
     holds nothing for the 원콜 and the fallback is on. Form loads: nothing. Apply: the
-    write, + an eligible 강콜's claim (create + list); record and history are the first
-    load's.
+    write, + an eligible 강콜's claim (create + list), or for an eligible ticket with no
+    강콜 ID the ledger listed again; record and history are the first load's.
     """
     history = 0
     if "+search" in klass:
         history = 2 if fallback else 1
-    claim = 2 if LEDGER_CLAIM in klass else 0
-    return 1 + history + claim + 1
+    recheck = 2 if LEDGER_CLAIM in klass else 1 if LEDGER_RECHECK in klass else 0
+    return 1 + history + recheck + 1
 
 
 def form_body(target: ApplyTarget) -> dict[str, Any]:
@@ -197,10 +198,12 @@ history again (wave 3): {WAVE3_CALLS_PER_TICKET[True]} / {WAVE3_CALLS_PER_TICKET
 Every ticket costs 1 read (first load) + 1 write (apply). A 강제재연결 ticket with an 원콜 ID
 adds its history once, at the first load (ledger list, + search while the ledger holds
 nothing for the 원콜), reused by the form loads and apply; when eligible, its ledger claim
-(create + list). What apply gave up: a non-claiming apply (blocked or pending) writes the
-count the agent saw, which can miss a claim another backend process made less than 30 s
-before (a claim through the same process refreshes the cache at once); it writes no
-reconnection, and a later eligible apply of that ticket still claims and loses.
+(create + list), or with no 강콜 ID to claim the ledger listed again. What apply gave
+up: a non-eligible apply (blocked or pending) writes the count the agent saw, which can
+miss a claim another backend process made less than 30 s before (a claim through the
+same process refreshes the cache at once); it writes no reconnection, and a later
+eligible apply of that ticket still reads the ledger from Zendesk (its claim's list, or
+the recheck) and is blocked.
 """
     # One verdict per setting: the default (fallback on) is not flattered by the other.
     verdicts = [

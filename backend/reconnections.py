@@ -164,12 +164,13 @@ def find_reconnection_history(
     written back before the ledger existed — and the answer says so (`source`).
 
     Apply may get both answers from the read cache (≤ its period, 30 s, old). For the
-    ledger, the claim's own list is the fresh read (`claim_reconnection`). For search:
-    since the ledger, every write-back adding `key_tag` claims first; synced macros add
-    only gp_guide_/gp_branch_ tags (macro_sync.generator.list_branch_tags); a tag added
-    by hand, or by a pre-ledger deployment still running in the migration window, is
-    invisible to a fresh search too for "up to a few minutes" — the cache adds ≤ 30 s to
-    a lag search has anyway, and the fallback goes off after that window.
+    ledger, an eligible decision reads it again from Zendesk (`claim_reconnection`). For
+    search: synced macros add only gp_guide_/gp_branch_ tags
+    (macro_sync.generator.list_branch_tags); whatever else adds the two tags now (a
+    blocked write-back naming its 강콜, a tag added by hand, a pre-ledger deployment in
+    the migration window) is invisible to a fresh search too for "up to a few minutes" —
+    the cache adds ≤ 30 s to a lag search has anyway, and the fallback goes off after
+    that window.
     """
     try:
         claims: list[ReconnectionRecord] | None = gateway.list_reconnections(key_value)

@@ -24,3 +24,7 @@ class ManualClock:
         """Move the clock forward."""
         with self._lock:
             self._now += seconds
+
+    def sleep(self, seconds: float) -> None:
+        """Wait `seconds` on this clock: it moves forward at once."""
+        self.advance(seconds)

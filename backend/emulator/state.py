@@ -54,6 +54,7 @@ class StoreBase(Renderers):
     _state: _State
     base_url: str
     _clock: Callable[[], float]
+    _sleep: Callable[[float], None]
 
     def _resolve_base(self, base_url: str | None) -> str:
         """Pick the base URL for rendered links."""

@@ -75,6 +75,8 @@ class EmulatorStore(
     ) -> None:
         self._lock = threading.RLock()
         self._clock = clock or time.time
+        # A manual clock moves when the store waits; the real one moves by itself.
+        self._sleep: Callable[[float], None] = getattr(clock, "sleep", time.sleep)
         self.base_url = DEFAULT_BASE_URL
         self.search_lag_seconds = search_lag_seconds
         self.unique_external_ids = unique_external_ids

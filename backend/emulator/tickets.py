@@ -32,6 +32,10 @@ from backend.emulator.validation import (
     _validate_value,
 )
 
+# A touch waits for the clock to leave the ticket's last second (about one second at most).
+TOUCH_ATTEMPTS = 5
+TOUCH_MIN_WAIT = 0.01
+
 
 class TicketsMixin(StoreBase):
     """Single-ticket endpoints and the change machinery they share."""
@@ -120,14 +124,28 @@ class TicketsMixin(StoreBase):
             ]
 
     def touch_ticket(self, ticket_id: int) -> JSON:
-        """Simulate a concurrent edit by another agent: bump updated_at only."""
-        with self._lock:
-            ticket = self._state.tickets.get(int(ticket_id))
-            if ticket is None:
-                raise make_not_found()
-            self._bump(ticket)
-            self._index_ticket(ticket)
-            return self._render_ticket(ticket, self._resolve_base(None))
+        """Simulate another agent's edit, made now: `updated_at` becomes the current second.
+
+        Zendesk stamps a change with the second it happened, never a later one
+        (https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/, `updated_at`).
+        An edit within the second of the ticket's last change would leave `updated_at`
+        as it was (a `safe_update` holder would not notice), so the simulated agent edits
+        once that second is over: the touch waits, outside the lock. A stamp ahead of the
+        clock would let a later write land on the very stamp a second writer holds.
+        """
+        for _ in range(TOUCH_ATTEMPTS):
+            with self._lock:
+                ticket = self._state.tickets.get(int(ticket_id))
+                if ticket is None:
+                    raise make_not_found()
+                now = self._now()
+                if now > int(ticket["updated_at"]):
+                    ticket["updated_at"] = now
+                    self._index_ticket(ticket)
+                    return self._render_ticket(ticket, self._resolve_base(None))
+                wait = int(ticket["updated_at"]) + 1 - self._clock()
+            self._sleep(max(wait, TOUCH_MIN_WAIT))
+        raise RuntimeError(f"the store's clock did not pass ticket {ticket_id}'s updated_at")
 
     def update_ticket(
         self, ticket_id: int, data: JSON, *, base_url: str | None = None

@@ -15,6 +15,7 @@ from zenpy.lib.exception import APIException, RecordNotFoundException
 
 from backend.emulator import EmulatorServer, EmulatorStore
 from backend.emulator.clock import ManualClock
+from backend.emulator.shapes import parse_stamp
 
 
 def _create_ticket(store: EmulatorStore, **extra: Any) -> dict[str, Any]:
@@ -340,3 +341,25 @@ def test_concurrent_tag_adds_are_not_lost(emulator: EmulatorServer, store: Emula
     with ThreadPoolExecutor(max_workers=6) as pool:
         list(pool.map(add_tags, range(6)))
     assert len(_get(store, created["id"])["tags"]) == 60
+
+
+def test_concurrent_edits_never_stamp_ahead_of_the_clock() -> None:
+    """Back-to-back touches each take the second they happen in: never a future stamp.
+
+    Fails on the code before this change: each touch moved `updated_at` one second past
+    the previous one, so three quick edits stamped the ticket two seconds ahead.
+    """
+    clock = ManualClock(datetime(2024, 11, 20, 9, 0, 0, tzinfo=UTC))
+    store = EmulatorStore(clock=clock)
+    created = _create_ticket(store)
+    stamps = [created["updated_at"]]
+    for _ in range(3):
+        touched = store.touch_ticket(created["id"])
+        assert parse_stamp(touched["updated_at"]) == int(clock())
+        stamps.append(touched["updated_at"])
+    assert stamps == [
+        "2024-11-20T09:00:00Z",
+        "2024-11-20T09:00:01Z",
+        "2024-11-20T09:00:02Z",
+        "2024-11-20T09:00:03Z",
+    ]

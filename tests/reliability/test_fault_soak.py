@@ -271,7 +271,11 @@ def verify(soak: Soak, tickets: dict[int, str]) -> dict[str, int]:
         if duplicate_tags:
             problems.append(f"ticket {ticket_id}: {duplicate_tags} duplicate tag(s)")
         if repeated_notes:
-            problems.append(f"ticket {ticket_id}: a decision written twice in a row")
+            # Which decisions wrote them (one fingerprint: a real double write).
+            prints_of = sorted({o.fingerprint for o in applied if o.note.strip() in notes})
+            problems.append(
+                f"ticket {ticket_id}: a decision written twice in a row ({', '.join(prints_of)})"
+            )
         if len(applied) > len(notes):
             totals["duplicates"] += len(applied) - len(notes)
             problems.append(f"ticket {ticket_id}: {len(applied)} applied:true, {len(notes)} notes")

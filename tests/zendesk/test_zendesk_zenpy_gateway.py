@@ -29,6 +29,7 @@ from backend.zendesk.gateway import (
     NewTicket,
     TicketUpdate,
 )
+from backend.zendesk.shapes import parse_zendesk_time
 from backend.zendesk.zenpy_gateway import ZenpyGateway
 
 # The `make_gateway` fixture (conftest.py); conftest modules are not imported by name.
@@ -389,3 +390,31 @@ def test_bad_credentials_are_rejected_with_a_hint(
 def test_missing_token_fails_fast() -> None:
     with pytest.raises(SettingsError):
         ZenpyGateway(subdomain="acme", email="agent@example.com", token="")
+
+
+def test_back_to_back_concurrent_edits_leave_one_writer(
+    gateway: ZenpyGateway, emulator: EmulatorServer
+) -> None:
+    """Two edits by others in a row, then two writers with the stamp they read: one note.
+
+    Zendesk stamps an edit with the second it happened, never a later one. Fails on the
+    code before this change: the emulator's touch pushed `updated_at` a second past the
+    last one on each edit, so two quick edits put it ahead of the clock; the first
+    writer's wait past the stamp (capped) then wrote within the stamp's own second, and
+    the second writer holding that stamp passed `safe_update` (the fault soak's rare
+    "decision written twice in a row").
+    """
+    ticket = _ticket(gateway)
+    emulator.store.touch_ticket(ticket.id)
+    emulator.store.touch_ticket(ticket.id)
+    read = gateway.get_ticket(ticket.id)
+    stamp = parse_zendesk_time(read.updated_at)
+    assert stamp is not None
+    assert stamp <= time.time()
+    gateway.update_ticket(TicketUpdate(ticket.id, read.updated_at, tags=read.tags, note_body="one"))
+    with pytest.raises(ConflictError):
+        gateway.update_ticket(
+            TicketUpdate(ticket.id, read.updated_at, tags=read.tags, note_body="two")
+        )
+    notes = [c.body for c in gateway.list_comments(ticket.id) if not c.public]
+    assert notes == ["one"]

@@ -56,6 +56,10 @@ _REQUEST: ContextVar[dict[str, Any] | None] = ContextVar("guidepost_request", de
 # Every secret value the process knows (settings' SecretStr values, GUIDEPOST_ secrets).
 _SECRETS: set[str] = set()
 _SECRET_RE: list[re.Pattern[str] | None] = [None]
+# Masked form and secret-ness of mapping keys seen so far: the same dozen keys come in
+# every line, each through every pattern. Emptied when a secret is registered.
+_KEY_MASKS: dict[str, tuple[str, bool]] = {}
+MAX_KEY_MASKS = 1024
 
 
 def register_secrets(values: Iterable[str]) -> None:
@@ -69,6 +73,7 @@ def register_secrets(values: Iterable[str]) -> None:
         forms = {form for value in _SECRETS for form in _encoded_forms(value)}
         alternation = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
         _SECRET_RE[0] = re.compile(alternation)
+        _KEY_MASKS.clear()
 
 
 def _encoded_forms(value: str) -> set[str]:
@@ -121,10 +126,11 @@ def mask_value(value: Any) -> Any:
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, Mapping):
-        return {
-            _mask_key(key): REDACTED if _is_secret_key(key) else mask_value(item)
-            for key, item in value.items()
-        }
+        masked: dict[Any, Any] = {}
+        for key, item in value.items():
+            masked_key, secret = _key_facts(key)
+            masked[masked_key] = REDACTED if secret else mask_value(item)
+        return masked
     if isinstance(value, list | tuple):
         return [mask_value(item) for item in value]
     if isinstance(value, int | float | bool) or value is None:
@@ -137,9 +143,17 @@ def _is_secret_key(key: object) -> bool:
     return isinstance(key, str) and SECRET_KEY_RE.search(key) is not None
 
 
-def _mask_key(key: Any) -> Any:
-    """Mask a mapping key: keys are written to the log too."""
-    return mask_text(key) if isinstance(key, str) else key
+def _key_facts(key: Any) -> tuple[Any, bool]:
+    """A key's masked form (keys are written too) and whether it names a secret; cached."""
+    if not isinstance(key, str):
+        return key, False
+    facts = _KEY_MASKS.get(key)
+    if facts is None:
+        facts = (mask_text(key), _is_secret_key(key))
+        if len(_KEY_MASKS) >= MAX_KEY_MASKS:
+            _KEY_MASKS.clear()  # bound memory (keys are names from code, rarely new)
+        _KEY_MASKS[key] = facts
+    return facts
 
 
 def mask_processor(
@@ -148,7 +162,8 @@ def mask_processor(
     """Structlog processor: redact secret-named keys, mask personal data in keys and values."""
     for key in list(event_dict):
         value = event_dict.pop(key)
-        event_dict[_mask_key(key)] = REDACTED if _is_secret_key(key) else mask_value(value)
+        masked_key, secret = _key_facts(key)
+        event_dict[masked_key] = REDACTED if secret else mask_value(value)
     return event_dict
 
 

@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.api.deps import close_gateway, load_engine, open_gateway
+from backend.api.deps import VerifiedSessions, close_gateway, load_engine, open_gateway
 from backend.api.edge import EdgeMiddleware
 from backend.api.openapi import build_openapi
 from backend.api.problems import (
@@ -183,6 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.gateway = None
     app.state.directory = None
     app.state.gateway_lock = threading.Lock()
+    app.state.verified_sessions = VerifiedSessions()
     app.state.read_cache = ReadCache(
         settings.guidance_history_cache_seconds, settings.ticket_record_cache_seconds
     )

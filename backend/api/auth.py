@@ -186,6 +186,12 @@ def verify_session(token: str, settings: Settings) -> Agent:
     return _verify_session_claims(token, settings)[0]
 
 
+def verify_session_until(token: str, settings: Settings) -> tuple[Agent, float]:
+    """Verify a session token; its agent and when (epoch seconds) it expires."""
+    agent, claims = _verify_session_claims(token, settings)
+    return agent, float(claims["exp"])
+
+
 def refresh_session(token: str, settings: Settings) -> Session:
     """A new session for a still-valid one, until Zendesk must vouch again (max age)."""
     agent, claims = _verify_session_claims(token, settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -12,7 +13,7 @@ from typing import Annotated, Any, TypeVar, cast
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from backend.api.auth import MAX_TOKEN_BYTES, verify_session
+from backend.api.auth import MAX_TOKEN_BYTES, verify_session, verify_session_until
 from backend.authz import Agent, AgentDirectory, TicketAuthorizer
 from backend.connectors import fetch_for_ticket
 from backend.domain.engine import EngineOptions
@@ -87,6 +88,13 @@ async def get_service_context(
     engine: EngineDep, settings: SettingsDep, field_map: FieldMapDep
 ) -> ServiceContext:
     """Bundle what the service needs to decide."""
+    return build_service_context(settings, engine, field_map)
+
+
+def build_service_context(
+    settings: Settings, engine: Engine, field_map: dict[str, int] | None
+) -> ServiceContext:
+    """What the service needs to decide, for these settings, guides and field map."""
     return ServiceContext(
         catalog=engine.catalog,
         renderer=engine.renderer,
@@ -173,38 +181,11 @@ class CountedGateway:
         return count if isinstance(count, int) else 0
 
 
-async def use_gateway(gateway: Annotated[ZendeskGateway, Depends(get_gateway)]) -> ZendeskGateway:
-    """The request's view of the gateway, registered so the access log reports its calls."""
+def count_calls(gateway: ZendeskGateway) -> CountedGateway:
+    """Wrap the shared gateway for one request and register it with the access log."""
     counted = CountedGateway(gateway)
     bind_request(gateway=counted)
-    return cast(ZendeskGateway, counted)
-
-
-GatewayDep = Annotated[ZendeskGateway, Depends(use_gateway)]
-
-
-async def get_read_cache(request: Request) -> ReadCache:
-    """The reads the sidebar's loads of one ticket share (one cache per app, one account)."""
-    return cast(ReadCache, request.app.state.read_cache)
-
-
-ReadCacheDep = Annotated[ReadCache, Depends(get_read_cache)]
-
-
-async def use_guidance_gateway(gateway: GatewayDep, cache: ReadCacheDep) -> ZendeskGateway:
-    """The first load's gateway: reads Zendesk, keeps the record and history for what follows."""
-    return cache.guidance_view(gateway)
-
-
-GuidanceGatewayDep = Annotated[ZendeskGateway, Depends(use_guidance_gateway)]
-
-
-async def use_form_gateway(gateway: GatewayDep, cache: ReadCacheDep) -> ZendeskGateway:
-    """A form load's gateway: a 원콜's reconnection history reused from an earlier load."""
-    return cache.form_view(gateway)
-
-
-FormGuidanceGatewayDep = Annotated[ZendeskGateway, Depends(use_form_gateway)]
+    return counted
 
 
 async def get_directory(request: Request) -> AgentDirectory:
@@ -217,36 +198,104 @@ async def get_directory(request: Request) -> AgentDirectory:
     return cast(AgentDirectory, state.directory)
 
 
-async def get_authorizer(
-    request: Request,
-    settings: SettingsDep,
-    directory: Annotated[AgentDirectory, Depends(get_directory)],
-) -> TicketAuthorizer:
-    """The process's authorizer (its cache lives as long as the app), per directory."""
-    authorizer = getattr(request.app.state, "authorizer", None)
-    if not isinstance(authorizer, TicketAuthorizer) or authorizer.directory is not directory:
-        authorizer = TicketAuthorizer(directory, ttl=settings.authz_cache_seconds)
-        request.app.state.authorizer = authorizer
-    return authorizer
+class VerifiedSessions:
+    """Session tokens this app verified, kept until they expire (a check per token, not per call).
 
+    Keyed by the whole token (signature included): any other string is verified in full.
+    Past `exp` an entry is ignored and the token verified again (PyJWT's leeway and its
+    expiry error included), so the cache never accepts what verification would refuse.
+    """
 
-AuthorizerDep = Annotated[TicketAuthorizer, Depends(get_authorizer)]
+    max_entries = 10_000
+
+    def __init__(
+        self,
+        verify: Callable[[str, Settings], tuple[Agent, float]] = verify_session_until,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._verify = verify
+        self._clock = clock
+        self._entries: dict[str, tuple[float, Agent]] = {}
+
+    def agent(self, token: str, settings: Settings) -> Agent:
+        """The token's agent: from the cache while unexpired, else verified (AuthError)."""
+        entry = self._entries.get(token)
+        if entry is not None and self._clock() < entry[0]:
+            return entry[1]
+        agent, expires = self._verify(token, settings)
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()  # bound memory; each live session is verified once more
+        self._entries[token] = (expires, agent)
+        return agent
 
 
 async def require_agent(
     request: Request,
-    settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Agent:
     """The agent of the request's session token (401 otherwise)."""
+    # The app's settings read directly (as get_settings does): one dependency less to solve.
+    settings: Settings = request.app.state.settings
     raw_header = request.headers.get("authorization", "")
     if len(raw_header.encode("utf-8")) > MAX_TOKEN_BYTES + len("Bearer "):
         raise AuthError("token too large")
     if credentials is None or not credentials.credentials:
         raise AuthError("missing bearer token")
-    agent = verify_session(credentials.credentials, settings)
+    sessions = getattr(request.app.state, "verified_sessions", None)
+    if isinstance(sessions, VerifiedSessions):
+        agent = sessions.agent(credentials.credentials, settings)
+    else:
+        agent = verify_session(credentials.credentials, settings)
     bind_request(auth="ok", agent_id=agent.user_id)
     return agent
 
 
 AgentDep = Annotated[Agent, Depends(require_agent)]
+
+
+def process_authorizer(
+    state: Any, settings: Settings, directory: AgentDirectory
+) -> TicketAuthorizer:
+    """The app's one authorizer for this directory (made again when the directory changes)."""
+    # Its cache lives as long as the app.
+    authorizer = getattr(state, "authorizer", None)
+    if not isinstance(authorizer, TicketAuthorizer) or authorizer.directory is not directory:
+        authorizer = TicketAuthorizer(directory, ttl=settings.authz_cache_seconds)
+        state.authorizer = authorizer
+    return authorizer
+
+
+DirectoryDep = Annotated[AgentDirectory, Depends(get_directory)]
+RawGatewayDep = Annotated[ZendeskGateway, Depends(get_gateway)]
+
+
+@dataclass(frozen=True)
+class TicketRequest:
+    """What a ticket route works with, resolved by one dependency (`authorize_ticket`)."""
+
+    ticket_id: int
+    agent: Agent
+    # The shared gateway seen by this request (its calls counted for the access log).
+    gateway: CountedGateway
+    cache: ReadCache
+    context: ServiceContext
+
+    @property
+    def zendesk(self) -> ZendeskGateway:
+        """The counted gateway, typed as the gateway interface."""
+        return cast(ZendeskGateway, self.gateway)
+
+
+def open_ticket_request(
+    state: Any, ticket_id: int, agent: Agent, gateway: ZendeskGateway
+) -> TicketRequest:
+    """Bundle the request's ticket, agent, counted gateway, read cache and service context."""
+    settings: Settings = state.settings
+    engine = load_engine(settings.guides_dir)
+    return TicketRequest(
+        ticket_id=ticket_id,
+        agent=agent,
+        gateway=count_calls(gateway),
+        cache=cast(ReadCache, state.read_cache),
+        context=build_service_context(settings, engine, FIELD_MAPS.read(settings.field_map)),
+    )

@@ -8,7 +8,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from backend.domain import values as v
@@ -37,15 +36,17 @@ _CODE_RE = re.compile(r"[a-z0-9][a-z0-9_]*")
 class Label(BaseModel):
     """A Korean and an English label."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    # defer_build: validators are built on first use, not at import (see guides._Strict).
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, defer_build=True)
 
     ko: str
     en: str
 
 
+# Constants of known-good strings: model_construct skips building Label's validator at import.
 TRISTATE_LABELS: dict[str, Label] = {
-    "yes": Label(ko="예", en="Yes"),
-    "no": Label(ko="아니오", en="No"),
+    "yes": Label.model_construct(ko="예", en="Yes"),
+    "no": Label.model_construct(ko="아니오", en="No"),
 }
 
 
@@ -57,7 +58,7 @@ def option_tag(key: str, code: str) -> str:
 class FieldDef(BaseModel):
     """One semantic ticket field of the catalog."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     key: str
     type: FieldType
@@ -81,7 +82,7 @@ class FieldDef(BaseModel):
 class _RawField(BaseModel):
     """A field entry as written in fields.yaml."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     type: FieldType
     label: Label
@@ -173,12 +174,19 @@ class FieldCatalog:
         return {key: self.to_json(key, value) for key, value in values.items()}
 
 
-def load_field_catalog(path: Path) -> FieldCatalog:
-    """Read and validate the field catalog (GuideDataError names what is wrong)."""
+def read_yaml_file(path: Path) -> Any:
+    """Parse one YAML file with libyaml (10x the pure-Python loader); GuideDataError if bad."""
+    import yaml  # here, not at import: `explain` on a cached catalog parses no YAML
+
     try:
-        data: Any = yaml.load(path.read_text("utf-8"), yaml.CSafeLoader)  # libyaml: 10x faster
+        return yaml.load(path.read_text("utf-8"), yaml.CSafeLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise GuideDataError(f"{path}: {exc}") from exc
+
+
+def load_field_catalog(path: Path) -> FieldCatalog:
+    """Read and validate the field catalog (GuideDataError names what is wrong)."""
+    data = read_yaml_file(path)
     fields = data.get("fields") if isinstance(data, dict) else None
     if not isinstance(fields, dict) or set(data) != {"fields"}:
         raise GuideDataError(f"{path}: expected one top-level mapping `fields:`")

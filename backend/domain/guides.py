@@ -7,11 +7,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
 
 from backend.domain.conditions import Condition, compile_condition
-from backend.domain.fields import FieldCatalog, load_field_catalog
+from backend.domain.fields import FieldCatalog, load_field_catalog, read_yaml_file
 from backend.errors import GuideDataError
 
 TextKind = Literal["reply", "outbound", "sms", "note"]
@@ -27,7 +26,11 @@ SettingValue = JsonValue
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    # defer_build: a model's validator is built on its first validation, not at import;
+    # `explain` on a cached catalog (backend/catalog_cache.py) validates none of these.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, arbitrary_types_allowed=True, defer_build=True
+    )
 
 
 class Label(_Strict):
@@ -260,7 +263,7 @@ class Guide(_Strict):
 class GuideCatalog(BaseModel):
     """Every guide, the field catalog and the block/notice labels."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)
 
     guides: dict[str, Guide]
     fields: FieldCatalog
@@ -286,16 +289,9 @@ class GuideCatalog(BaseModel):
         return self.root / guide_id / "templates"
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.load(path.read_text("utf-8"), yaml.CSafeLoader)  # libyaml: 10x faster
-    except (OSError, yaml.YAMLError) as exc:
-        raise GuideDataError(f"{path}: {exc}") from exc
-
-
 def load_guide(path: Path) -> Guide:
     """Read and validate one guide.yaml."""
-    data = _read_yaml(path)
+    data = read_yaml_file(path)
     if isinstance(data, dict):
         # `x-…` keys hold YAML anchors shared by several branches (texts written once).
         data = {k: v for k, v in data.items() if not str(k).startswith("x-")}
@@ -310,7 +306,7 @@ def load_guide(path: Path) -> Guide:
 def load_catalog(root: Path) -> GuideCatalog:
     """Load fields, labels and every guide under `root` (the macros/ folder)."""
     fields = load_field_catalog(root / "fields.yaml")
-    raw_labels = _read_yaml(root / "labels.yaml") or {}
+    raw_labels = read_yaml_file(root / "labels.yaml") or {}
     labels = {
         kind: {ident: Label.model_validate(label) for ident, label in (entries or {}).items()}
         for kind, entries in raw_labels.items()

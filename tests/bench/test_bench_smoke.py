@@ -196,6 +196,10 @@ def test_cli_section_times_explain_in_fresh_processes(results: Results) -> None:
     assert all(is_number(v) and v > 0 for v in cli.explain.wall_ms + cli.explain.cpu_ms)
     assert cli.pydantic_floor is not None
     assert len(cli.pydantic_floor.wall_ms) == 2
+    assert cli.explain_cold is not None
+    assert len(cli.explain_cold.cpu_ms) == 2
+    assert cli.explain_no_bytecode is not None
+    assert len(cli.explain_no_bytecode.cpu_ms) == 2
     # explain imports the domain, never structlog (nothing is logged).
     assert cli.import_ms["backend.domain.engine"] > 0
     assert "structlog" not in cli.import_ms

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from spec_ids import CONTRACT_EXAMPLE
 
+from backend import catalog_cache
 from backend.cli import main
 from backend.domain import guides, render
 from backend.domain.guides import GuideCatalog
@@ -67,6 +68,7 @@ def isolated_settings(monkeypatch, tmp_path, catalog, renderer):
         return renderer if given is catalog else real_renderer(given)
 
     monkeypatch.setattr(guides, "load_catalog", cached_load)
+    monkeypatch.setattr(catalog_cache, "load_catalog_cached", cached_load)
     monkeypatch.setattr(render, "TextRenderer", cached_renderer)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GUIDEPOST_GUIDES_DIR", str(ROOT / "macros"))
@@ -422,6 +424,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
         **os.environ,
         "GUIDEPOST_GUIDES_DIR": str(ROOT / "macros"),
         "GUIDEPOST_FIELD_MAP": str(tmp_path / "no_field_map.json"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
     }
 
 

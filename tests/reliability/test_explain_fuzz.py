@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reliability_helpers import Recorder
 
+from backend import catalog_cache
 from backend.api.openapi import TRISTATE_WORDS
 from backend.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from backend.demo import DEMO_TICKETS
@@ -245,6 +246,7 @@ def explain_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         patch.setenv("GUIDEPOST_FIELD_MAP", str(path))
         patch.setenv("GUIDEPOST_GUIDES_DIR", str(REPO_ROOT / "macros"))
         patch.setattr(guides, "load_catalog", lambda guides_dir: catalog)
+        patch.setattr(catalog_cache, "load_catalog_cached", lambda guides_dir: catalog)
         patch.setattr(render, "TextRenderer", lambda loaded: renderer)
         yield path
 

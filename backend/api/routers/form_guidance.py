@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from backend.api.deps import FormGuidanceGatewayDep, ServiceContextDep
 from backend.api.problems import document_problems
-from backend.api.routers.tickets import AuthorizedAgent
+from backend.api.routers.tickets import AuthorizedTicket, json_response
 from backend.api.schemas import TicketId
 from backend.form_guidance import FormState, form_guidance, read_form
 from backend.logs import bind_request
@@ -88,12 +87,12 @@ router = APIRouter(tags=["tickets"])
 def read_form_guidance(
     ticket_id: TicketId,
     body: Annotated[FormGuidanceRequest, Body()],
-    agent: AuthorizedAgent,
-    gateway: FormGuidanceGatewayDep,
-    ctx: ServiceContextDep,
-) -> FormGuidanceResponse:
+    ticket: AuthorizedTicket,
+) -> Response:
     """Decide on the open form's values; Zendesk is read only for the reconnection history."""
     bind_request(ticket_id=ticket_id, source="form")
+    # A 원콜's reconnection history reused from an earlier load of this ticket.
+    gateway = ticket.cache.form_view(ticket.zendesk)
     form = FormState(
         custom_fields=read_form([entry.model_dump() for entry in body.custom_fields]),
         tags=tuple(body.tags),
@@ -101,4 +100,5 @@ def read_form_guidance(
         description=body.description,
         created_at=body.created_at,
     )
-    return FormGuidanceResponse.model_validate(form_guidance(gateway, ticket_id, form, ctx))
+    guidance = form_guidance(gateway, ticket_id, form, ticket.context)
+    return json_response(FormGuidanceResponse.model_validate(guidance))

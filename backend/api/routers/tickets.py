@@ -4,41 +4,57 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Request, Response
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from backend.api.deps import (
     AgentDep,
-    AuthorizerDep,
-    CountedGateway,
-    GatewayDep,
-    GuidanceGatewayDep,
-    ReadCacheDep,
-    ServiceContextDep,
+    DirectoryDep,
+    RawGatewayDep,
+    TicketRequest,
+    open_ticket_request,
+    process_authorizer,
 )
 from backend.api.problems import document_problems
 from backend.api.schemas import ApplyRequest, ApplyResponse, GuidanceResponse, TicketId
 from backend.audit_log import record_write_back
-from backend.authz import Agent
 from backend.logs import bind_request
 from backend.service import apply_decision, decision_outcome, get_guidance
 
 router = APIRouter(tags=["tickets"])
 
 
-def authorize_ticket(
-    ticket_id: TicketId, agent: AgentDep, authorizer: AuthorizerDep, gateway: GatewayDep
-) -> Agent:
-    """The agent, once Zendesk's permissions say they may see this ticket (403 otherwise)."""
+async def authorize_ticket(
+    ticket_id: TicketId,
+    agent: AgentDep,
+    gateway: RawGatewayDep,
+    directory: DirectoryDep,
+    request: Request,
+) -> TicketRequest:
+    """The ticket's request, once Zendesk's permissions say the agent may see it (403 otherwise).
+
+    One dependency instead of one per piece (FastAPI's solving costs per dependency); a
+    cached permission is checked on the event loop, a Zendesk read in the threadpool.
+    """
     bind_request(ticket_id=ticket_id)
-    if isinstance(gateway, CountedGateway):
+    state = request.app.state
+    ticket = open_ticket_request(state, ticket_id, agent, gateway)
+    authorizer = process_authorizer(state, state.settings, directory)
+    if authorizer.check_cached(agent, ticket_id) is None:
         # The directory reads share the gateway's transport: count them in this request.
-        gateway.count_during(lambda: authorizer.check(agent, ticket_id))
-    else:
-        authorizer.check(agent, ticket_id)
-    return agent
+        await run_in_threadpool(
+            ticket.gateway.count_during, lambda: authorizer.check(agent, ticket_id)
+        )
+    return ticket
 
 
-AuthorizedAgent = Annotated[Agent, Depends(authorize_ticket)]
+AuthorizedTicket = Annotated[TicketRequest, Depends(authorize_ticket)]
+
+
+def json_response(model: BaseModel) -> Response:
+    """The model as JSON, validated once (a returned model is validated again by FastAPI)."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 @router.get(
@@ -46,15 +62,12 @@ AuthorizedAgent = Annotated[Agent, Depends(authorize_ticket)]
     response_model=GuidanceResponse,
     responses=document_problems(401, 403, 404, 422, 500, 502, 503),
 )
-def read_guidance(
-    ticket_id: TicketId,
-    agent: AuthorizedAgent,
-    gateway: GuidanceGatewayDep,
-    ctx: ServiceContextDep,
-) -> GuidanceResponse:
+def read_guidance(ticket_id: TicketId, ticket: AuthorizedTicket) -> Response:
     """Read the ticket from Zendesk and return its decision and fingerprint."""
-    guidance = get_guidance(gateway, ticket_id, ctx)
-    return GuidanceResponse.model_validate(guidance, from_attributes=True)
+    # The first load's gateway: reads Zendesk, keeps the record and history for what follows.
+    gateway = ticket.cache.guidance_view(ticket.zendesk)
+    guidance = get_guidance(gateway, ticket_id, ticket.context)
+    return json_response(GuidanceResponse.model_validate(guidance, from_attributes=True))
 
 
 @router.post(
@@ -65,20 +78,18 @@ def read_guidance(
 def apply_guidance(
     ticket_id: TicketId,
     body: Annotated[ApplyRequest, Body()],
-    agent: AuthorizedAgent,
-    gateway: GatewayDep,
-    ctx: ServiceContextDep,
-    cache: ReadCacheDep,
-) -> ApplyResponse:
+    ticket: AuthorizedTicket,
+) -> Response:
     """Write tags, the agent's internal note and fields in one safe update; idempotent."""
+    agent = ticket.agent
     result = apply_decision(
         # The guidance's ticket read if still current (safe_update guards it) and history;
-        # an eligible apply's claim lists the ledger fresh (backend/zendesk/read_cache.py).
-        cache.apply_view(gateway, body.ticket_updated_at),
+        # an eligible apply reads the ledger from Zendesk (backend/zendesk/read_cache.py).
+        ticket.cache.apply_view(ticket.zendesk, body.ticket_updated_at),
         ticket_id,
         body.branch,
         body.ticket_updated_at,
-        ctx,
+        ticket.context,
         fingerprint=body.fingerprint,
         author_id=agent.user_id,
     )
@@ -91,4 +102,4 @@ def apply_guidance(
         fingerprint=result.decision_fingerprint,
         applied=result.applied,
     )
-    return ApplyResponse.model_validate(result, from_attributes=True)
+    return json_response(ApplyResponse.model_validate(result, from_attributes=True))

@@ -1,0 +1,90 @@
+"""`guidepost explain` on a cached catalog imports and builds only what a decision needs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backend.cli import build_parser, run_explain
+
+ROOT = Path(__file__).resolve().parents[2]
+TICKET = {
+    "fields": {
+        "consult_type": "driver_force_rerun_own_normal",
+        "identity_verified": True,
+        "customer_presence": "together",
+        "payment_method": "card",
+    }
+}
+EXPLAIN_URL = "https://admin.example/calls/{call_id}"
+PROBE = """
+import io, json, sys, warnings
+from backend.cli import main
+out, err = io.StringIO(), io.StringIO()
+code = main(["explain", sys.argv[1]], out, err)
+from backend.domain import fields, guides
+models = [guides.Guide, guides.GuideCatalog, guides.Row, guides.TextSpec, fields.FieldDef]
+imported = sorted(m for m in ("yaml", "logging") if m in sys.modules)
+warnings.warn("contact (010) 9876-5432", UserWarning, stacklevel=1)
+print(json.dumps({
+    "code": code,
+    "decision": json.loads(out.getvalue()),
+    "built": [m.__name__ for m in models if m.__pydantic_complete__],
+    "imported": imported,
+    "stderr": err.getvalue(),
+}))
+"""
+
+
+def run_probe(tmp_path: Path) -> dict[str, object]:
+    """Explain in a fresh interpreter with its own cache folder; what it did, as JSON."""
+    ticket = tmp_path / "ticket.json"
+    ticket.write_text(json.dumps(TICKET), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUIDEPOST_", "PYDANTIC_"))}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(ticket)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    assert isinstance(result, dict)
+    return result
+
+
+def test_a_cached_explain_parses_no_yaml_and_builds_no_guide_model(tmp_path):
+    fresh = run_probe(tmp_path)
+    assert fresh["imported"] == ["yaml"]  # a miss parses the YAML (and fills the cache)
+    cached = run_probe(tmp_path)
+    assert (cached["code"], cached["built"], cached["imported"]) == (0, [], [])
+    # Logging is set up on the first Python warning: still a masked JSON line, never bare text.
+    (line,) = str(cached["stderr"]).splitlines()
+    assert json.loads(line)["logger"] == "py.warnings"
+    assert "9876" not in line
+    # The same decision as the uncached path, in process.
+    expected = run_explain(json.dumps(TICKET), ROOT / "macros", None, EXPLAIN_URL)
+    assert cached["decision"] == fresh["decision"] == expected
+
+
+@pytest.mark.parametrize("argv", [["explain"], ["explain", "-"], ["explain", "ticket.json"]])
+def test_the_explain_only_parser_reads_explain_as_the_full_one(argv):
+    full = build_parser().parse_args(argv)
+    alone = build_parser(explain_only=True).parse_args(argv)
+    assert vars(alone) == vars(full)
+
+
+def test_the_explain_only_parser_knows_no_other_command(capsys):
+    with pytest.raises(SystemExit) as exited:
+        build_parser(explain_only=True).parse_args(["serve"])
+    assert exited.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err

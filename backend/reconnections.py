@@ -162,6 +162,15 @@ def find_reconnection_history(
     (https://developer.zendesk.com/api-reference/ticketing/ticket-management/search/),
     so it is asked only when the ledger knows nothing of this 원콜 — for reconnections
     written back before the ledger existed — and the answer says so (`source`).
+
+    Apply may get both answers from the read cache (≤ its period, 30 s, old). For the
+    ledger, an eligible decision reads it again from Zendesk (`claim_reconnection`). For
+    search: synced macros add only gp_guide_/gp_branch_ tags
+    (macro_sync.generator.list_branch_tags); whatever else adds the two tags now (a
+    blocked write-back naming its 강콜, a tag added by hand, a pre-ledger deployment in
+    the migration window) is invisible to a fresh search too for "up to a few minutes" —
+    the cache adds ≤ 30 s to a lag search has anyway, and the fallback goes off after
+    that window.
     """
     try:
         claims: list[ReconnectionRecord] | None = gateway.list_reconnections(key_value)
@@ -200,11 +209,20 @@ def claim_reconnection(
     the branch, else the blocked decision is what gets written (never gp_eligible). A
     retry of the winner finds its own claim and goes on. A claim whose write-back then
     fails stays in the ledger for that ticket (its retry reuses it).
+
+    This list is the once-only rule's read: the history `found` was decided on may be
+    the guidance's (up to the read cache's period old, backend/zendesk/read_cache.py),
+    so a claim made since is seen here, never missed. An eligible decision with no 강콜
+    ID yet has nothing to claim: the ledger is listed again instead (`_recheck_ledger`).
+    The gateway must read these lists from Zendesk (the cache's apply view does: after
+    its claim, and for a 원콜 it has listed once already).
     """
     origin = find_origin_to_search(found.decision, found.ticket, ctx)
     forced = claim_of(found.decision, found.ticket, ctx)
-    if origin is None or forced is None or not found.decision.eligible:
+    if origin is None or not found.decision.eligible:
         return found
+    if forced is None:
+        return _recheck_ledger(gateway, found, origin, branch, ctx)
     claim = ReconnectionClaim(origin, str(forced), found.record.id)
     mine: ReconnectionRecord | None
     try:
@@ -225,7 +243,33 @@ def claim_reconnection(
         return found
     if mine is not None:
         gateway.delete_reconnection(mine.id)
-    prior = max(1, count_prior_claims(claims, found.record.id, forced))
+    return _lose(found, max(1, count_prior_claims(claims, found.record.id, forced)), branch, ctx)
+
+
+def _recheck_ledger(
+    gateway: ZendeskGateway, found: TicketDecision, origin: str, branch: str, ctx: ServiceContext
+) -> TicketDecision:
+    """An eligible write-back with no 강콜 ID to claim: list the 원콜's ledger again.
+
+    Apply may have decided on a cached history; without a claim, this list (a second
+    one, so never the cache's) is what keeps a reconnection recorded since then from
+    being written as eligible. The pre-ledger search is not asked again (see
+    `find_reconnection_history`).
+    """
+    try:
+        claims = gateway.list_reconnections(origin)
+    except NotFoundError:
+        if not ctx.search_fallback:
+            raise SettingsError(
+                "the reconnection ledger is missing: run `guidepost fields bootstrap`"
+            ) from None
+        return found  # no ledger on this account: the history was search's
+    prior = count_prior_claims(claims, found.record.id, None)
+    return found if prior == 0 else _lose(found, prior, branch, ctx)
+
+
+def _lose(found: TicketDecision, prior: int, branch: str, ctx: ServiceContext) -> TicketDecision:
+    """The decision again with `prior` earlier reconnections: already_reconnected_once."""
     ticket = found.ticket.model_copy(update={"prior_reconnections": prior})
     decision = decide_ticket(ticket, ctx)
     if found.merged is not None:

@@ -4,6 +4,9 @@
 # guidance = 1 read (+1 ledger read when the guide declares `once_only` and its key is known,
 # +1 search when the ledger holds nothing for it); apply = 1 read + 1 write (+ that history,
 # + create and list a ledger claim when eligible); a repeated apply = 1 read (+ history).
+# Behind the API's read cache (backend/zendesk/read_cache.py) apply reuses the guidance's
+# record and history; every eligible decision then reads the ledger from Zendesk (the list
+# after its claim, or a second list when it has no 강콜 ID to claim): the once-only read.
 
 from __future__ import annotations
 

@@ -61,9 +61,9 @@ class Settings(BaseSettings):
     # nothing for a 원콜 (2 Zendesk calls instead of 1). Turn off once every such 원콜 is past
     # its migration window (docs/BENCHMARKS.md "Zendesk calls per handled ticket").
     reconnection_search_fallback: bool = True
-    # How long loads from the open form reuse a 원콜's reconnection history (ledger + search)
-    # read by an earlier load; the first load (GET) and apply always read it again
-    # (backend/zendesk/read_cache.py).
+    # How long loads from the open form and apply reuse a 원콜's reconnection history (ledger +
+    # search) read by an earlier load; the first load (GET) always reads it again; an
+    # eligible apply reads the ledger from Zendesk (backend/zendesk/read_cache.py).
     guidance_history_cache_seconds: float = Field(30.0, ge=0, le=300)
     # How long apply may reuse the ticket record its guidance read (only while the ticket's
     # updated_at is unchanged; the write's safe_update refuses a changed ticket).

@@ -4,10 +4,17 @@ A handled ticket is 4 guidance loads (1 GET + 3 from the open form) and 1 apply.
 reads repeat inside it and are cached here, per gateway (one gateway = one account):
 
 - The reconnection history (ledger list, and the pre-ledger search) of a 원콜, for
-  `history_seconds`, reused by the **form loads only** (`form_view`). The first load
-  (GET, `guidance_view`) and apply (`apply_view`) always read it from Zendesk and
-  refresh the cache; the once-only rule is decided at apply, so a claim another ticket
-  made between two form loads is seen there.
+  `history_seconds`. The first load (GET, `guidance_view`) reads it from Zendesk and
+  refreshes the cache; the form loads (`form_view`) and apply (`apply_view`) reuse it.
+  Apply may: the once-only rule is carried by the ledger claim, not by this read. An
+  eligible apply claims (create), then lists the ledger — that list is always read from
+  Zendesk, and a claim another ticket made since the cached read loses the eligible
+  apply its claim there (backend/reconnections.py `claim_reconnection`); an eligible
+  apply with no 강콜 ID to claim lists the ledger again, from Zendesk. A non-eligible
+  apply writes no reconnection; what it may miss is a claim made in another process
+  less than `history_seconds` ago, in its note's count (docs/ARCHITECTURE.md "The
+  once-only ledger"). Claims and removals made through this process forget the cached
+  ledger at once, and a read that began before such a change is never stored.
 - The ticket record the GET load read, for apply: used only when its `updated_at` is
   the stamp the agent applies with. The write-back carries `safe_update` +
   `updated_stamp`, so Zendesk answers 409 if the ticket changed since that read
@@ -40,8 +47,21 @@ V = TypeVar("V")
 MAX_ENTRIES = 1024
 
 
+class _Forgotten:
+    """The mark `drop` leaves: reads begun before it are not stored."""
+
+
+_FORGOTTEN = _Forgotten()
+
+
 class TtlCache(Generic[V]):
-    """A thread-safe, bounded map whose entries expire `ttl` seconds after they were stored."""
+    """A thread-safe, bounded map whose entries expire `ttl` seconds after they were read.
+
+    An entry is stamped with the time its read *began* (`read_at`), so its age bounds how
+    old the data can be. A put never replaces a newer read, nor lands on a key dropped
+    (or a cache cleared) after its read began: a slow read cannot bring back what a
+    write just made stale.
+    """
 
     def __init__(
         self,
@@ -52,8 +72,13 @@ class TtlCache(Generic[V]):
         self.ttl = ttl
         self.max_entries = max_entries
         self._clock = clock
-        self._entries: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[float, V | _Forgotten]] = OrderedDict()
+        self._cleared_at = float("-inf")
         self._lock = threading.Lock()
+
+    def now(self) -> float:
+        """The cache's clock: take it before a read, pass it to `put`."""
+        return self._clock()
 
     def get(self, key: Hashable) -> V | None:
         """The live value of `key`, or None (expired entries are dropped)."""
@@ -64,31 +89,49 @@ class TtlCache(Generic[V]):
             if self._clock() - entry[0] >= self.ttl:
                 del self._entries[key]
                 return None
-            return entry[1]
+            value = entry[1]
+            return None if isinstance(value, _Forgotten) else value
 
-    def put(self, key: Hashable, value: V) -> None:
-        """Store `value` (no-op when the TTL is 0); the oldest entry goes when full."""
+    def put(self, key: Hashable, value: V, read_at: float | None = None) -> None:
+        """Store `value`, read at `read_at` (default now); no-op when the TTL is 0.
+
+        Ignored when a newer read or a drop of `key` (or a clear) came after `read_at`.
+        The oldest entry goes when full.
+        """
         if self.ttl <= 0:
             return
         with self._lock:
-            self._entries[key] = (self._clock(), value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            stamp = self._clock() if read_at is None else read_at
+            if stamp < self._cleared_at:
+                return
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] > stamp:
+                return
+            self._store(key, stamp, value)
 
     def drop(self, key: Hashable) -> None:
-        """Forget `key`."""
+        """Forget `key`; a read of it begun before now will not be stored."""
+        if self.ttl <= 0:
+            return
         with self._lock:
-            self._entries.pop(key, None)
+            self._store(key, self._clock(), _FORGOTTEN)
 
     def clear(self) -> None:
-        """Forget everything."""
+        """Forget everything; no read begun before now will be stored."""
         with self._lock:
             self._entries.clear()
+            self._cleared_at = self._clock()
+
+    def _store(self, key: Hashable, stamp: float, value: V | _Forgotten) -> None:
+        self._entries[key] = (stamp, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._entries)
+            live = [value for _, value in self._entries.values()]
+            return sum(1 for value in live if not isinstance(value, _Forgotten))
 
 
 class ReadCache:
@@ -119,24 +162,52 @@ class ReadCache:
         return cast(ZendeskGateway, _GuidanceView(gateway, self, reuse_history=True))
 
     def apply_view(self, gateway: ZendeskGateway, ticket_updated_at: str) -> ZendeskGateway:
-        """The gateway for an apply: the GET's record if still current, history uncached."""
+        """The gateway for an apply: the GET's record if still current, history cached.
+
+        The ledger list after this apply's own claim is always read from Zendesk.
+        """
         return cast(ZendeskGateway, _ApplyView(gateway, self, ticket_updated_at))
 
 
 class _View:
     """Passes every call it does not define to the wrapped gateway."""
 
-    def __init__(self, inner: ZendeskGateway, cache: ReadCache) -> None:
+    def __init__(self, inner: ZendeskGateway, cache: ReadCache, *, reuse_history: bool) -> None:
         self._inner = inner
         self._cache = cache
+        self._reuse = reuse_history
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
+    def list_reconnections(self, origin_call_id: str) -> list[ReconnectionRecord]:
+        """The 원콜's ledger records (reused for `history_seconds` when this view may)."""
+        cached = self._cache.ledger.get(origin_call_id) if self._reuse else None
+        return list(cached) if cached is not None else self._read_ledger(origin_call_id)
+
+    def _read_ledger(self, origin_call_id: str) -> list[ReconnectionRecord]:
+        """The 원콜's ledger from Zendesk, kept for the next loads."""
+        read_at = self._cache.ledger.now()
+        claims = self._inner.list_reconnections(origin_call_id)
+        self._cache.ledger.put(origin_call_id, claims, read_at)
+        return list(claims)
+
+    def search_tickets(self, query: str) -> list[TicketRecord]:
+        """A search's tickets (reused for `history_seconds` when this view may)."""
+        cached = self._cache.search.get(query) if self._reuse else None
+        if cached is None:
+            read_at = self._cache.search.now()
+            cached = self._inner.search_tickets(query)
+            self._cache.search.put(query, cached, read_at)
+        return list(cached)
+
     def update_ticket(self, update: TicketUpdate) -> TicketRecord:
         """Write, and forget the record read before the write."""
         self._cache.records.drop(update.ticket_id)
-        return self._inner.update_ticket(update)
+        try:
+            return self._inner.update_ticket(update)
+        finally:
+            self._cache.records.drop(update.ticket_id)
 
     def create_reconnection(self, claim: ReconnectionClaim) -> ReconnectionRecord:
         """Claim, and forget this process's cached ledger of the 원콜 (it just changed)."""
@@ -148,47 +219,53 @@ class _View:
 
     def delete_reconnection(self, record_id: int) -> None:
         """Remove a ledger record; every cached ledger may hold it, so all are forgotten."""
-        self._inner.delete_reconnection(record_id)
-        self._cache.ledger.clear()
+        try:
+            self._inner.delete_reconnection(record_id)
+        finally:
+            self._cache.ledger.clear()
 
 
 class _GuidanceView(_View):
     """Guidance: ticket reads go to Zendesk and are kept for apply; history maybe reused."""
 
-    def __init__(self, inner: ZendeskGateway, cache: ReadCache, *, reuse_history: bool) -> None:
-        super().__init__(inner, cache)
-        self._reuse = reuse_history
-
     def get_ticket(self, ticket_id: int) -> TicketRecord:
         """Read the ticket (always), and keep the record for a following apply."""
+        read_at = self._cache.records.now()
         record = self._inner.get_ticket(ticket_id)
-        self._cache.records.put(ticket_id, record)
+        self._cache.records.put(ticket_id, record, read_at)
         return record
-
-    def list_reconnections(self, origin_call_id: str) -> list[ReconnectionRecord]:
-        """The 원콜's ledger records (form loads: read at most once per `history_seconds`)."""
-        cached = self._cache.ledger.get(origin_call_id) if self._reuse else None
-        if cached is None:
-            cached = self._inner.list_reconnections(origin_call_id)
-            self._cache.ledger.put(origin_call_id, cached)
-        return list(cached)
-
-    def search_tickets(self, query: str) -> list[TicketRecord]:
-        """A search's tickets (form loads: asked at most once per `history_seconds`)."""
-        cached = self._cache.search.get(query) if self._reuse else None
-        if cached is None:
-            cached = self._inner.search_tickets(query)
-            self._cache.search.put(query, cached)
-        return list(cached)
 
 
 class _ApplyView(_View):
-    """Apply: the first ticket read may be the GET's record; every history read is fresh."""
+    """Apply: the first ticket read may be the GET's record; history from the cache.
+
+    Only the first ledger list of a 원콜 may come from the cache. Once this apply has
+    claimed (`create_reconnection`), and for any later list of a 원콜 (the recheck of an
+    eligible decision with nothing to claim, a retry after 409), the ledger is Zendesk's:
+    read again, or — once — the list this apply itself read from Zendesk a moment ago.
+    The once-only rule is decided on those lists, never on a cached one.
+    """
 
     def __init__(self, inner: ZendeskGateway, cache: ReadCache, ticket_updated_at: str) -> None:
-        super().__init__(inner, cache)
+        super().__init__(inner, cache, reuse_history=True)
         self._stamp = ticket_updated_at
         self._first_read = True
+        self._listed: set[str] = set()
+        self._read_here: dict[str, list[ReconnectionRecord]] = {}
+
+    def list_reconnections(self, origin_call_id: str) -> list[ReconnectionRecord]:
+        """The cached list the first time a 원콜 is asked for, Zendesk's after that."""
+        if not self._reuse:
+            return self._read_ledger(origin_call_id)
+        if origin_call_id in self._listed:
+            here = self._read_here.pop(origin_call_id, None)
+            return list(here) if here is not None else self._read_ledger(origin_call_id)
+        self._listed.add(origin_call_id)
+        cached = self._cache.ledger.get(origin_call_id)
+        if cached is not None:
+            return list(cached)
+        claims = self._read_here[origin_call_id] = self._read_ledger(origin_call_id)
+        return list(claims)
 
     def get_ticket(self, ticket_id: int) -> TicketRecord:
         """The record the agent's guidance was read from, once, if it is the one applied."""
@@ -200,21 +277,11 @@ class _ApplyView(_View):
         # A retry after 409, or no usable record: read Zendesk.
         return self._inner.get_ticket(ticket_id)
 
-    def list_reconnections(self, origin_call_id: str) -> list[ReconnectionRecord]:
-        """The ledger as Zendesk holds it now: the once-only rule is decided on this read.
-
-        Never from the cache (a claim made by another ticket since the last guidance load
-        must be seen); the fresh list then replaces the guidance path's cached one.
-        """
-        claims = self._inner.list_reconnections(origin_call_id)
-        self._cache.ledger.put(origin_call_id, claims)
-        return list(claims)
-
-    def search_tickets(self, query: str) -> list[TicketRecord]:
-        """Search Zendesk now; the answer replaces the form loads' cached one."""
-        found = self._inner.search_tickets(query)
-        self._cache.search.put(query, found)
-        return list(found)
+    def create_reconnection(self, claim: ReconnectionClaim) -> ReconnectionRecord:
+        """Claim; from now on this apply reads the ledger from Zendesk only."""
+        self._reuse = False
+        self._read_here.clear()
+        return super().create_reconnection(claim)
 
 
 def _same_instant(left: str, right: str) -> bool:

@@ -1,4 +1,4 @@
-"""The reads a handled ticket's loads share: history cached for guidance, never for apply."""
+"""The reads a handled ticket's loads share: history for guidance and apply, record for apply."""
 
 from __future__ import annotations
 
@@ -36,16 +36,19 @@ def test_form_loads_reuse_the_history_and_apply_sees_a_newer_claim(
     again = client.post(path, headers=headers, json=form).json()
     assert gateway.calls == 0
     assert again["eligible"] is True  # guidance is advice: up to the cache period behind
+    gateway.calls = 0
     applied = client.post(
         f"/v1/tickets/{ticket_id}/apply", headers=headers, json=apply_body(guidance)
     )
-    # Apply read the ledger fresh: the decision moved to already_reconnected_once.
+    # Apply decided "eligible" on the cached history, claimed, and lost at the ledger list
+    # read after its claim: the decision moved to already_reconnected_once.
     assert applied.status_code == 409, applied.text
+    assert gateway.calls == 2  # claim refused (external id taken), list; record cached
     assert applied.json()["type"].endswith("/decision-changed")
     assert applied.json()["decision"]["blocks"] == ["already_reconnected_once"]
     assert gateway.updates == []
     assert [c.ticket_id for c in gateway.list_reconnections("7001")] == [other]
-    # The apply's fresh ledger read is what later guidance loads see.
+    # The list read after the claim is what later guidance loads see.
     gateway.calls = 0
     after = client.post(path, headers=headers, json=form).json()
     assert after["prior_reconnections"] == 1

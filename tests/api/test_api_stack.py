@@ -332,9 +332,9 @@ def test_force_reconnect_apply_and_history(http: httpx.Client, stack: Stack) -> 
     result = _post_apply(http, stack, first_id, guidance).json()
     assert result["applied"] is True
     assert result["fields_set"] == {"call_type": "own_vip"}
-    # ledger + pre-ledger search (prior reconnections) + claim (create, list) + write; the
-    # ticket read is the guidance's.
-    assert _count_requests(stack) == 5
+    # claim (create, list) + write; the ticket record and the history (ledger + pre-ledger
+    # search) are the guidance's, read a moment ago (backend/zendesk/read_cache.py).
+    assert _count_requests(stack) == 3
     stored = stack.emulator.store.get_ticket(first_id)
     assert stored is not None
     assert {"fr_origin_990001", "fr_forced"} <= set(stored["tags"])

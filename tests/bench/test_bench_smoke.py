@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tooling.bench.api import LEDGER_CLAIM, run_api
+from tooling.bench.api import LEDGER_CLAIM, LEDGER_RECHECK, run_api
 from tooling.bench.cli import run_cli
 from tooling.bench.common import describe_environment, percentile
 from tooling.bench.connectors import run_connectors
 from tooling.bench.engine import run_engine
 from tooling.bench.extras import connectors_section, form_latency_section
+from tooling.bench.handled import expected_handled_calls
 from tooling.bench.macros import run_macros
 from tooling.bench.profile import profile_guidance
 from tooling.bench.remaining import remaining_section
@@ -107,6 +108,10 @@ def test_http_section_counts_zendesk_calls(emulator: EmulatorProcess, results: R
     assert by_action["apply", claims].routes["POST /api/v2/custom_objects/{key}/records"] == 1
     assert by_action["apply again", "parking_onsite_payment"].calls_min == 1
     assert by_action["apply again", claims].calls_min == 2  # the ledger now answers alone
+    # Eligible, no 강콜 ID: nothing to claim; the recheck reuses apply's own ledger read.
+    rechecks = known + LEDGER_RECHECK
+    assert by_action["apply", rechecks].calls_min == 4
+    assert by_action["apply again", rechecks].calls_min == 3
     assert api.authz_calls == 0  # the warm-up's cached permissions
     assert sum(c.tickets for c in api.calls if c.action == "guidance") == 37
     assert len(api.runs) == 2 * (2 + 1)  # guidance and apply at (0 ms: c=1, 2) and (150 ms: c=1)
@@ -122,19 +127,22 @@ def test_http_section_counts_zendesk_calls(emulator: EmulatorProcess, results: R
             assert 2 <= run.calls_per_action <= 6
         if run.latency_ms == 150:
             assert run.mean_zendesk >= 150 * run.calls_per_action * 0.99
-    # A handled ticket: GET + 3 form loads + apply. The form loads reuse the GET's history
-    # (0 calls); apply reuses the GET's ticket record and reads the history afresh.
+    # A handled ticket: GET + 3 form loads + apply. The form loads and apply reuse the GET's
+    # history (0 calls); apply reuses its ticket record and claims when eligible.
     on, off = api.handled
     assert (on.fallback, off.fallback) == (True, False)
     for run in (on, off):
         assert run.tickets == len(run.calls) > 0
         assert all(n == 1 + 0 + 1 for n in run.by_class["parking_onsite_payment"])
-    assert set(on.by_class[known]) == {3 + 0 + 3}  # apply: ledger + search + write
-    assert set(on.by_class[claims]) == {3 + 0 + 5}  # … + claim (create + list)
-    assert set(off.by_class[known]) == {2 + 0 + 2}
-    assert set(off.by_class[claims]) == {2 + 0 + 4}
-    assert off.mean_calls < on.mean_calls
-    assert off.mean_calls <= 3
+        for klass, calls in run.by_class.items():
+            assert set(calls) == {expected_handled_calls(klass, run.fallback)}, klass
+    assert set(on.by_class[known]) == {3 + 0 + 1}  # apply: the write alone
+    assert set(on.by_class[claims]) == {3 + 0 + 3}  # … + claim (create + list)
+    assert set(off.by_class[known]) == {2 + 0 + 1}
+    assert set(off.by_class[claims]) == {2 + 0 + 3}
+    assert set(on.by_class[rechecks]) == {3 + 0 + 2}  # apply: the ledger again + write
+    assert set(off.by_class[rechecks]) == {2 + 0 + 2}
+    assert off.mean_calls < on.mean_calls <= 3
     # Over HTTPS: one gateway per process opens no connection after warm-up; one per
     # request (the old way) pays a TLS handshake for every guidance.
     kept, fresh = api.tls

@@ -1,12 +1,16 @@
-"""The read cache: expiry, bounds, what guidance may reuse and what apply must re-read."""
+"""The read cache: expiry, bounds, stale reads kept out, what apply reuses and re-reads."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from backend.errors import ZendeskRejectedError
 from backend.zendesk.fake_gateway import FakeGateway
-from backend.zendesk.gateway import ReconnectionClaim, TicketUpdate
+from backend.zendesk.gateway import ReconnectionClaim, ReconnectionRecord, TicketUpdate
 from backend.zendesk.read_cache import ReadCache, TtlCache
 
 
@@ -97,19 +101,156 @@ def test_form_loads_read_the_ledger_again_after_the_period() -> None:
     assert [c.ticket_id for c in view.list_reconnections("7001")] == [99]
 
 
-def test_apply_always_reads_the_ledger_fresh_and_refreshes_guidance() -> None:
+def test_apply_reuses_the_history_until_it_claims_then_reads_the_ledger_fresh() -> None:
+    """Apply decides on the cached history; the list after its own claim is Zendesk's."""
     gateway, _ = _gateway_with_ticket()
     cache = ReadCache(30.0, 900.0)
-    guidance = cache.form_view(gateway)
+    guidance = cache.guidance_view(gateway)
     assert guidance.list_reconnections("7001") == []
+    guidance.search_tickets("type:ticket tags:fr_origin_7001")
+    # Another process claims: this process's cache does not know it yet.
     gateway.create_reconnection(ReconnectionClaim("7001", "7002", 99))
     apply = cache.apply_view(gateway, "")
     gateway.calls = 0
+    assert apply.list_reconnections("7001") == []
+    apply.search_tickets("type:ticket tags:fr_origin_7001")
+    assert gateway.calls == 0
+    with pytest.raises(ZendeskRejectedError):  # the emulator keeps external ids unique
+        apply.create_reconnection(ReconnectionClaim("7001", "7003", 5))
+    gateway.calls = 0
     assert [c.ticket_id for c in apply.list_reconnections("7001")] == [99]
     assert [c.ticket_id for c in apply.list_reconnections("7001")] == [99]
+    assert gateway.calls == 2  # after the claim: never the cache
+    # The fresh list is what the next loads see.
+    assert [c.ticket_id for c in cache.form_view(gateway).list_reconnections("7001")] == [99]
     assert gateway.calls == 2
-    assert [c.ticket_id for c in guidance.list_reconnections("7001")] == [99]
-    assert gateway.calls == 2
+
+
+def test_apply_reads_a_ledger_it_listed_once_from_zendesk_the_second_time() -> None:
+    """The recheck of an eligible decision with nothing to claim is never the cache's."""
+    gateway, _ = _gateway_with_ticket()
+    cache = ReadCache(30.0, 900.0)
+    assert cache.guidance_view(gateway).list_reconnections("7001") == []
+    gateway.create_reconnection(ReconnectionClaim("7001", "7002", 99))
+    apply = cache.apply_view(gateway, "")
+    gateway.calls = 0
+    assert apply.list_reconnections("7001") == []
+    assert gateway.calls == 0
+    assert [c.ticket_id for c in apply.list_reconnections("7001")] == [99]
+    assert gateway.calls == 1
+    # Another 원콜 is still the cache's the first time.
+    assert cache.guidance_view(gateway).list_reconnections("7009") == []
+    gateway.calls = 0
+    assert apply.list_reconnections("7009") == []
+    assert gateway.calls == 0
+
+
+def test_apply_reuses_its_own_fresh_ledger_read_once() -> None:
+    """Cache off: the recheck reuses this apply's own Zendesk read; a retry reads again."""
+    gateway, _ = _gateway_with_ticket()
+    apply = ReadCache(0.0, 0.0).apply_view(gateway, "")
+    gateway.calls = 0
+    assert apply.list_reconnections("7001") == []
+    assert apply.list_reconnections("7001") == []
+    assert gateway.calls == 1
+    gateway.create_reconnection(ReconnectionClaim("7001", "7002", 99))
+    gateway.calls = 0
+    assert [c.ticket_id for c in apply.list_reconnections("7001")] == [99]
+    assert gateway.calls == 1
+
+
+def test_apply_reads_the_history_when_the_period_is_over() -> None:
+    clock = Clock()
+    gateway, _ = _gateway_with_ticket()
+    cache = ReadCache(30.0, 900.0, clock=clock)
+    assert cache.guidance_view(gateway).list_reconnections("7001") == []
+    gateway.create_reconnection(ReconnectionClaim("7001", "7002", 99))
+    clock.now = 30.0
+    gateway.calls = 0
+    assert [c.ticket_id for c in cache.apply_view(gateway, "").list_reconnections("7001")] == [99]
+    assert gateway.calls == 1
+
+
+class _SlowLedger(FakeGateway):
+    """A ledger read that lets another request claim while it is on the wire."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.during_read: list[Callable[[], object]] = []
+
+    def list_reconnections(self, origin_call_id: str) -> list[ReconnectionRecord]:
+        found = super().list_reconnections(origin_call_id)
+        while self.during_read:
+            self.during_read.pop()()
+        return found
+
+
+def test_a_ledger_read_begun_before_a_claim_is_not_kept() -> None:
+    """A form load's slow read must not put back the ledger a claim just made stale."""
+    clock = Clock()
+    gateway = _SlowLedger()
+    cache = ReadCache(30.0, 900.0, clock=clock)
+
+    def claim_elsewhere() -> None:
+        clock.now += 1.0
+        cache.apply_view(gateway, "").create_reconnection(ReconnectionClaim("7001", "7002", 9))
+
+    gateway.during_read.append(claim_elsewhere)
+    clock.now = 5.0
+    assert cache.form_view(gateway).list_reconnections("7001") == []  # read before the claim
+    assert cache.ledger.get("7001") is None
+    assert [c.ticket_id for c in cache.apply_view(gateway, "").list_reconnections("7001")] == [9]
+
+
+def test_a_put_never_replaces_a_newer_read_nor_outlives_a_clear() -> None:
+    clock = Clock()
+    cache: TtlCache[str] = TtlCache(10.0, clock=clock)
+    clock.now = 2.0
+    cache.put("a", "newer", read_at=2.0)
+    cache.put("a", "older", read_at=1.0)
+    assert cache.get("a") == "newer"
+    cache.clear()
+    cache.put("b", "begun before the clear", read_at=1.5)
+    assert cache.get("b") is None
+    cache.put("b", "begun after", read_at=2.0)
+    assert cache.get("b") == "begun after"
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.just("put"), st.integers(0, 3), st.floats(0, 4)),
+            st.tuples(st.just("drop"), st.integers(0, 3), st.just(0.0)),
+            st.tuples(st.just("tick"), st.just(0), st.floats(0, 2)),
+        ),
+        max_size=50,
+    )
+)
+def test_a_value_is_never_older_than_a_drop_or_a_newer_put(
+    steps: list[tuple[str, int, float]],
+) -> None:
+    """get answers the newest read begun after the key's last drop, within its TTL."""
+    clock = Clock()
+    cache: TtlCache[float] = TtlCache(5.0, clock=clock)
+    newest: dict[int, float] = {}
+    dropped: dict[int, float] = {}
+    for action, key, amount in steps:
+        if action == "tick":
+            clock.now += amount
+        elif action == "drop":
+            cache.drop(key)
+            dropped[key] = clock.now
+        else:
+            read_at = max(0.0, clock.now - amount)  # the read began `amount` ago
+            cache.put(key, read_at, read_at=read_at)
+            if read_at >= dropped.get(key, -1.0):
+                newest[key] = max(newest.get(key, -1.0), read_at)
+        for probe in range(4):
+            got = cache.get(probe)
+            if got is not None:
+                assert got >= dropped.get(probe, -1.0)
+                assert got == newest[probe]
+                assert clock.now - got < 5.0
 
 
 def test_a_claim_through_a_view_forgets_the_cached_ledger() -> None:

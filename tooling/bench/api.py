@@ -56,6 +56,9 @@ def ticket_class(case: DemoCase) -> str:
 # GUIDEPOST_AUTHZ_CACHE_SECONDS: counted apart from the per-action model below.
 AUTHZ_ROUTE_PREFIXES = ("GET /api/v2/users", "GET /api/v2/custom_roles", "GET /api/v2/group")
 LEDGER_CLAIM = ", eligible (claims the ledger)"
+# Eligible with no 강콜 ID: nothing to claim, so apply lists the ledger again (from Zendesk;
+# free when apply's history read was itself Zendesk's, as with the read cache off).
+LEDGER_RECHECK = ", eligible, no 강콜 ID (lists the ledger again)"
 
 
 def expected_calls(action: str, klass: str) -> int:
@@ -210,6 +213,8 @@ class TicketFactory:
         # The service claims only an eligible 강콜 that names its 강콜 ID.
         if "+search" in klass and decision.eligible and "forced_call_id" in fields:
             klass += LEDGER_CLAIM
+        elif "+search" in klass and decision.eligible:
+            klass += LEDGER_RECHECK
         return ticket, klass, decision.branch, decision_fingerprint(decision)
 
     def create(self, count: int) -> list[ApplyTarget]:

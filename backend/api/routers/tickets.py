@@ -83,7 +83,8 @@ def apply_guidance(
     """Write tags, the agent's internal note and fields in one safe update; idempotent."""
     agent = ticket.agent
     result = apply_decision(
-        # The guidance's ticket read if still current (safe_update guards it); ledger fresh.
+        # The guidance's ticket read if still current (safe_update guards it) and history;
+        # an eligible apply reads the ledger from Zendesk (backend/zendesk/read_cache.py).
         ticket.cache.apply_view(ticket.zendesk, body.ticket_updated_at),
         ticket_id,
         body.branch,

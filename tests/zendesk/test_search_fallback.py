@@ -11,11 +11,11 @@ import pytest
 from backend.api.deps import get_service_context, load_engine
 from backend.bootstrap import bootstrap_fields
 from backend.domain.engine import EngineOptions
-from backend.domain.guides import GuideCatalog, load_catalog
+from backend.domain.guides import GuideCatalog
 from backend.domain.render import TextRenderer
 from backend.errors import SettingsError
 from backend.service import ServiceContext, get_guidance
-from backend.settings import REPO_ROOT, Settings
+from backend.settings import Settings
 from backend.zendesk.fake_gateway import FakeGateway
 from backend.zendesk.gateway import NewTicket
 
@@ -34,16 +34,6 @@ ELIGIBLE: dict[str, Any] = {
     "forced_call_id": "7002",
     "original_fare": 23000,
 }
-
-
-@pytest.fixture(scope="module")
-def catalog() -> GuideCatalog:
-    return load_catalog(REPO_ROOT / "macros")
-
-
-@pytest.fixture(scope="module")
-def renderer(catalog: GuideCatalog) -> TextRenderer:
-    return TextRenderer(catalog)
 
 
 def _add(fake: FakeGateway, ctx: ServiceContext, **changes: Any) -> int:

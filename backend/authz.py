@@ -119,11 +119,10 @@ class _TTLCache:
 
     def get_or_load(self, key: object, load: Callable[[], T]) -> T:
         """Return the cached value for `key`, loading it when absent or expired."""
-        now = self._clock()
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry[0] > now:
-                return entry[1]  # type: ignore[return-value]
+        now = self._clock()  # the entry's age counts from before the load
+        found, cached = self.peek(key)
+        if found:
+            return cached  # type: ignore[return-value]
         value = load()
         if self.ttl > 0:
             with self._lock:
@@ -193,16 +192,17 @@ class TicketAuthorizer:
 
     def check(self, agent: Agent, ticket_id: int) -> Permissions:
         """Return the agent's permissions if they may see the ticket; ForbiddenError otherwise."""
-        permissions = self.permissions(agent.user_id)
-        if permissions.access == "all":
-            return permissions
-        if permissions.access != "none":
-            placement = self._placements.get_or_load(
+        allowed = self._verdict(
+            agent,
+            ticket_id,
+            self.permissions(agent.user_id),
+            lambda: self._placements.get_or_load(
                 ticket_id, lambda: self.directory.get_ticket_placement(ticket_id)
-            )
-            if may_see(permissions, placement):
-                return permissions
-        raise _refusal(agent, ticket_id)
+            ),
+        )
+        if allowed is None:  # never: the placement is always loaded here
+            raise _refusal(agent, ticket_id)
+        return allowed
 
     def check_cached(self, agent: Agent, ticket_id: int) -> Permissions | None:
         """`check` from cached answers alone; None when it needs a Zendesk read.
@@ -212,11 +212,26 @@ class TicketAuthorizer:
         found, permissions = self._permissions.peek(agent.user_id)
         if not found or not isinstance(permissions, Permissions):
             return None
+
+        def cached_placement() -> TicketPlacement | None:
+            known, placement = self._placements.peek(ticket_id)
+            return placement if known and isinstance(placement, TicketPlacement) else None
+
+        return self._verdict(agent, ticket_id, permissions, cached_placement)
+
+    @staticmethod
+    def _verdict(
+        agent: Agent,
+        ticket_id: int,
+        permissions: Permissions,
+        placement_of: Callable[[], TicketPlacement | None],
+    ) -> Permissions | None:
+        """The one access rule: permissions if allowed, None if the placement is unknown."""
         if permissions.access == "all":
             return permissions
         if permissions.access != "none":
-            found, placement = self._placements.peek(ticket_id)
-            if not found or not isinstance(placement, TicketPlacement):
+            placement = placement_of()
+            if placement is None:
                 return None
             if may_see(permissions, placement):
                 return permissions

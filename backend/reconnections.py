@@ -182,9 +182,7 @@ def find_reconnection_history(
     if not ctx.search_fallback:
         if claims is None:
             # Fail closed: without the ledger (and no search) nothing could be counted.
-            raise SettingsError(
-                "the reconnection ledger is missing: run `guidepost fields bootstrap`"
-            )
+            raise _ledger_missing()
         return ReconnectionHistory(0, "ledger")
     once = once or any_once_only(ctx)
     if once is None:
@@ -230,9 +228,7 @@ def claim_reconnection(
     except ZendeskRejectedError:
         mine = None  # e.g. the external id is taken: the list below names the holder
     except NotFoundError:
-        raise SettingsError(
-            "the reconnection ledger is missing: run `guidepost fields bootstrap`"
-        ) from None
+        raise _ledger_missing() from None
     claims = gateway.list_reconnections(origin)
     if not claims:
         raise ConflictError(f"the ledger claim for 원콜 {origin} is not visible; try again")
@@ -260,9 +256,7 @@ def _recheck_ledger(
         claims = gateway.list_reconnections(origin)
     except NotFoundError:
         if not ctx.search_fallback:
-            raise SettingsError(
-                "the reconnection ledger is missing: run `guidepost fields bootstrap`"
-            ) from None
+            raise _ledger_missing() from None
         return found  # no ledger on this account: the history was search's
     prior = count_prior_claims(claims, found.record.id, None)
     return found if prior == 0 else _lose(found, prior, branch, ctx)
@@ -283,3 +277,8 @@ def _lose(found: TicketDecision, prior: int, branch: str, ctx: ServiceContext) -
     )
     check_open_and_branch(lost, branch)
     return lost
+
+
+def _ledger_missing() -> SettingsError:
+    """The fail-closed error when the account has no reconnection ledger object."""
+    return SettingsError("the reconnection ledger is missing: run `guidepost fields bootstrap`")

@@ -22,7 +22,7 @@ from pathlib import Path
 from backend import __version__
 from backend.domain import fields as fields_module
 from backend.domain import guides as guides_module
-from backend.domain.guides import GuideCatalog
+from backend.domain.guides import GuideCatalog, catalog_files
 
 FORMAT = b"guidepost-catalog-v1"
 # The modules defining every class a pickled catalog holds (Path and JSON values aside).
@@ -35,11 +35,6 @@ def cache_folder() -> Path:
     # XDG: a relative $XDG_CACHE_HOME is invalid and must be ignored.
     root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
     return root / "guidepost"
-
-
-def catalog_files(root: Path) -> list[Path]:
-    """Every file load_catalog reads under `root`, in a fixed order."""
-    return [root / "fields.yaml", root / "labels.yaml", *sorted(root.glob("*/guide.yaml"))]
 
 
 def catalog_key(root: Path) -> str:

@@ -303,16 +303,22 @@ def load_guide(path: Path) -> Guide:
         raise GuideDataError(f"{path}: {where}: {first['msg']}") from exc
 
 
+def catalog_files(root: Path) -> list[Path]:
+    """Every file load_catalog reads under `root`, in a fixed order (fields, labels, guides)."""
+    return [root / "fields.yaml", root / "labels.yaml", *sorted(root.glob("*/guide.yaml"))]
+
+
 def load_catalog(root: Path) -> GuideCatalog:
     """Load fields, labels and every guide under `root` (the macros/ folder)."""
-    fields = load_field_catalog(root / "fields.yaml")
-    raw_labels = read_yaml_file(root / "labels.yaml") or {}
+    fields_file, labels_file, *guide_files = catalog_files(root)
+    fields = load_field_catalog(fields_file)
+    raw_labels = read_yaml_file(labels_file) or {}
     labels = {
         kind: {ident: Label.model_validate(label) for ident, label in (entries or {}).items()}
         for kind, entries in raw_labels.items()
     }
     guides: dict[str, Guide] = {}
-    for guide_file in sorted(root.glob("*/guide.yaml")):
+    for guide_file in guide_files:
         guide = load_guide(guide_file)
         if guide.id != guide_file.parent.name:
             raise GuideDataError(f"{guide_file}: id {guide.id!r} must match its folder name")

@@ -456,8 +456,5 @@ class TextRenderer:
     def _load(self, guide_id: str, template: str) -> Template:
         """Compile a template on first use and keep it (no per-render file checks)."""
         compiled = self._env(guide_id).get_template(template)
-        # A flat snapshot of the (never modified) environment globals: Jinja hands each
-        # template a ChainMap, which every render would walk key by key.
-        compiled.globals = dict(compiled.globals)
         self._templates[(guide_id, template)] = compiled
         return compiled

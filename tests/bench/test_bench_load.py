@@ -115,7 +115,8 @@ def serve(keep_alive_seconds: float = 5.0, tls: tuple[Path, Path] | None = None)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive(), "uvicorn stopped"
+        assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.01)
     try:
         yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"

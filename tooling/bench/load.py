@@ -12,6 +12,7 @@ Two clients send the same requests and fill the same `Sample`s:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 import time
@@ -182,9 +183,7 @@ class Connection:
         self.opened += 1
         return reader, writer
 
-    async def request(
-        self, method: str, path: str, body: dict[str, Any] | None = None
-    ) -> Answer:
+    async def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Answer:
         """Send one request and read its whole answer."""
         return await self.send(method, self.encode(method, path, body))
 
@@ -276,10 +275,8 @@ class Connection:
         writer, self._reader, self._writer = self._writer, None, None
         if writer is not None:
             writer.close()
-            try:
+            with contextlib.suppress(OSError, ssl.SSLError):
                 await writer.wait_closed()
-            except (OSError, ssl.SSLError):
-                pass
 
 
 async def _run_lean(

@@ -1,9 +1,10 @@
 """The bench's lean HTTP client reads what uvicorn (the protocol `guidepost serve` runs) sends.
 
-A real uvicorn server on loopback, with the h11 protocol class of `backend.api.server`,
-answers by Content-Length, chunked transfer coding, with no body, or closing the
-connection; the lean client must read each, keep one connection alive, reopen after the
-server's keep-alive timeout, speak TLS, and fill the same samples as the httpx control.
+A real uvicorn server on loopback, with the HTTP protocol `guidepost serve` runs
+(`tooling.bench.server.serve_options`), answers by Content-Length, chunked transfer
+coding, with no body, or closing the connection; the lean client must read each, keep one
+connection alive, reopen after the server's keep-alive timeout, speak TLS, and fill the
+same samples as the httpx control.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from backend.api.edge import make_protocol
+from backend.settings import Settings
 from tooling.bench.load import (
     Connection,
     ProtocolError,
@@ -34,7 +35,7 @@ from tooling.bench.load import (
     parse_head,
     run_load,
 )
-from tooling.bench.server import APP_MS, GATEWAY_MS, ZENDESK_CALLS, ZENDESK_MS
+from tooling.bench.server import APP_MS, GATEWAY_MS, ZENDESK_CALLS, ZENDESK_MS, serve_options
 from tooling.bench.tls import make_local_ca
 
 BENCH_HEADERS = {APP_MS: "2.500", GATEWAY_MS: "1.250", ZENDESK_MS: "1.000", ZENDESK_CALLS: "2"}
@@ -94,14 +95,14 @@ APP = Starlette(
 
 @contextmanager
 def serve(keep_alive_seconds: float = 5.0, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
-    """uvicorn with `guidepost serve`'s protocol class on a free port; yield its base URL."""
+    """uvicorn with `guidepost serve`'s HTTP protocol on a free port; yield its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         APP,
-        http=make_protocol(5.0),
+        http=serve_options(Settings(_env_file=None))["http"],
         log_level="warning",
         access_log=False,
         server_header=False,

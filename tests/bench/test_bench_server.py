@@ -10,7 +10,7 @@ from uvicorn.importer import import_from_string
 
 from backend.api.server import build_server
 from backend.settings import Settings
-from tooling.bench.server import SERVE_PROTOCOL, serve_options
+from tooling.bench.server import SERVE_PROTOCOL, _found_by_name, serve_options
 
 SECRET = "bench-test-secret-0123456789-abcdefghijklmnop"
 
@@ -60,3 +60,12 @@ def test_workers_import_the_protocol_by_name(monkeypatch: pytest.MonkeyPatch) ->
             server.NoSuchThing  # noqa: B018 (only ServeProtocol is made on demand)
     finally:
         server._serve_protocol.cache_clear()
+
+
+class Named:
+    """A class pickle finds by its module and name."""
+
+
+def test_only_a_class_pickle_cannot_find_goes_by_the_bench_name() -> None:
+    assert _found_by_name(Named)
+    assert not _found_by_name(type("Made", (Named,), {}))

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import sys
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -208,8 +209,8 @@ def create_bench_app() -> ASGIApp:
     return StopwatchMiddleware(app)
 
 
-# uvicorn imports the protocol class by name in every worker process (a class made at
-# run time cannot be pickled to a spawned worker); this module's __getattr__ makes it.
+# uvicorn pickles its options to spawned workers; a protocol class made at run time that
+# pickle cannot find by name goes by this name instead (this module's __getattr__).
 SERVE_PROTOCOL = "tooling.bench.server:ServeProtocol"
 
 
@@ -232,6 +233,11 @@ def serve_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _found_by_name(cls: type) -> bool:
+    """True when pickle can find the class again by its module and name."""
+    return getattr(sys.modules.get(cls.__module__), cls.__qualname__, None) is cls
+
+
 @functools.cache
 def _serve_protocol() -> Any:
     return serve_options(Settings())["http"]
@@ -252,7 +258,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     options = serve_options(Settings())
-    if isinstance(options.get("http"), type):
+    if isinstance(options.get("http"), type) and not _found_by_name(options["http"]):
         options["http"] = SERVE_PROTOCOL
     uvicorn.run(
         "tooling.bench.server:create_bench_app",

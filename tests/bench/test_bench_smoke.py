@@ -149,6 +149,14 @@ def test_http_section_counts_zendesk_calls(emulator: EmulatorProcess, results: R
     assert (kept.requests, kept.handshakes) == (12, 0)
     assert fresh.handshakes == fresh.requests == 12
     assert [run.variant for run in api.what_if] == ["timed", "plain", "per_request"]
+    # The load-client control: both clients, same backend, alternating rounds, no errors.
+    assert [control.client for control in api.clients] == ["lean", "httpx"]
+    for control in api.clients:
+        assert (control.rounds, control.errors, control.parallel) == (2, 0, 2)
+        assert control.healthz_requests == control.guidance_requests == 2 * 4
+        assert control.parallel_requests == 2 * 8
+        assert len(control.overhead_ms) == len(control.guidance_ms) == 8
+        assert all(is_number(v) for v in control.to_json().values() if isinstance(v, float))
     assert math.isnan(api.what_if[1].mean_zendesk)  # `guidepost serve` has no stopwatch
     assert is_number(api.healthz_p50_ms)
 

@@ -17,6 +17,7 @@ from backend.domain.facts import parse_input
 from backend.domain.guides import GuideCatalog, load_catalog
 from backend.domain.render import TextRenderer
 from backend.service import decision_fingerprint
+from tooling.bench.clients import PARALLEL, ClientControl, compare_clients
 from tooling.bench.common import mean, percentile
 from tooling.bench.load import LoadRun, RequestSpec, run_load
 from tooling.bench.stack import BackendProcess, EmulatorProcess, backend_settings
@@ -37,6 +38,7 @@ QUICK_SIZES = {0: {1: 36, 16: 64, 64: 128}, 150: {1: 10, 16: 48, 64: 128}}
 FULL_SIZES = {0: {1: 400, 16: 1200, 64: 2400}, 150: {1: 60, 16: 480, 64: 1280}}
 APPLY_SHARE = {0: 0.6, 150: 0.6}
 ORIGIN_KEYS = ("origin_call_id", "forced_call_id")
+CLIENT_CONTROL_MAX = 200  # guidance requests per client and round in the client control
 
 
 def ticket_class(case: DemoCase) -> str:
@@ -163,6 +165,8 @@ class ApiResult:
     handled: list[Any] = field(default_factory=list)
     # TLS handshakes per guidance against an HTTPS emulator (tooling/bench/tls.py).
     tls: list[Any] = field(default_factory=list)
+    # The lean load client against the httpx one, same backend (tooling/bench/clients.py).
+    clients: list[ClientControl] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON."""
@@ -176,6 +180,7 @@ class ApiResult:
             "authz_calls": self.authz_calls,
             "handled": [run.to_json() for run in self.handled],
             "tls": [run.to_json() for run in self.tls],
+            "clients": [control.to_json() for control in self.clients],
         }
 
     def find(self, action: str, latency: int, concurrency: int) -> ApiRun | None:
@@ -457,6 +462,19 @@ def run_api(
             run = measure(emulator, backend, specs, action="guidance", latency_ms=0, concurrency=1)
             progress(f"  control {variant}: p50 {run.total_p50:.1f} ms")
             result.what_if.append(run)
+    # The load client's own share: the lean client against httpx, alternating rounds.
+    with BackendProcess(emulator) as backend:
+        guidance = guidance_specs(emulator.ticket_ids, min(count, CLIENT_CONTROL_MAX))
+        run_load(backend.url, guidance[:36], 1, auth_headers(emulator))  # warm up
+        low = sizes[min(sizes)]
+        result.clients = compare_clients(
+            backend.url,
+            auth_headers(emulator),
+            guidance,
+            rounds=2 if quick else 3,
+            parallel=PARALLEL if PARALLEL in low else max(low),
+            progress=progress,
+        )
     from tooling.bench.handled import run_handled  # (handled.py imports this module)
 
     for fallback in (True, False):

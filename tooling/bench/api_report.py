@@ -12,6 +12,7 @@ from tooling.bench.api import (
     ApiResult,
     ApiRun,
 )
+from tooling.bench.clients import clients_text
 from tooling.bench.common import fmt
 from tooling.bench.handled import handled_section
 from tooling.bench.markdown import Verdict, plt, save_chart, table, times_over
@@ -209,6 +210,13 @@ for every request (`BENCH_PER_REQUEST_GATEWAY=1`); over loopback HTTP it shows t
 client and connection set-up only — against real Zendesk each new connection is also a
 TLS handshake ("Connections that live" below counts them).
 """
+    httpx_control = next((c for c in result.clients if c.client == "httpx"), None)
+    httpx_cpu = (
+        f" (the httpx client: {fmt(httpx_control.healthz_cpu_ms, 2)} ms, see the control below)"
+        if httpx_control
+        else ""
+    )
+    what_if += clients_text(result.clients)
     text = f"""## 2. HTTP: guidance and apply through uvicorn
 
 **Method.** Three processes on loopback: the Zendesk emulator with the demo data
@@ -216,8 +224,9 @@ TLS handshake ("Connections that live" below counts them).
 `guidepost emulator` does, rate limit lifted), the backend under uvicorn
 (`python -m tooling.bench.server`: the same `create_app`, settings from `GUIDEPOST_*`
 and uvicorn options as `guidepost serve`, access log written as in production) and the
-load generator (this process: one asyncio `httpx.AsyncClient` with one kept-alive
-connection per concurrent request, closed loop, a fresh JWT per run). Latency is
+load generator (this process, `tooling/bench/load.py`: a lean HTTP/1.1 client on asyncio
+streams with one kept-alive connection per concurrent request, closed loop, a fresh JWT
+per run; the httpx client of earlier reports is kept as a control below). Latency is
 injected by the emulator's fault API (`{{"kind": "latency", "ms": 150, "method": "*",
 "path": ".*"}}`) on every Zendesk request. Guidance runs cycle over all
 {sum(c.tickets for c in result.calls if c.action == "guidance")} demo tickets (the ticket
@@ -225,16 +234,21 @@ classes below); apply runs use fresh copies of the demo tickets (unique call ids
 write-back changes another's search) with the branch the engine gives them.
 
 **How "time waiting for Zendesk" is measured (not assumed).** The emulator stamps every
-API answer with `X-Emulator-Service-Ms`, the time its request handler took (routing,
-store, injected latency). In the backend process a `requests` response hook adds these
-up per request, and wrappers around `ZenpyGateway`'s methods time the gateway calls; an
-outermost ASGI middleware returns both, plus the app time, in response headers (all
+API answer with `X-Emulator-Service-Ms`: the time from the moment its HTTP handler has
+read the request line, before it parses the headers (`http.server` does that with the
+`email` package), until the answer is built (headers formatted, body serialized) —
+header parsing, body read, routing, auth, store, injected latency. The socket write, the
+idle keep-alive wait for the next request line and the handler thread's wake-up are
+outside it (`tooling/bench/emulator.py`). In the backend process a `requests` response
+hook adds these up per request, and wrappers around `ZenpyGateway`'s methods time the
+gateway calls; an outermost ASGI middleware returns both, plus the app time, in response
+headers (all
 bench-only, patched in the bench server process; no production code changed and no
 dependency override, which would make FastAPI re-analyse every dependency per request).
 **Overhead = client-measured total − Zendesk service time**: everything Guidepost adds —
 FastAPI, auth, engine, JSON, access log, *and* Zenpy/requests on the client side of each
 Zendesk call — plus uvicorn, loopback and the load client. The load client costs
-{fmt(result.healthz_client_cpu_ms, 2)} ms of its own CPU per request; a bare
+{fmt(result.healthz_client_cpu_ms, 2)} ms of its own CPU per request{httpx_cpu}; a bare
 `GET /healthz` (no Zendesk, no engine) answers in {fmt(result.healthz_p50_ms, 2)} ms p50
 end to end, the floor of uvicorn + FastAPI + client on this machine.
 

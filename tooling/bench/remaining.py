@@ -134,8 +134,9 @@ def remaining_section(results: Results) -> str:
      (load average in "Environment"); the uvicorn process spends
      {fmt(timed.backend_cpu_ms if timed else math.nan, 1)} ms of CPU per guidance (`/proc`,
      uvicorn and its thread switches included, more than the in-process profile above),
-     and a bare `/healthz` already takes {fmt(api.healthz_p50_ms, 1)} ms end to end here,
-     so the 3 ms target leaves little room even after 1 and 2."""
+     and a bare `/healthz` already takes {fmt(api.healthz_p50_ms, 1)} ms end to end here
+     (the lean load client's own CPU included: {fmt(api.healthz_client_cpu_ms, 2)} ms per
+     request), so the 3 ms target leaves little room even after 1 and 2."""
             )
         else:
             parts.append("- Backend overhead at concurrency 1 is within the target.")

@@ -23,8 +23,7 @@ from backend.emulator.http_shapes import (
 from backend.emulator.routes import _App
 from backend.emulator.store import EmulatorStore, RateDecision
 
-# `_App` stays importable here: the bench times its `handle`.
-__all__ = ["EmulatorServer", "_App", "serve_forever"]
+__all__ = ["EmulatorServer", "serve_forever"]
 
 
 class _HTTPServer(ThreadingHTTPServer):

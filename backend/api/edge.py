@@ -11,11 +11,14 @@ per attempt.
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
 import time
-from typing import Any
+from typing import Any, Literal, cast
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from backend.api.problems import build_problem_response
 from backend.logs import get_logger
@@ -24,11 +27,35 @@ ACCEPT_ERRORS = ("socket.accept() out of system resource", "Error on transport c
 ACCEPT_LOG_INTERVAL_SECONDS = 10.0
 
 
-class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a deadline for every request head."""
+class _HeadDeadline:
+    """The request-head clock both guarded protocols share (armed, cancelled, fired)."""
 
     header_timeout: float = 5.0
     _header_deadline: asyncio.TimerHandle | None = None
+    # Provided by uvicorn's protocol classes (both name them alike).
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    cycle: Any
+
+    def _arm_header_deadline(self) -> None:
+        self._cancel_header_deadline()
+        self._header_deadline = self.loop.call_later(self.header_timeout, self._header_late)
+
+    def _cancel_header_deadline(self) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
+
+    def _header_late(self) -> None:
+        self._header_deadline = None
+        idle = self.cycle is None or self.cycle.response_complete
+        if idle and not self.transport.is_closing():
+            # abort(): free the descriptor now; a client this slow gets no answer.
+            self.transport.abort()
+
+
+class GuardedH11Protocol(_HeadDeadline, H11Protocol):
+    """uvicorn's h11 protocol with a deadline for every request head."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the clock for the first request head."""
@@ -54,26 +81,65 @@ class GuardedH11Protocol(H11Protocol):
         self._cancel_header_deadline()
         super().connection_lost(exc)
 
-    def _arm_header_deadline(self) -> None:
+
+class GuardedHttpToolsProtocol(_HeadDeadline, HttpToolsProtocol):
+    """uvicorn's httptools (C parser) protocol with the same request-head deadline."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Start the clock for the first request head."""
+        super().connection_made(transport)
+        self._arm_header_deadline()
+
+    def on_headers_complete(self) -> None:
+        """Stop the clock: the request head is complete."""
         self._cancel_header_deadline()
-        self._header_deadline = self.loop.call_later(self.header_timeout, self._header_late)
+        super().on_headers_complete()
 
-    def _cancel_header_deadline(self) -> None:
-        if self._header_deadline is not None:
-            self._header_deadline.cancel()
-            self._header_deadline = None
+    def on_response_complete(self) -> None:
+        """Restart the clock for the next request head on this connection."""
+        # A queued pipelined request already has its head: no clock for it.
+        if not self.transport.is_closing() and not self.pipeline:
+            self._arm_header_deadline()
+        super().on_response_complete()
 
-    def _header_late(self) -> None:
-        self._header_deadline = None
-        idle = self.cycle is None or self.cycle.response_complete
-        if idle and not self.transport.is_closing():
-            # abort(): free the descriptor now; a client this slow gets no answer.
-            self.transport.abort()
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Drop the clock with the connection."""
+        self._cancel_header_deadline()
+        super().connection_lost(exc)
 
 
-def make_protocol(header_timeout: float) -> type[GuardedH11Protocol]:
-    """A protocol class with this header deadline (uvicorn instantiates it per connection)."""
-    return type("GuardedH11", (GuardedH11Protocol,), {"header_timeout": header_timeout})
+HttpParser = Literal["httptools", "h11"]
+GUARDED_PROTOCOLS: dict[HttpParser, type[_HeadDeadline]] = {
+    "httptools": GuardedHttpToolsProtocol,
+    "h11": GuardedH11Protocol,
+}
+_MADE_NAME = re.compile(r"Guarded_(httptools|h11)_(\d+)ms")
+
+
+def make_protocol(
+    header_timeout: float, parser: HttpParser = "httptools"
+) -> type[asyncio.Protocol]:
+    """A protocol class with this parser and header deadline (to the millisecond).
+
+    uvicorn instantiates it per connection. The class is found again by its name in this
+    module (see `__getattr__`), so it pickles into uvicorn's worker processes.
+    """
+    return _made_protocol(parser, max(1, round(header_timeout * 1000)))
+
+
+@functools.cache
+def _made_protocol(parser: HttpParser, timeout_ms: int) -> type[asyncio.Protocol]:
+    name = f"Guarded_{parser}_{timeout_ms}ms"
+    namespace = {"header_timeout": timeout_ms / 1000, "__module__": __name__, "__qualname__": name}
+    return type(name, (GUARDED_PROTOCOLS[parser],), namespace)
+
+
+def __getattr__(name: str) -> Any:
+    """The protocol classes `make_protocol` makes, by name (how pickle finds a class)."""
+    match = _MADE_NAME.fullmatch(name)
+    if match is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _made_protocol(cast(HttpParser, match[1]), int(match[2]))
 
 
 class _BodyTimeoutError(Exception):

@@ -60,6 +60,13 @@ _SECRET_RE: list[re.Pattern[str] | None] = [None]
 # every line, each through every pattern. Emptied when a secret is registered.
 _KEY_MASKS: dict[str, tuple[str, bool]] = {}
 MAX_KEY_MASKS = 1024
+# Masked form of short string values seen so far (method, path, guide, branch, level…):
+# an access line's values mostly repeat, each through every pattern otherwise. A new
+# dict (never emptied in place) when a secret is registered, so a masking that started
+# before stores into the dropped one.
+_TEXT_MASKS: list[dict[str, str]] = [{}]
+MAX_TEXT_MASKS = 4096
+MAX_CACHED_TEXT = 256
 
 
 def register_secrets(values: Iterable[str]) -> None:
@@ -74,6 +81,7 @@ def register_secrets(values: Iterable[str]) -> None:
         alternation = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
         _SECRET_RE[0] = re.compile(alternation)
         _KEY_MASKS.clear()
+        _TEXT_MASKS[0] = {}
 
 
 def _encoded_forms(value: str) -> set[str]:
@@ -121,8 +129,28 @@ def mask_text(text: str) -> str:
     return masked
 
 
+def _mask_cached(text: str) -> str:
+    """mask_text, remembered for short strings (the same result: masking is pure)."""
+    if len(text) > MAX_CACHED_TEXT:
+        return mask_text(text)
+    cache = _TEXT_MASKS[0]
+    masked = cache.get(text)
+    if masked is None:
+        masked = mask_text(text)
+        if len(cache) >= MAX_TEXT_MASKS:
+            cache.clear()  # bound memory (paths carry ticket ids; most values repeat)
+        cache[text] = masked
+    return masked
+
+
 def mask_value(value: Any) -> Any:
     """Mask every string inside a value (dicts, lists and tuples walked recursively)."""
+    kind = type(value)
+    # Exact types first: the ABC check below is slow, and a line is mostly str and int.
+    if kind is str:
+        return _mask_cached(value)
+    if kind is int or kind is float or kind is bool or value is None:
+        return value
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, Mapping):
@@ -160,11 +188,11 @@ def mask_processor(
     logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     """Structlog processor: redact secret-named keys, mask personal data in keys and values."""
-    for key in list(event_dict):
-        value = event_dict.pop(key)
+    masked: dict[str, Any] = {}
+    for key, value in event_dict.items():
         masked_key, secret = _key_facts(key)
-        event_dict[masked_key] = REDACTED if secret else mask_value(value)
-    return event_dict
+        masked[masked_key] = REDACTED if secret else mask_value(value)
+    return masked
 
 
 def _mask_arg(arg: Any) -> Any:
@@ -280,10 +308,11 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
-            # Masking runs last before rendering so tracebacks are masked too.
+            # Masking runs after format_exc_info so tracebacks are masked too.
             mask_processor,
+            # Our own clock's value, added after masking: nothing to mask, never repeats.
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.JSONRenderer(ensure_ascii=False, sort_keys=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     http_header_timeout_seconds: float = Field(5.0, gt=0, le=60)
     http_body_timeout_seconds: float = Field(10.0, gt=0, le=120)
     http_max_concurrency: int = Field(64, ge=1, le=10_000)
+    # uvicorn's HTTP parser and event loop: httptools (C) and uvloop; h11/asyncio pure Python.
+    http_parser: Literal["httptools", "h11"] = "httptools"
+    http_loop: Literal["uvloop", "asyncio"] = "uvloop"
     field_map: Path = REPO_ROOT / "var" / "field_map.json"
     admin_call_url: str = "https://admin.example/calls/{call_id}"
     guides_dir: Path = REPO_ROOT / "macros"

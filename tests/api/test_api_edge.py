@@ -1,10 +1,12 @@
-"""HTTP edge: the in-flight limit answers 503 at once, a trickling body 408, accept errors
-are logged once per interval (the request-head deadline: tests/reliability/test_slow_clients.py)."""
+"""HTTP edge: the in-flight limit answers 503 at once, a trickling body 408, bodies over the
+limit 413 (checked before the in-flight limit), an exception a logged 500; accept errors are
+logged once per interval (the request-head deadline: test_api_head_deadline.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import io
 import json
 from typing import Any
 
@@ -115,3 +117,80 @@ def test_accept_errors_are_one_line_per_interval(capsys: pytest.CaptureFixture[s
     assert json.loads(lines[0])["errno"] == errno.EMFILE
     assert handler.suppressed == 999
     assert "Traceback" not in out.out + out.err
+
+
+def _run_edge(
+    app: Any, scope: dict[str, Any], bodies: list[bytes], **options: Any
+) -> tuple[Recorder, list[dict[str, Any]]]:
+    """Serve one request through EdgeMiddleware; return what it sent and its log lines."""
+    from backend.logs import configure_logging
+
+    stream = io.StringIO()
+    configure_logging("INFO", stream)
+    chunks = list(bodies)
+
+    async def receive() -> dict[str, Any]:
+        body = chunks.pop(0) if chunks else b""
+        return {"type": "http.request", "body": body, "more_body": bool(chunks)}
+
+    sent = Recorder()
+    try:
+        asyncio.run(EdgeMiddleware(app, **options)(scope, receive, sent))
+    finally:
+        configure_logging("INFO")
+    return sent, [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+async def _reading_app(scope: Any, receive: Any, send: Any) -> None:
+    """Reads the whole body, then answers 200."""
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+def test_a_declared_body_over_the_limit_is_413_before_the_in_flight_check() -> None:
+    """A too-large Content-Length gets 413 even when full (body limit runs first), logged."""
+    scope = {**SCOPE, "headers": [(b"content-length", b"100")]}
+    sent, lines = _run_edge(_reading_app, scope, [], max_in_flight=0, body_limit=10)
+    assert sent.status == 413
+    access = [line for line in lines if line["event"] == "request"]
+    assert [(line["status"], line["problem"]) for line in access] == [(413, "payload-too-large")]
+
+
+def test_a_streamed_body_over_the_limit_is_413() -> None:
+    """A chunked body (no Content-Length) that passes the limit is refused while read."""
+    sent, _ = _run_edge(_reading_app, SCOPE, [b"x" * 6, b"x" * 6], body_limit=10)
+    assert sent.status == 413
+    assert sent.problem["type"].endswith("/payload-too-large")
+
+
+def test_a_body_within_the_limit_reaches_the_app() -> None:
+    """Chunks adding up to the limit pass; in-flight returns to 0."""
+    sent, lines = _run_edge(_reading_app, SCOPE, [b"x" * 5, b"x" * 5], body_limit=10)
+    assert sent.status == 200
+    assert [line["status"] for line in lines if line["event"] == "request"] == [200]
+
+
+def test_an_overloaded_request_is_logged_with_its_problem() -> None:
+    """The 503 refusal writes one access line naming the problem."""
+    sent, lines = _run_edge(_reading_app, SCOPE, [], max_in_flight=0)
+    assert sent.status == 503
+    access = [line for line in lines if line["event"] == "request"]
+    assert [(line["status"], line["problem"]) for line in access] == [(503, "overloaded")]
+
+
+def test_an_unexpected_exception_is_a_logged_500_problem() -> None:
+    """The app raising: a 500 problem, one warning access line, one masked error line."""
+
+    async def broken_app(scope: Any, receive: Any, send: Any) -> None:
+        raise RuntimeError("boom 010-1234-5678")
+
+    sent, lines = _run_edge(broken_app, SCOPE, [])
+    assert sent.status == 500
+    assert sent.problem["type"].endswith("/internal")
+    errors = [line for line in lines if line["event"] == "unhandled_exception"]
+    assert [line["error"] for line in errors] == ["RuntimeError"]
+    assert "010-1234-5678" not in json.dumps(lines)
+    access = [line for line in lines if line["event"] == "request"]
+    assert [(line["status"], line["level"]) for line in access] == [(500, "warning")]

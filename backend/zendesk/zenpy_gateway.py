@@ -166,7 +166,7 @@ class ZenpyGateway(GatewayTransport):
             if not following or seen >= SEARCH_RESULT_LIMIT:
                 # Zendesk answers 422 past its limit; Zenpy stopped there too.
                 return tickets
-            path, params = _path_and_query(following), None
+            path, params = path_and_query(following), None
 
     # ---- ticket fields ------------------------------------------------------------
 
@@ -272,7 +272,7 @@ class ZenpyGateway(GatewayTransport):
             following = (data.get("links") or {}).get("next")
             if not following or not (data.get("meta") or {}).get("has_more"):
                 break
-            path, params = _path_and_query(following), None
+            path, params = path_and_query(following), None
         return sorted(records, key=lambda r: r.id)
 
     def create_reconnection(self, claim: ReconnectionClaim) -> ReconnectionRecord:
@@ -312,7 +312,7 @@ class ZenpyGateway(GatewayTransport):
 # ---- helpers ---------------------------------------------------------------------------
 
 
-def _path_and_query(url: str) -> str:
+def path_and_query(url: str) -> str:
     """The path and query of a page link Zendesk gave (its host is the gateway's own)."""
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}" if parts.query else parts.path

@@ -17,11 +17,14 @@ Zenpy's traps (see shared/notes/ZENDESK.md) and what this module does about them
   emulator rewrites its own requests' scheme and host in its adapter — scoped to this
   gateway, never the process environment (Zenpy's `ZENPY_FORCE_*`).
 - Zenpy's default timeout is 60 s: we pass our own.
-- Raw JSON requests (the hot ticket read, the ledger, Help Center) skip `Session.request`:
-  it re-merges session settings, cookies and auth into a new `PreparedRequest` on every
-  call (~1 ms of CPU per read). With no proxy configured they are sent straight through
-  the same guarded adapter with the session's headers and auth computed once per thread;
-  the session's response hooks still run. Cookies are neither sent nor kept (the API
+- Raw JSON requests (the hot ticket read and safe-update write, the ledger, search, Help
+  Center, the agent directory) skip `Session.request`: it re-merges session settings,
+  cookies and auth into a new `PreparedRequest` on every call (~1 ms of CPU per read).
+  With no proxy configured they skip `HTTPAdapter.send` too (pool lookup, a stat() of the
+  CA bundle, cookie extraction per call): the guarded adapter sends them to the very
+  urllib3 pool requests would pick (same kept-alive connections, TLS settings applied
+  once), under the same retry loop. Headers and auth are computed once per thread; the
+  session's response hooks still run. Cookies are neither sent nor kept (the API
   authenticates by the Authorization header), redirects are not followed (the API
   answers JSON, never a redirect, for these paths).
 

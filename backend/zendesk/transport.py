@@ -310,6 +310,9 @@ def _requests_error(
         return requests.ReadTimeout(exc, request=request)
     if isinstance(exc, urllib3.exceptions.SSLError):
         return requests.exceptions.SSLError(exc, request=request)
+    if isinstance(exc, urllib3.exceptions.DecodeError):
+        # requests raises it while reading the body: an unreadable answer, not retried.
+        return requests.exceptions.ContentDecodingError(exc, request=request)
     # ProtocolError (a dropped connection, an incomplete body), OSError, and the rest.
     return requests.ConnectionError(exc, request=request)
 

@@ -15,7 +15,7 @@ from requests.adapters import HTTPAdapter
 
 from backend.emulator.server import EmulatorServer
 from backend.errors import ZendeskError, ZendeskUnavailableError
-from backend.zendesk.transport import _GuardedAdapter, _requests_error
+from backend.zendesk.transport import NETWORK_ERRORS, _GuardedAdapter, _requests_error
 from backend.zendesk.zenpy_gateway import RetryPolicy, ZenpyGateway
 from tooling.bench.tls import HandshakeCounter, make_local_ca
 
@@ -285,3 +285,11 @@ def test_the_raw_path_verifies_tls_and_keeps_its_connection(tmp_path: Path) -> N
                 assert trusting.get_ticket(1).subject == "s"
             trusting.list_ticket_fields()  # Zenpy's path, on the same connection
             assert handshakes.count - before == 1
+
+
+def test_an_undecodable_body_is_not_a_network_failure() -> None:
+    """Bad gzip is what requests calls ContentDecodingError when it reads the body."""
+    request = requests.Request("GET", "http://127.0.0.1:1/").prepare()
+    error = _requests_error(urllib3.exceptions.DecodeError("bad gzip"), request)
+    assert type(error) is requests.exceptions.ContentDecodingError
+    assert not isinstance(error, NETWORK_ERRORS)

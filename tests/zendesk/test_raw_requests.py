@@ -43,7 +43,7 @@ def test_a_raw_read_sends_the_sessions_auth_and_runs_its_response_hooks() -> Non
             gateway.get_ticket(99)
     assert [r.status_code for r in seen] == [200, 404]
     assert str(seen[0].request.headers["Authorization"]).startswith("Basic ")
-    # Zenpy expects its own https URL back; the guarded adapter still rewrites it.
+    # The answer carries the https URL Zenpy would have built (sent to the emulator).
     assert seen[0].url.startswith("https://")
     assert seen[0].url.endswith("/api/v2/tickets/1.json")
 

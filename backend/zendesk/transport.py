@@ -189,7 +189,7 @@ class _GuardedAdapter(HTTPAdapter):
         `request.url` is the URL the caller knows (Zenpy's https one in emulator mode);
         `base + path` is where it goes.
         """
-        method = request.method or "GET"
+        method = (request.method or "GET").upper()
         pool = self._raw_pool(base, verify, cert)
         timeout = self._gateway.urllib3_timeout
         headers = request.headers

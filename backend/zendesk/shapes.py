@@ -83,6 +83,35 @@ def reconnection_from_json(data: Mapping[str, Any]) -> ReconnectionRecord:
     )
 
 
+def ticket_update_payload(update: TicketUpdate) -> dict[str, Any]:
+    """The `ticket` body of a safe Update Ticket, keys in the order Zenpy sent them.
+
+    Zenpy serialized a partial `Ticket` (attributes in its constructor's order, then the
+    extra ones) and a `Comment` the same way; the same keys in the same order keep the
+    request byte-for-byte what it was (tests/zendesk/test_raw_writes.py compares them).
+    """
+    ticket: dict[str, Any] = {}
+    if update.custom_fields:
+        ticket["custom_fields"] = [
+            {"id": field_id, "value": value} for field_id, value in update.custom_fields.items()
+        ]
+    ticket["id"] = update.ticket_id
+    if update.tags is not None:
+        ticket["tags"] = list(update.tags)
+    # Zendesk answers 409 when the ticket changed since `updated_stamp` (safe update).
+    ticket["safe_update"] = True
+    ticket["updated_stamp"] = update.updated_stamp
+    if update.note_body is not None:
+        comment: dict[str, Any] = {}
+        if update.note_author_id is not None:
+            # Zendesk Update Ticket: comment.author_id makes the agent the note's author.
+            comment["author_id"] = update.note_author_id
+        comment["body"] = update.note_body
+        comment["public"] = update.note_public
+        ticket["comment"] = comment
+    return ticket
+
+
 def ticket_from_json(data: Mapping[str, Any]) -> TicketRecord:
     """Read a ticket in Zendesk's JSON shape."""
     custom: dict[int, JSONScalar] = {}

@@ -17,11 +17,14 @@ Zenpy's traps (see shared/notes/ZENDESK.md) and what this module does about them
   emulator rewrites its own requests' scheme and host in its adapter — scoped to this
   gateway, never the process environment (Zenpy's `ZENPY_FORCE_*`).
 - Zenpy's default timeout is 60 s: we pass our own.
-- Raw JSON requests (the hot ticket read, the ledger, Help Center) skip `Session.request`:
-  it re-merges session settings, cookies and auth into a new `PreparedRequest` on every
-  call (~1 ms of CPU per read). With no proxy configured they are sent straight through
-  the same guarded adapter with the session's headers and auth computed once per thread;
-  the session's response hooks still run. Cookies are neither sent nor kept (the API
+- Raw JSON requests (the hot ticket read and safe-update write, the ledger, search, Help
+  Center, the agent directory) skip `Session.request`: it re-merges session settings,
+  cookies and auth into a new `PreparedRequest` on every call (~1 ms of CPU per read).
+  With no proxy configured they skip `HTTPAdapter.send` too (pool lookup, a stat() of the
+  CA bundle, cookie extraction per call): the guarded adapter sends them to the very
+  urllib3 pool requests would pick (same kept-alive connections, TLS settings applied
+  once), under the same retry loop. Headers and auth are computed once per thread; the
+  session's response hooks still run. Cookies are neither sent nor kept (the API
   authenticates by the Authorization header), redirects are not followed (the API
   answers JSON, never a redirect, for these paths).
 
@@ -36,7 +39,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -44,9 +47,13 @@ from typing import Any, Self
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
 from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers
+from urllib3 import HTTPConnectionPool
+from urllib3.util import Timeout
 from zenpy import Zenpy
 from zenpy.lib.exception import APIException, ZenpyException
 
@@ -114,6 +121,8 @@ class _GuardedAdapter(HTTPAdapter):
         # No urllib3 retries: every attempt must pass through (and be counted by) send().
         super().__init__(max_retries=0)
         self._gateway = gateway
+        # The urllib3 pool of each (base URL, verify, cert) the raw path has used.
+        self._raw_pools: dict[tuple[str, Any, Any], HTTPConnectionPool] = {}
 
     def send(
         self,
@@ -128,7 +137,6 @@ class _GuardedAdapter(HTTPAdapter):
         gateway = self._gateway
         method = (request.method or "GET").upper()
         where = f"{method} {urlsplit(request.url or '').path}"
-        retryable = method in IDEMPOTENT_METHODS
         if timeout is None:
             timeout = gateway.timeout
         canonical = None
@@ -142,32 +150,119 @@ class _GuardedAdapter(HTTPAdapter):
             own_host = os.environ.get("ZENPY_FORCE_NETLOC") or gateway.zendesk_host
             canonical = urlunsplit(("https", own_host, *parts[2:]))
             request.url = urlunsplit((target.scheme, target.netloc, *parts[2:]))
-        failures = 0
-        while True:
-            gateway.count_call()
-            try:
-                response = super().send(
-                    request,
-                    stream=stream,
-                    timeout=timeout,
-                    verify=verify,
-                    cert=cert,
-                    proxies=proxies,
-                )
-            except NETWORK_ERRORS as exc:
-                failures += 1
-                self._retry_or_raise(failures, retryable, where, _network_problem(exc))
-                continue
+
+        def attempt() -> requests.Response:
+            response = super(_GuardedAdapter, self).send(
+                request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+            )
             if not stream:
                 # Read the body here, so a connection dropped mid-body is retried too
                 # (requests would otherwise read it after send(), out of our reach).
                 try:
                     _ = response.content
-                except NETWORK_ERRORS as exc:
+                except NETWORK_ERRORS:
                     response.close()
-                    failures += 1
-                    self._retry_or_raise(failures, retryable, where, _network_problem(exc))
-                    continue
+                    raise
+            return response
+
+        response = self._with_retries(method, where, attempt)
+        if canonical is not None:
+            response.url = canonical
+            request.url = canonical
+        return response
+
+    def send_raw(
+        self,
+        request: requests.PreparedRequest,
+        base: str,
+        path: str,
+        verify: bool | str,
+        cert: Any,
+    ) -> requests.Response:
+        """Send a raw API request (no proxy) straight to its pooled urllib3 pool, guarded.
+
+        What `HTTPAdapter.send` does per request, done once per pool here: pool lookup and
+        TLS settings (`cert_verify`: verification stays on). Per request: one `urlopen`
+        with the body read in it (a drop mid-body is a network failure, retried like
+        send()'s), urllib3 errors mapped as requests maps them, and a `requests.Response`
+        built as `build_response` builds it (minus cookies: the raw path keeps none).
+        `request.url` is the URL the caller knows (Zenpy's https one in emulator mode);
+        `base + path` is where it goes.
+        """
+        method = (request.method or "GET").upper()
+        pool = self._raw_pool(base, verify, cert)
+        timeout = self._gateway.urllib3_timeout
+        headers = request.headers
+        body = request.body
+
+        def attempt() -> requests.Response:
+            try:
+                raw = pool.urlopen(
+                    method,
+                    path,
+                    body=body,
+                    headers=headers,
+                    redirect=False,
+                    assert_same_host=False,
+                    preload_content=True,
+                    decode_content=True,
+                    retries=False,
+                    timeout=timeout,
+                    chunked=False,
+                )
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise _requests_error(exc, request) from exc
+            response = requests.Response()
+            response.status_code = raw.status
+            response.headers = CaseInsensitiveDict(raw.headers)
+            response.encoding = get_encoding_from_headers(response.headers)
+            response.raw = raw
+            response.reason = raw.reason or ""
+            response.url = request.url or ""
+            response.request = request
+            response.connection = self
+            response._content = raw.data
+            return response
+
+        return self._with_retries(method, f"{method} {path.partition('?')[0]}", attempt)
+
+    def _raw_pool(self, base: str, verify: bool | str, cert: Any) -> HTTPConnectionPool:
+        """The pool `HTTPAdapter.send` would pick for `base` (the same one: kept-alive)."""
+        key = (base, verify, cert)
+        pool = self._raw_pools.get(key)
+        # One base URL per gateway: the pool manager (10 pools) never evicts this one.
+        if pool is None:
+            probe = requests.PreparedRequest()
+            probe.url = base + "/"
+            found = self.get_connection_with_tls_context(probe, verify, proxies=None, cert=cert)
+            if not isinstance(found, HTTPConnectionPool):
+                raise ZendeskError(f"no HTTP connection pool for {base}")
+            self.cert_verify(found, probe.url, verify, cert)  # type: ignore[no-untyped-call]
+            self._raw_pools[key] = pool = found
+        return pool
+
+    def close(self) -> None:
+        """Close the pools and their sockets (urllib3's pool manager only forgets them)."""
+        pools, self._raw_pools = list(self._raw_pools.values()), {}
+        super().close()
+        for pool in pools:
+            pool.close()
+
+    def _with_retries(
+        self, method: str, where: str, attempt: Callable[[], requests.Response]
+    ) -> requests.Response:
+        """Run `attempt` until it answers below 500 and not 429, within the retry rules."""
+        gateway = self._gateway
+        retryable = method in IDEMPOTENT_METHODS
+        failures = 0
+        while True:
+            gateway.count_call()
+            try:
+                response = attempt()
+            except NETWORK_ERRORS as exc:
+                failures += 1
+                self._retry_or_raise(failures, retryable, where, _network_problem(exc))
+                continue
             gateway.observe_server_date(response.headers.get("Date"))
             status = response.status_code
             if status == 429:
@@ -180,9 +275,6 @@ class _GuardedAdapter(HTTPAdapter):
                 failures += 1
                 self._retry_or_raise(failures, retryable, where, f"answered {status}")
                 continue
-            if canonical is not None:
-                response.url = canonical
-                request.url = canonical
             return response
 
     def _retry_or_raise(self, failures: int, retryable: bool, where: str, problem: str) -> None:
@@ -202,6 +294,27 @@ class _GuardedAdapter(HTTPAdapter):
 def _network_problem(exc: Exception) -> str:
     """Name a transport failure without its (possibly long) message."""
     return "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
+
+
+def _requests_error(
+    exc: BaseException, request: requests.PreparedRequest
+) -> requests.RequestException:
+    """The requests error `HTTPAdapter.send` raises for a urllib3 / socket failure."""
+    if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
+        exc = exc.reason
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        return requests.ConnectionError(exc, request=request)
+    if isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
+        return requests.ConnectTimeout(exc, request=request)
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError | TimeoutError):
+        return requests.ReadTimeout(exc, request=request)
+    if isinstance(exc, urllib3.exceptions.SSLError):
+        return requests.exceptions.SSLError(exc, request=request)
+    if isinstance(exc, urllib3.exceptions.DecodeError):
+        # requests raises it while reading the body: an unreadable answer, not retried.
+        return requests.exceptions.ContentDecodingError(exc, request=request)
+    # ProtocolError (a dropped connection, an incomplete body), OSError, and the rest.
+    return requests.ConnectionError(exc, request=request)
 
 
 def _unavailable(
@@ -303,6 +416,16 @@ class GatewayTransport:
         # Lower bound of (Zendesk's clock − ours), from `Date` headers (whole seconds).
         self._clock_offset: float | None = None
         self._last_date: str | None = None
+        self._urllib3_timeout: tuple[float, Timeout] | None = None
+
+    @property
+    def urllib3_timeout(self) -> Timeout:
+        """`timeout` as the urllib3 Timeout `HTTPAdapter.send` builds (connect and read)."""
+        made = self._urllib3_timeout
+        if made is None or made[0] != self.timeout:
+            made = (self.timeout, Timeout(connect=self.timeout, read=self.timeout))
+            self._urllib3_timeout = made
+        return made[1]
 
     @property
     def zendesk_host(self) -> str:
@@ -459,14 +582,13 @@ class GatewayTransport:
         """Send one raw API request through the guarded session; the parsed JSON or None."""
         with self._operation(resource, what):
             session = self._session()
-            url = self.api_base + path
             if self._trust_env or session.proxies:
                 # A proxy is configured: requests' own path resolves it per URL.
                 response = session.request(
-                    method, url, params=params, json=body, timeout=self.timeout
+                    method, self.api_base + path, params=params, json=body, timeout=self.timeout
                 )
             else:
-                response = self._send_direct(session, method, url, params, body)
+                response = self._send_direct(session, method, path, params, body)
             if response.status_code >= 300:
                 raise error_for_response(response, resource, what)
             content = response.content
@@ -476,16 +598,23 @@ class GatewayTransport:
         self,
         session: requests.Session,
         method: str,
-        url: str,
+        path: str,
         params: Mapping[str, str] | None,
         body: Any,
     ) -> requests.Response:
         """Send through this thread's guarded adapter without `Session.request`'s merging."""
+        if params:
+            path += ("&" if "?" in path else "?") + urlencode(params)
         prepared = requests.PreparedRequest()
         prepared.method = method
-        if params:
-            url += ("&" if "?" in url else "?") + urlencode(params)
-        prepared.url = url
+        if self.base_url is None:
+            target = self.api_base
+            prepared.url = target + path
+        else:
+            # Emulator mode: sent to the emulator, known by the URL Zenpy would have built.
+            target = self.base_url
+            own_host = os.environ.get("ZENPY_FORCE_NETLOC") or self.zendesk_host
+            prepared.url = f"https://{own_host}{path}"
         headers: CaseInsensitiveDict[str] = self._local.raw_headers.copy()
         if body is not None:
             encoded = json.dumps(body, allow_nan=False).encode("utf-8")
@@ -497,7 +626,7 @@ class GatewayTransport:
         prepared.headers = headers
         adapter: _GuardedAdapter = self._local.adapter
         verify = session.verify if session.verify is not None else True
-        response = adapter.send(prepared, timeout=self.timeout, verify=verify, cert=session.cert)
+        response = adapter.send_raw(prepared, target, path, verify, session.cert)
         # The session's response hooks (none in production) still see every answer.
         for hook in session.hooks.get("response", ()):
             hooked = hook(response)

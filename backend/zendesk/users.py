@@ -13,7 +13,7 @@ from typing import Any
 
 from backend.authz import TicketPlacement, UserProfile
 from backend.errors import ZendeskUnavailableError
-from backend.zendesk.zenpy_gateway import ZenpyGateway
+from backend.zendesk.zenpy_gateway import ZenpyGateway, path_and_query
 
 MAX_MEMBERSHIP_PAGES = 10
 
@@ -25,15 +25,12 @@ class ZenpyDirectory:
         self.gateway = gateway
 
     def _get(self, path_or_url: str, resource: str, what: str) -> dict[str, Any]:
-        gateway = self.gateway
-        url = path_or_url
-        with gateway._operation("ticket" if resource == "ticket" else "other", what):
-            session = gateway._session()
-            if url.startswith("/"):
-                url = _base_url(gateway) + url
-            response = session.get(url, timeout=gateway.timeout)
-            response.raise_for_status()
-            data = response.json()
+        # Raw JSON like the gateway's ticket read (`request_json`); a page link Zendesk
+        # gave is followed by its path and query (its host is the gateway's own).
+        path = path_or_url if path_or_url.startswith("/") else path_and_query(path_or_url)
+        data = self.gateway.request_json(
+            "GET", path, "ticket" if resource == "ticket" else "other", what
+        )
         if not isinstance(data, dict):
             raise ZendeskUnavailableError(f"{what}: unexpected answer")
         return data
@@ -75,8 +72,3 @@ class ZenpyDirectory:
         return TicketPlacement(
             ticket_id=record.id, group_id=record.group_id, assignee_id=record.assignee_id
         )
-
-
-def _base_url(gateway: ZenpyGateway) -> str:
-    """The scheme://host the gateway's requests are built on (its adapter rewrites it locally)."""
-    return gateway.api_base

@@ -45,6 +45,7 @@ from backend.zendesk.shapes import (
     parse_zendesk_time,
     reconnection_from_json,
     ticket_from_json,
+    ticket_update_payload,
     verify_written,
 )
 from backend.zendesk.transport import GatewayTransport, RetryPolicy
@@ -98,28 +99,22 @@ class ZenpyGateway(GatewayTransport):
         ConflictError when the ticket changed; WriteNotHeldError when Zendesk answered
         200 but dropped a value (e.g. a dropdown value that is no option).
         """
-        # A clean partial object: Zenpy serializes only the attributes set here, so the
-        # PUT carries exactly id, tags, custom_fields, comment, safe_update, updated_stamp.
-        ticket = Ticket(id=update.ticket_id, safe_update=True, updated_stamp=update.updated_stamp)
-        if update.tags is not None:
-            ticket.tags = list(update.tags)
-        if update.custom_fields:
-            ticket.custom_fields = [
-                {"id": field_id, "value": value} for field_id, value in update.custom_fields.items()
-            ]
-        if update.note_body is not None:
-            ticket.comment = Comment(body=update.note_body, public=update.note_public)
-            if update.note_author_id is not None:
-                # Zendesk Update Ticket: comment.author_id makes the agent the note's author.
-                ticket.comment.author_id = update.note_author_id
-        with self._operation("ticket", f"update of ticket {update.ticket_id}"):
+        # Raw JSON on Zenpy's own guarded session (like get_ticket): the same PUT body
+        # Zenpy sent (`shapes.ticket_update_payload`), the answer read with the shapes
+        # reader instead of Zenpy's object model (audit → ticket → plain values).
+        # Zendesk's Update Ticket answers `{"ticket": …, "audit": …}` (TicketUpdateResponse):
+        # https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#update-ticket
+        what = f"update of ticket {update.ticket_id}"
+        path = f"/api/v2/tickets/{int(update.ticket_id)}.json"
+        body = {"ticket": ticket_update_payload(update)}
+        with self._operation("ticket", what):
             stamp = parse_zendesk_time(update.updated_stamp)
             if stamp is not None:
                 self.wait_past_stamp(stamp)
-            audit = self._client().tickets.update(ticket)
-            if getattr(audit, "ticket", None) is None:
-                raise ZenpyException("update answer carries no ticket")
-            written = _ticket_record(audit.ticket)
+            data = self.request_json("PUT", path, "ticket", what, body=body)
+            if not isinstance(data, dict) or not isinstance(data.get("ticket"), dict):
+                raise ValueError("update answer carries no ticket")
+            written = ticket_from_json(data["ticket"])
         verify_written(update, written)
         return written
 
@@ -171,7 +166,7 @@ class ZenpyGateway(GatewayTransport):
             if not following or seen >= SEARCH_RESULT_LIMIT:
                 # Zendesk answers 422 past its limit; Zenpy stopped there too.
                 return tickets
-            path, params = _path_and_query(following), None
+            path, params = path_and_query(following), None
 
     # ---- ticket fields ------------------------------------------------------------
 
@@ -277,7 +272,7 @@ class ZenpyGateway(GatewayTransport):
             following = (data.get("links") or {}).get("next")
             if not following or not (data.get("meta") or {}).get("has_more"):
                 break
-            path, params = _path_and_query(following), None
+            path, params = path_and_query(following), None
         return sorted(records, key=lambda r: r.id)
 
     def create_reconnection(self, claim: ReconnectionClaim) -> ReconnectionRecord:
@@ -317,7 +312,7 @@ class ZenpyGateway(GatewayTransport):
 # ---- helpers ---------------------------------------------------------------------------
 
 
-def _path_and_query(url: str) -> str:
+def path_and_query(url: str) -> str:
     """The path and query of a page link Zendesk gave (its host is the gateway's own)."""
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}" if parts.query else parts.path

@@ -43,7 +43,7 @@ def test_a_raw_read_sends_the_sessions_auth_and_runs_its_response_hooks() -> Non
             gateway.get_ticket(99)
     assert [r.status_code for r in seen] == [200, 404]
     assert str(seen[0].request.headers["Authorization"]).startswith("Basic ")
-    # Zenpy expects its own https URL back; the guarded adapter still rewrites it.
+    # The answer carries the https URL Zenpy would have built (sent to the emulator).
     assert seen[0].url.startswith("https://")
     assert seen[0].url.endswith("/api/v2/tickets/1.json")
 
@@ -91,3 +91,53 @@ def test_with_a_proxy_configured_raw_reads_go_through_requests(
             proxied._trust_env = True  # as if HTTPS_PROXY had been set when it was made
             assert proxied.get_ticket(1).id == 1
         assert [url.rsplit("/api/", 1)[-1] for url in calls] == ["v2/tickets/1.json"]
+
+
+def test_the_directory_reads_raw_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Authorization's reads skip Session.request too: one counted call each."""
+    from backend.zendesk.users import ZenpyDirectory
+
+    calls: list[str] = []
+    original = requests.Session.request
+
+    def spy(self: requests.Session, method: str, url: str, **kwargs: Any) -> Any:
+        calls.append(url)
+        return original(self, method, url, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", spy)
+    with EmulatorServer(rate_limit_per_minute=100_000) as server, _gateway(server.url) as gw:
+        user = server.store.create_user({"name": "Kim", "role": "agent"})
+        for group in (3, 4):
+            server.store.create_group_membership({"user_id": user["id"], "group_id": group})
+        directory = ZenpyDirectory(gw)
+        before = gw.calls
+        assert directory.get_user_profile(user["id"]).role == "agent"
+        assert directory.list_group_ids(user["id"]) == frozenset({3, 4})
+        assert gw.calls - before == 2
+    assert calls == []
+
+
+def test_the_directory_follows_a_page_link_by_its_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`next_page` is an absolute URL: the next read asks for its path and query."""
+    from backend.zendesk.users import ZenpyDirectory
+
+    asked: list[str] = []
+    pages = {
+        "/api/v2/users/5/group_memberships.json?per_page=100": {
+            "group_memberships": [{"group_id": 1}],
+            "next_page": "https://acme.zendesk.com/api/v2/users/5/group_memberships.json?page=2",
+        },
+        "/api/v2/users/5/group_memberships.json?page=2": {
+            "group_memberships": [{"group_id": 2}],
+            "next_page": None,
+        },
+    }
+
+    def answer(self: ZenpyGateway, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+        asked.append(path)
+        return pages[path]
+
+    monkeypatch.setattr(ZenpyGateway, "request_json", answer)
+    with ZenpyGateway(subdomain="acme", email="a@example.com", token="t") as gateway:
+        assert ZenpyDirectory(gateway).list_group_ids(5) == frozenset({1, 2})
+    assert asked == list(pages)

@@ -24,7 +24,7 @@ from backend.domain import fields as fields_module
 from backend.domain import guides as guides_module
 from backend.domain.guides import GuideCatalog, catalog_files
 
-FORMAT = b"guidepost-catalog-v1"
+FORMAT = b"guidepost-catalog-v2"
 # The modules defining every class a pickled catalog holds (Path and JSON values aside).
 MODEL_MODULES = (guides_module, fields_module)
 
@@ -39,10 +39,8 @@ def cache_folder() -> Path:
 
 def catalog_key(root: Path) -> str:
     """sha256 naming this catalog's sources exactly (OSError when one cannot be read)."""
-    from pydantic.version import VERSION as pydantic_version
-
     digest = hashlib.sha256(FORMAT)
-    parts = [__version__, sys.version, pydantic_version, str(root), str(root.resolve())]
+    parts = [__version__, sys.version, str(root), str(root.resolve())]
     for part in parts:
         digest.update(b"\0" + part.encode("utf-8", "surrogateescape"))
     sources = [Path(str(module.__file__)) for module in MODEL_MODULES]

@@ -13,18 +13,27 @@ may write it (folder 0700, file checked), since a pickle is code.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from backend import __version__
 from backend.domain import fields as fields_module
 from backend.domain import guides as guides_module
 from backend.domain.guides import GuideCatalog, catalog_files
 
+if TYPE_CHECKING:
+    from jinja2 import BytecodeCache
+
+    from backend.domain.render import TemplateFactsByGuide, TextRenderer
+
 FORMAT = b"guidepost-catalog-v2"
+TEMPLATES_FORMAT = b"guidepost-template-facts-v1"
 # The modules defining every class a pickled catalog holds (Path and JSON values aside).
 MODEL_MODULES = (guides_module, fields_module)
 
@@ -83,12 +92,17 @@ def write_entry(path: Path, key: str, catalog: GuideCatalog) -> None:
         body = pickle.dumps(catalog, protocol=pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, TypeError, AttributeError):
         return
+    _write_private(path, header + body)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner may write, atomically; skipped when it cannot be written."""
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=".catalog-", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(header + body)
+                handle.write(data)
             os.replace(temp, path)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
@@ -118,3 +132,107 @@ def load_catalog_cached(root: Path, folder: Path | None = None) -> GuideCatalog:
     catalog = guides_module.load_catalog(root)
     write_entry(path, key, catalog)
     return catalog
+
+
+def template_files(root: Path, guide_ids: Iterable[str]) -> list[Path]:
+    """Every file the guides' template loaders may serve (their folders and _common)."""
+    folders = [root / guide_id / "templates" for guide_id in sorted(guide_ids)]
+    return [p for folder in [*folders, root / "_common"] for p in sorted(folder.rglob("*"))]
+
+
+def templates_key(catalog: GuideCatalog) -> str:
+    """sha256 naming what template analysis depends on: every template file, Jinja, render.py."""
+    from jinja2 import __version__ as jinja_version
+
+    from backend.domain import render
+
+    digest = hashlib.sha256(TEMPLATES_FORMAT)
+    for part in (jinja_version, str(catalog.root.resolve())):
+        digest.update(b"\0" + part.encode("utf-8", "surrogateescape"))
+    files = [Path(str(render.__file__)), *template_files(catalog.root, catalog.guides)]
+    for path in files:
+        digest.update(b"\0" + str(path).encode("utf-8", "surrogateescape") + b"\0")
+        if path.is_file():
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def read_template_facts(path: Path, key: str) -> TemplateFactsByGuide | None:
+    """The template facts of the entry when it is ours, private and made from `key`."""
+    from backend.domain.render import TemplateFacts
+
+    try:
+        with path.open("rb") as handle:
+            status = os.fstat(handle.fileno())
+            if not _private(status.st_uid, status.st_mode):
+                return None
+            document = json.loads(handle.read())
+        if not isinstance(document, dict) or document.get("key") != key:
+            return None
+        return {
+            str(guide_id): {
+                str(name): None if facts is None else TemplateFacts.from_json(facts)
+                for name, facts in by_name.items()
+            }
+            for guide_id, by_name in document["facts"].items()
+        }
+    except (OSError, ValueError, TypeError, AttributeError, KeyError, RecursionError):
+        return None
+
+
+def bytecode_cache(folder: Path) -> BytecodeCache | None:
+    """Jinja's cache of compiled templates in a private folder, or None when there is none.
+
+    Jinja checks each entry against its template's source; the folder is named after what
+    compiled code also depends on (Jinja's version, render.py's environment options).
+    """
+    from jinja2 import FileSystemBytecodeCache
+    from jinja2 import __version__ as jinja_version
+
+    from backend.domain import render
+
+    digest = hashlib.sha256(TEMPLATES_FORMAT + b"\0" + jinja_version.encode("ascii"))
+    digest.update(Path(str(render.__file__)).read_bytes())
+    path = folder / f"jinja-{digest.hexdigest()[:16]}"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, exist_ok=True)
+        status = path.stat()
+    except OSError:
+        return None
+    # Compiled code is loaded and run: only from a folder nobody else may write.
+    if not _private(status.st_uid, status.st_mode) or status.st_mode & 0o077:
+        return None
+    return FileSystemBytecodeCache(str(path))
+
+
+def cached_renderer(catalog: GuideCatalog, folder: Path | None = None) -> TextRenderer:
+    """A TextRenderer that knows what each template reads without parsing every one of them.
+
+    A decision's context holds only the derived facts some template of its guide reads:
+    telling that parses every template of the guide. The answer, per template, is kept
+    in the cache folder while no template file (nor Jinja, nor render.py) has changed.
+    """
+    from backend.domain.render import TextRenderer
+
+    try:
+        key = templates_key(catalog)
+    except OSError:
+        return TextRenderer(catalog)
+    name = hashlib.sha256(str(catalog.root.resolve()).encode("utf-8", "surrogateescape"))
+    path = (folder or cache_folder()) / f"templates-{name.hexdigest()[:32]}.json"
+    known = read_template_facts(path, key)
+    compiled = bytecode_cache(folder or cache_folder())
+    if known is not None:
+        return TextRenderer(catalog, known, compiled)
+    renderer = TextRenderer(catalog, bytecode_cache=compiled)
+    analysed = renderer.template_facts()
+    document = {
+        "key": key,
+        "facts": {
+            guide_id: {n: None if f is None else f.to_json() for n, f in by_name.items()}
+            for guide_id, by_name in analysed.items()
+        },
+    }
+    _write_private(path, json.dumps(document, ensure_ascii=False).encode("utf-8"))
+    return renderer

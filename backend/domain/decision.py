@@ -89,7 +89,11 @@ class RenderedText(JsonData):
 
         schema = handler(source)
         if schema["type"] == "dataclass" and schema["schema"]["type"] == "dataclass-args":
-            computed = core_schema.computed_field("from_article", core_schema.bool_schema())
+            # readOnly in the JSON schema, as pydantic's own computed fields are.
+            read_only = {"pydantic_js_updates": {"readOnly": True}}
+            computed = core_schema.computed_field(
+                "from_article", core_schema.bool_schema(), metadata=read_only
+            )
             schema["schema"]["computed_fields"] = [computed]
         return schema
 

@@ -1,13 +1,17 @@
-"""A per-user cache of the validated guide catalog, so `guidepost explain` skips YAML and pydantic.
+"""A per-user cache of what `guidepost explain` would otherwise rebuild on every run.
 
-The key is the sha256 of everything the catalog is made of: every file `load_catalog`
+The validated guide catalog (no YAML, no pydantic: the pickle holds plain dataclasses).
+Its key is the sha256 of everything the catalog is made of: every file `load_catalog`
 reads (fields.yaml, labels.yaml, each <guide>/guide.yaml, by name and content), the
 folder as given and resolved, the source of the modules whose classes the pickle holds,
-and the Guidepost, Python and pydantic versions. A changed file makes a new key, so an
-entry is never stale; a file that does not start with its key, or does not unpickle into
-a GuideCatalog, is ignored and rewritten. The cache lives in the user's cache folder
+and the Guidepost and Python versions. A changed file makes a new key, so an entry is
+never stale; a file that does not start with its key, or does not unpickle into a
+GuideCatalog, is ignored and rewritten. Beside it, keyed the same way on every template
+file, Jinja's version and render.py: what each template reads (JSON), so no template is
+parsed to learn it, and Jinja's compiled templates (its bytecode cache, checked against
+each template's source). The cache lives in the user's cache folder
 ($XDG_CACHE_HOME/guidepost, else ~/.cache/guidepost), never in the repo. Only the owner
-may write it (folder 0700, file checked), since a pickle is code.
+may write it (folders 0700, files checked), since a pickle and compiled code are code.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from backend.domain.guides import GuideCatalog, catalog_files
 if TYPE_CHECKING:
     from jinja2 import BytecodeCache
 
-    from backend.domain.render import TemplateFactsByGuide, TextRenderer
+    from backend.domain.render import TextRenderer
+    from backend.domain.template_facts import TemplateFactsByGuide
 
 FORMAT = b"guidepost-catalog-v2"
 TEMPLATES_FORMAT = b"guidepost-template-facts-v1"
@@ -141,15 +146,16 @@ def template_files(root: Path, guide_ids: Iterable[str]) -> list[Path]:
 
 
 def templates_key(catalog: GuideCatalog) -> str:
-    """sha256 naming what template analysis depends on: every template file, Jinja, render.py."""
+    """sha256 naming what the analysis depends on: every template file, Jinja, its modules."""
     from jinja2 import __version__ as jinja_version
 
-    from backend.domain import render
+    from backend.domain import render, template_facts
 
     digest = hashlib.sha256(TEMPLATES_FORMAT)
     for part in (jinja_version, str(catalog.root.resolve())):
         digest.update(b"\0" + part.encode("utf-8", "surrogateescape"))
-    files = [Path(str(render.__file__)), *template_files(catalog.root, catalog.guides)]
+    sources = [Path(str(module.__file__)) for module in (render, template_facts)]
+    files = [*sources, *template_files(catalog.root, catalog.guides)]
     for path in files:
         digest.update(b"\0" + str(path).encode("utf-8", "surrogateescape") + b"\0")
         if path.is_file():
@@ -159,7 +165,7 @@ def templates_key(catalog: GuideCatalog) -> str:
 
 def read_template_facts(path: Path, key: str) -> TemplateFactsByGuide | None:
     """The template facts of the entry when it is ours, private and made from `key`."""
-    from backend.domain.render import TemplateFacts
+    from backend.domain.template_facts import TemplateFacts
 
     try:
         with path.open("rb") as handle:

@@ -20,7 +20,6 @@ from jinja2 import (
     StrictUndefined,
     Template,
     TemplateError,
-    meta,
 )
 from jinja2 import nodes as jinja_nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -31,6 +30,7 @@ from backend.domain.decision import PlaceholderKind, TextPlaceholder
 from backend.domain.derived import DERIVED
 from backend.domain.guides import Guide, GuideCatalog
 from backend.domain.korean import month_day, month_day_time, particle, read_date_text
+from backend.domain.template_facts import TemplateFacts, TemplateFactsByGuide, analyse_template
 from backend.errors import GuideDataError
 
 # Private-use characters framing a placeholder while rendering (the macro generator's
@@ -90,15 +90,6 @@ def unmark(text: str) -> tuple[str, list[TextPlaceholder]]:
     joined = "".join(plain)
     # A stray frame character (a broken frame) is dropped, as before.
     return (_ANY_MARK.sub("", joined) if _has_mark_char(joined) else joined), found
-
-
-def names_loaded(tree: jinja_nodes.Template) -> set[str]:
-    """Every name a template reads: context variables, globals, and its own locals.
-
-    Not `meta.find_undeclared_variables`: it leaves out names the environment has as
-    globals (a fact named like one, `lipsum`). Locals are in too: a superset is safe.
-    """
-    return {node.name for node in tree.find_all(jinja_nodes.Name) if node.ctx == "load"}
 
 
 def is_placeholder_setting(value: object) -> bool:
@@ -212,35 +203,6 @@ class PreparedContext:
     # facts: a text that reads no fact renders the same for every ticket with the same guide
     # object and URL.
     admin_call_url: str
-
-
-@dataclass(frozen=True)
-class TemplateFacts:
-    """What one template's source says: every name it loads, whether it uses another file."""
-
-    names: frozenset[str]
-    # Includes, imports or extends another template (its reads are not all in `names`).
-    uses_templates: bool
-
-    def to_json(self) -> dict[str, Any]:
-        """The facts as JSON (the explain cache keeps them between processes)."""
-        return {"names": sorted(self.names), "uses_templates": self.uses_templates}
-
-    @classmethod
-    def from_json(cls, data: Any) -> TemplateFacts:
-        """Read `to_json()`'s output back (ValueError when it is not that shape)."""
-        if not isinstance(data, dict) or set(data) != {"names", "uses_templates"}:
-            raise ValueError("not a template's facts")
-        names, uses = data["names"], data["uses_templates"]
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise ValueError("names: expected a list of strings")
-        if not isinstance(uses, bool):
-            raise ValueError("uses_templates: expected a boolean")
-        return cls(frozenset(names), uses)
-
-
-# Per guide: template name → its facts, or None when Jinja cannot read or parse it.
-TemplateFactsByGuide = dict[str, dict[str, TemplateFacts | None]]
 
 
 @dataclass(frozen=True)
@@ -516,8 +478,7 @@ class TextRenderer:
         except (TemplateError, OSError, UnicodeDecodeError):
             known[template] = None
             return None
-        uses = any(True for _ in meta.find_referenced_templates(tree))
-        facts = known[template] = TemplateFacts(frozenset(names_loaded(tree)), uses)
+        facts = known[template] = analyse_template(tree)
         self._trees[(guide_id, template)] = (tree, filename)
         return facts
 

@@ -22,7 +22,14 @@ TICKET = {
 EXPLAIN_URL = "https://admin.example/calls/{call_id}"
 PROBE = """
 import io, json, sys, warnings
+import jinja2
 from backend.cli import main
+parsed = []
+real_parse = jinja2.Environment._parse
+def counting_parse(self, source, name, filename):
+    parsed.append(name)
+    return real_parse(self, source, name, filename)
+jinja2.Environment._parse = counting_parse
 out, err = io.StringIO(), io.StringIO()
 code = main(["explain", sys.argv[1]], out, err)
 imported = sorted(m for m in ("yaml", "logging", "pydantic", "pydantic_core") if m in sys.modules)
@@ -31,6 +38,7 @@ print(json.dumps({
     "code": code,
     "decision": json.loads(out.getvalue()),
     "imported": imported,
+    "parsed": len(parsed),
     "stderr": err.getvalue(),
 }))
 """
@@ -54,6 +62,11 @@ def test_a_cached_explain_parses_no_yaml_and_imports_no_pydantic(tmp_path):
     assert fresh["imported"] == ["pydantic", "pydantic_core", "yaml"]
     cached = run_probe(tmp_path)
     assert (cached["code"], cached["imported"]) == (0, [])
+    # Every template analysed when the cache was filled; none parsed once it is warm
+    # (what each reads is cached, its compiled code is in Jinja's bytecode cache).
+    templates = list((ROOT / "macros").glob("*/templates/*.j2"))
+    assert int(str(fresh["parsed"])) > len(templates)
+    assert cached["parsed"] == 0
     # Logging is set up on the first Python warning: still a masked JSON line, never bare text.
     (line,) = str(cached["stderr"]).splitlines()
     assert json.loads(line)["logger"] == "py.warnings"

@@ -14,7 +14,8 @@ from backend.catalog_cache import bytecode_cache, cached_renderer, templates_key
 from backend.domain.engine import EngineOptions, decide
 from backend.domain.facts import parse_input
 from backend.domain.guides import GuideCatalog, load_catalog
-from backend.domain.render import TemplateFacts, TextRenderer
+from backend.domain.render import TextRenderer
+from backend.domain.template_facts import TemplateFacts
 from tooling.decision_snapshot import read_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,15 +16,21 @@ may write it (folders 0700, files checked), since a pickle and compiled code are
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import pickle
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from jinja2 import FileSystemBytecodeCache
+from jinja2 import __version__ as jinja_version
+from jinja2.bccache import Bucket
 
 from backend import __version__
 from backend.domain import fields as fields_module
@@ -32,8 +38,6 @@ from backend.domain import guides as guides_module
 from backend.domain.guides import GuideCatalog, catalog_files
 
 if TYPE_CHECKING:
-    from jinja2 import BytecodeCache
-
     from backend.domain.render import TextRenderer
     from backend.domain.template_facts import TemplateFactsByGuide
 
@@ -147,8 +151,6 @@ def template_files(root: Path, guide_ids: Iterable[str]) -> list[Path]:
 
 def templates_key(catalog: GuideCatalog) -> str:
     """sha256 naming what the analysis depends on: every template file, Jinja, its modules."""
-    from jinja2 import __version__ as jinja_version
-
     from backend.domain import render, template_facts
 
     digest = hashlib.sha256(TEMPLATES_FORMAT)
@@ -186,30 +188,52 @@ def read_template_facts(path: Path, key: str) -> TemplateFactsByGuide | None:
         return None
 
 
-def bytecode_cache(folder: Path) -> BytecodeCache | None:
+def bytecode_cache(folder: Path) -> QuietBytecodeCache | None:
     """Jinja's cache of compiled templates in a private folder, or None when there is none.
 
     Jinja checks each entry against its template's source; the folder is named after what
     compiled code also depends on (Jinja's version, render.py's environment options).
     """
-    from jinja2 import FileSystemBytecodeCache
-    from jinja2 import __version__ as jinja_version
-
     from backend.domain import render
 
     digest = hashlib.sha256(TEMPLATES_FORMAT + b"\0" + jinja_version.encode("ascii"))
     digest.update(Path(str(render.__file__)).read_bytes())
     path = folder / f"jinja-{digest.hexdigest()[:16]}"
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path.mkdir(mode=0o700, exist_ok=True)
         status = path.stat()
+    except FileNotFoundError:
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path.mkdir(mode=0o700, exist_ok=True)
+            status = path.stat()
+        except OSError:
+            return None
     except OSError:
         return None
     # Compiled code is loaded and run: only from a folder nobody else may write.
-    if not _private(status.st_uid, status.st_mode) or status.st_mode & 0o077:
+    private = _private(status.st_uid, status.st_mode) and not status.st_mode & 0o077
+    if not private or not stat.S_ISDIR(status.st_mode):
         return None
-    return FileSystemBytecodeCache(str(path))
+    return QuietBytecodeCache(str(path))
+
+
+class QuietBytecodeCache(FileSystemBytecodeCache):
+    """Jinja's file cache of compiled templates; an entry it cannot read or write is skipped.
+
+    As the catalog entry: a damaged file is compiled afresh, a full disk writes nothing.
+    """
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        """Fill the bucket from its file, or leave it empty (Jinja then compiles)."""
+        try:
+            super().load_bytecode(bucket)
+        except Exception:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        """Write the bucket's code; skipped when the folder cannot be written."""
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
 
 
 def cached_renderer(catalog: GuideCatalog, folder: Path | None = None) -> TextRenderer:

@@ -145,3 +145,50 @@ def test_the_key_names_render_py(macros, monkeypatch, tmp_path):
     monkeypatch.setattr(render, "__file__", str(other))
     assert templates_key(catalog) != before
     assert catalog_cache.TEMPLATES_FORMAT.startswith(b"guidepost-template-facts")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda data: data[: len(data) // 2], id="truncated"),
+        pytest.param(lambda data: data[:40] + b"\x00" * 40 + data[80:], id="zeroed"),
+        pytest.param(lambda data: b"garbage", id="garbage"),
+    ],
+)
+def test_damaged_compiled_templates_are_compiled_afresh(tmp_path, damage):
+    catalog = load_repo_catalog()
+    known = TextRenderer(catalog).template_facts()
+    tickets = [parse_input(data, catalog.fields) for _, data, _ in read_snapshot(BASELINE)[::40]]
+
+    def decided_by(renderer: TextRenderer) -> list[object]:
+        return [decide(t, catalog, renderer, OPTIONS).to_json() for t in tickets]
+
+    expected = decided_by(TextRenderer(catalog, known, bytecode_cache(tmp_path)))
+    entries = [p for p in next(tmp_path.glob("jinja-*")).iterdir()]
+    assert entries
+    for entry in entries:
+        entry.write_bytes(damage(entry.read_bytes()))
+    assert decided_by(TextRenderer(catalog, known, bytecode_cache(tmp_path))) == expected
+
+
+def test_an_unwritable_bytecode_folder_still_renders(tmp_path):
+    catalog = load_repo_catalog()
+    cache = bytecode_cache(tmp_path)
+    assert cache is not None
+    # The folder gone, a file in its place (root may write anywhere else): writes fail.
+    folder = next(tmp_path.glob("jinja-*"))
+    folder.rmdir()
+    folder.write_text("not a folder")
+    ticket = parse_input(read_snapshot(BASELINE)[0][1], catalog.fields)
+    renderer = TextRenderer(catalog, TextRenderer(catalog).template_facts(), cache)
+    plain = decide(ticket, catalog, TextRenderer(catalog), OPTIONS).to_json()
+    assert decide(ticket, catalog, renderer, OPTIONS).to_json() == plain
+
+
+def test_a_file_where_the_bytecode_folder_would_be_means_no_bytecode_cache(tmp_path):
+    assert bytecode_cache(tmp_path) is not None
+    folder = next(tmp_path.glob("jinja-*"))
+    folder.rmdir()
+    folder.write_text("not a folder")
+    folder.chmod(0o600)
+    assert bytecode_cache(tmp_path) is None

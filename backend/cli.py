@@ -10,7 +10,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 from urllib.parse import urlsplit
 
 from backend.errors import GuidepostError, InputError, SettingsError
@@ -394,6 +394,26 @@ def route_logs(err: TextIO, *, lazily: bool = False) -> None:
 
     install_log_masking()
     route_stdlib_logging(err, logging.WARNING)
+
+
+def console_main() -> NoReturn:
+    """`guidepost` and `python -m backend`: run the CLI, exit with its code.
+
+    `explain` then ends the process without the interpreter's teardown (freeing every
+    module and object: ~20 ms of a ~250 ms run) once its output is flushed; it holds no
+    file, thread or pending write (cache entries are written atomically before).
+    """
+    argv = sys.argv[1:]
+    code = main(argv)
+    if argv[:1] == ["explain"]:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            # Output that cannot be flushed (a closed pipe): the ordinary exit reports it.
+            raise SystemExit(code) from None
+        os._exit(code)
+    raise SystemExit(code)
 
 
 def main(

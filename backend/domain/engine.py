@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from backend.domain.conditions import TRI_NO, TRI_UNKNOWN, TRI_YES, Outcome, Tri
@@ -334,10 +334,10 @@ def decide(
         "fields_set": fields_set,
         "facts": facts,
     }
-    draft = replace(_UNDECIDED, **parts)
+    draft = _UNDECIDED.evolve(**parts)
     tags = build_tags(draft, guide, env.lookup)
     note = build_note(draft, guide, catalog, renderer)
-    return replace(draft, tags=tags, note=note)
+    return draft.evolve(tags=tags, note=note)
 
 
 def offers_text(

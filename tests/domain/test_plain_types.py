@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -118,3 +119,32 @@ def test_a_guide_is_validated_from_yaml_data_with_its_shorthands() -> None:
     assert again.rows[0].collect[0].fact == "origin_call_id"
     assert all(r.when is None for r in again.requires)
     assert isinstance(again.rows, tuple)
+
+
+BASE = recorded_decisions(step=400)[0]
+
+
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "branch": st.text(max_size=5),
+            "eligible": st.booleans(),
+            "tags": st.lists(st.text(max_size=3), max_size=2),
+            "note": st.text(max_size=5),
+            "facts": st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+        },
+    )
+)
+def test_evolve_is_dataclasses_replace(changes: dict[str, object]) -> None:
+    before = BASE.to_json()
+    evolved = BASE.evolve(**changes)
+    assert evolved == replace(BASE, **changes)
+    assert type(evolved) is Decision
+    assert evolved.to_json() == replace(BASE, **changes).to_json()
+    assert BASE.to_json() == before  # the original is untouched
+
+
+def test_evolve_refuses_an_unknown_field() -> None:
+    with pytest.raises(TypeError, match="no field 'colour'"):
+        Decision(guide=None).evolve(colour="red")

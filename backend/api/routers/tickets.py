@@ -65,7 +65,10 @@ def answer_adapter(kind: type[Any]) -> TypeAdapter[Any]:
 
 
 def json_response(model: BaseModel | Decision) -> Response:
-    """The answer as JSON, validated once (a returned model is validated again by FastAPI)."""
+    """The answer as JSON, serialized once (a returned model is validated again by FastAPI).
+
+    A dataclass answer (TicketGuidance) is built from typed values: dumped, not re-validated.
+    """
     if isinstance(model, BaseModel):
         return Response(model.model_dump_json(), media_type="application/json")
     return Response(answer_adapter(type(model)).dump_json(model), media_type="application/json")

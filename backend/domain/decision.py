@@ -89,8 +89,9 @@ class RenderedText(JsonData):
 
         schema = handler(source)
         if schema["type"] == "dataclass" and schema["schema"]["type"] == "dataclass-args":
-            # readOnly in the JSON schema, as pydantic's own computed fields are.
-            read_only = {"pydantic_js_updates": {"readOnly": True}}
+            # readOnly and described in the JSON schema, as pydantic's own computed fields are.
+            about = {"readOnly": True, "description": cls.from_article.__doc__}
+            read_only = {"pydantic_js_updates": about}
             computed = core_schema.computed_field(
                 "from_article", core_schema.bool_schema(), metadata=read_only
             )

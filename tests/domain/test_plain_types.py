@@ -52,6 +52,7 @@ def test_the_api_schema_and_dump_keep_from_article() -> None:
     schema = TypeAdapter(Decision).json_schema(mode="serialization")
     rendered = schema["$defs"]["RenderedText"]
     assert rendered["properties"]["from_article"] == {
+        "description": RenderedText.from_article.__doc__,
         "readOnly": True,
         "title": "From Article",
         "type": "boolean",

@@ -77,18 +77,23 @@ def test_a_guidance_answer_is_json_like_the_api_sends_it() -> None:
 
 
 json_leaves = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
-json_like = st.recursive(
+json_scalars = (
     json_leaves
     | st.dates()
     # Since 1970 Seoul's offset is whole minutes (older LMT offsets carry seconds).
     | st.datetimes(min_value=datetime(1970, 1, 1), timezones=st.just(SEOUL))
-    | st.builds(TextPlaceholder, st.integers(), st.integers(), st.just("fact"), st.text()),
-    lambda inner: (
-        st.lists(inner, max_size=3)
-        | st.tuples(inner, inner)
-        | st.dictionaries(st.text(max_size=3), inner, max_size=3)
-    ),
-    max_leaves=12,
+    | st.builds(TextPlaceholder, st.integers(), st.integers(), st.just("fact"), st.text())
+)
+json_nested = (
+    st.lists(json_scalars, max_size=3)
+    | st.tuples(json_scalars, json_scalars)
+    | st.dictionaries(st.text(max_size=3), json_scalars, max_size=3)
+)
+json_like = (
+    json_scalars
+    | json_nested
+    | st.dictionaries(st.text(max_size=3), json_nested, max_size=2)
+    | st.lists(json_nested, max_size=2)
 )
 
 

@@ -1,5 +1,5 @@
 """`python -m backend` runs the Guidepost CLI."""
 
-from backend.cli import main
+from backend.cli import console_main
 
-raise SystemExit(main())
+console_main()

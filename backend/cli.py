@@ -10,7 +10,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 from urllib.parse import urlsplit
 
 from backend.errors import GuidepostError, InputError, SettingsError
@@ -46,8 +46,8 @@ def run_explain(
 ) -> dict[str, Any]:
     """Parse an `explain` input and return the decision JSON; InputError on bad input.
 
-    `cached`: take the validated catalog from the per-user cache (backend/catalog_cache.py)
-    while its source files are unchanged, as the `explain` command does.
+    `cached`: take the validated catalog, and what each template reads, from the per-user
+    cache (backend/catalog_cache.py) while their files are unchanged, as `explain` does.
     """
     from backend.domain.engine import EngineOptions, decide
     from backend.domain.facts import parse_input
@@ -55,10 +55,12 @@ def run_explain(
     from backend.domain.render import TextRenderer
 
     load: Callable[[Path], GuideCatalog] = load_catalog
+    renderer_for: Callable[[GuideCatalog], TextRenderer] = TextRenderer
     if cached:
-        from backend.catalog_cache import load_catalog_cached
+        from backend.catalog_cache import cached_renderer, load_catalog_cached
 
         load = load_catalog_cached
+        renderer_for = cached_renderer
 
     try:
         data = json.loads(raw_text)
@@ -73,7 +75,7 @@ def run_explain(
     if admin_call_url is None:
         admin_call_url = explain_settings()[2]
     options = EngineOptions(admin_call_url=admin_call_url)
-    return decide(ticket, catalog, TextRenderer(catalog), options).to_json()
+    return decide(ticket, catalog, renderer_for(catalog), options).to_json()
 
 
 def explain_settings() -> tuple[Path, Path, str]:
@@ -392,6 +394,26 @@ def route_logs(err: TextIO, *, lazily: bool = False) -> None:
 
     install_log_masking()
     route_stdlib_logging(err, logging.WARNING)
+
+
+def console_main() -> NoReturn:
+    """`guidepost` and `python -m backend`: run the CLI, exit with its code.
+
+    `explain` then ends the process without the interpreter's teardown (freeing every
+    module and object: ~20 ms of a ~250 ms run) once its output is flushed; it holds no
+    file, thread or pending write (cache entries are written atomically before).
+    """
+    argv = sys.argv[1:]
+    code = main(argv)
+    if argv[:1] == ["explain"]:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            # Output that cannot be flushed (a closed pipe): the ordinary exit reports it.
+            raise SystemExit(code) from None
+        os._exit(code)
+    raise SystemExit(code)
 
 
 def main(

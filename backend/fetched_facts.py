@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from backend.connectors.merge import Disagreement, fields_to_fill, merge_facts
@@ -76,9 +76,7 @@ def annotate_decision(
         notices.append(DISAGREEMENT_NOTICE)
     if not fill and notices == decision.notices:
         return decision
-    return decision.model_copy(
-        update={"fields_set": {**decision.fields_set, **fill}, "notices": notices}
-    )
+    return replace(decision, fields_set={**decision.fields_set, **fill}, notices=notices)
 
 
 def fetched_check_facts(

@@ -98,7 +98,7 @@ def form_guidance(
     """The decision on the form's values; Zendesk is read only for the reconnection history."""
     wrapped = _FormGateway(gateway, form_record(ticket_id, form))
     found = read_decision(cast(ZendeskGateway, wrapped), ticket_id, ctx, agent_source="form")
-    answer = build_guidance(found, ctx).model_dump(mode="json")
+    answer = build_guidance(found, ctx).to_json()
     return {
         **answer,
         "ticket_id": ticket_id,

@@ -264,7 +264,7 @@ def _recheck_ledger(
 
 def _lose(found: TicketDecision, prior: int, branch: str, ctx: ServiceContext) -> TicketDecision:
     """The decision again with `prior` earlier reconnections: already_reconnected_once."""
-    ticket = found.ticket.model_copy(update={"prior_reconnections": prior})
+    ticket = replace(found.ticket, prior_reconnections=prior)
     decision = decide_ticket(ticket, ctx)
     if found.merged is not None:
         # The admin facts the agent saw stay: their field fills and the disagreement notice.

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Literal
 
@@ -56,6 +57,7 @@ from backend.ticket_decision import (
     decision_outcome,
     parse_quietly,
     parse_record,
+    read_history_source,
     require_field_map,
 )
 from backend.zendesk.gateway import (
@@ -121,12 +123,12 @@ def read_decision(
     merged: MergedFacts | None = None
     if pending is not None:
         merged = merge_fetched(ticket.values, pending.result(), agent_source)
-        ticket = ticket.model_copy(update={"values": merged.values})
+        ticket = replace(ticket, values=merged.values)
         if history is None:
             # A fetched fact may select the guide that counts prior reconnections.
             history = _read_history(gateway, ticket_id, decide_ticket(ticket, ctx), ticket, ctx)
     if history is not None and history.prior:
-        ticket = ticket.model_copy(update={"prior_reconnections": history.prior})
+        ticket = replace(ticket, prior_reconnections=history.prior)
     if merged is not None or (history is not None and history.prior):
         decision = decide_ticket(ticket, ctx)
     if merged is not None:
@@ -175,13 +177,13 @@ def build_guidance(found: TicketDecision, ctx: ServiceContext | None = None) -> 
         else {}
     )
     return TicketGuidance(
-        **dict(found.decision),
+        **found.decision.field_values(),
         ticket_id=found.record.id,
         ticket_updated_at=found.record.updated_at,
         already_applied=found.already_applied,
         prior_reconnections=found.ticket.prior_reconnections,
         fingerprint=decision_fingerprint(found.decision),
-        reconnection_history=found.history_source,
+        reconnection_history=read_history_source(found.history_source),
         **provenance,
     )
 
@@ -236,7 +238,7 @@ def _check_writable(found: TicketDecision, fingerprint: str | None, ctx: Service
         raise DecisionChangedError(
             "the decision changed since the guidance was shown; review the new one",
             # The guidance answer's shape (fact_sources…): the sidebar re-renders from it.
-            decision=build_guidance(found, ctx).model_dump(mode="json"),
+            decision=build_guidance(found, ctx).to_json(),
         )
     if decision.guide is None:
         raise NothingToApplyError("the ticket matches no guide: nothing to apply", field="branch")

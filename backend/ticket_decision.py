@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -35,41 +35,63 @@ from backend.zendesk.gateway import (
 )
 
 Outcome = Literal["eligible", "blocked", "pending"]
+HistorySource = Literal["ledger", "ledger+search", "search"]
+HISTORY_SOURCES: tuple[HistorySource, ...] = ("ledger", "ledger+search", "search")
 
 
 CLOSED_STATUS = "closed"
 
 
+def read_history_source(source: str | None) -> HistorySource | None:
+    """Where prior reconnections were counted, checked against the answer's values."""
+    if source is None:
+        return None
+    for known in HISTORY_SOURCES:
+        if source == known:
+            return known
+    raise ValueError(f"unknown reconnection history source {source!r}")
+
+
+def about(text: str) -> dict[str, str]:
+    """A dataclass field's metadata describing it (pydantic's schema reads `description`)."""
+    return {"description": text}
+
+
+@dataclass(frozen=True, kw_only=True)
 class TicketGuidance(Decision):
     """The decision on a Zendesk ticket, with what the sidebar needs to apply it."""
 
     ticket_id: int
     ticket_updated_at: str | None
-    already_applied: bool = Field(description="this decision's write-back is already on the ticket")
-    prior_reconnections: int = Field(
-        description="other 강콜 recorded for this 원콜 (ledger, then search; 0 without one)"
+    already_applied: bool = field(
+        metadata=about("this decision's write-back is already on the ticket")
     )
-    fingerprint: str = Field(
-        description="hash of guide, branch, outcome, blocks and note: send it back with apply"
+    prior_reconnections: int = field(
+        metadata=about("other 강콜 recorded for this 원콜 (ledger, then search; 0 without one)")
+    )
+    fingerprint: str = field(
+        metadata=about("hash of guide, branch, outcome, blocks and note: send it back with apply")
     )
     source: Literal["ticket", "form"] = "ticket"
-    reconnection_history: Literal["ledger", "ledger+search", "search"] | None = Field(
+    reconnection_history: HistorySource | None = field(
         default=None,
-        description="where prior reconnections were counted; search-based history may lag",
+        metadata=about("where prior reconnections were counted; search-based history may lag"),
     )
-    fact_sources: dict[str, Any] = Field(
+    fact_sources: dict[str, Any] = field(
         default_factory=dict,
-        description="per fact: typed on the ticket / form, or fetched by a connector (and when)",
+        metadata=about(
+            "per fact: typed on the ticket / form, or fetched by a connector (and when)"
+        ),
     )
-    connector_failures: list[dict[str, Any]] = Field(
-        default_factory=list, description="admin sources that failed; their facts stay unknown"
+    connector_failures: list[dict[str, Any]] = field(
+        default_factory=list, metadata=about("admin sources that failed; their facts stay unknown")
     )
-    connector_disagreements: list[dict[str, Any]] = Field(
-        default_factory=list, description="typed values the admin system reports differently"
+    connector_disagreements: list[dict[str, Any]] = field(
+        default_factory=list, metadata=about("typed values the admin system reports differently")
     )
-    fetched_check_facts: dict[str, list[str]] = Field(
+    fetched_check_facts: dict[str, list[str]] = field(
         default_factory=dict,
-        description="per check line: the facts it reads that a connector fetched",
+        metadata=about("per check line: the facts it reads that a connector fetched"),
     )
 
 
@@ -195,7 +217,7 @@ def compute_settled_fingerprint(
         parsed = ctx.catalog.fields.parse(key, value)
         if parsed is not None:
             filled[key] = parsed
-    settled = decide_ticket(ticket.model_copy(update={"values": filled}), ctx)
+    settled = decide_ticket(replace(ticket, values=filled), ctx)
     return fingerprint(settled)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -194,6 +195,7 @@ class ApplyRequest(BaseModel):
         return value
 
 
+@dataclass(frozen=True, kw_only=True)
 class GuidanceResponse(TicketGuidance):
     """The decision on a Zendesk ticket, with the ticket's id, `updated_at` and fingerprint."""
 

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from backend.domain.fields import FieldCatalog, JsonScalar
 from backend.domain.values import (
@@ -42,15 +41,22 @@ ZENDESK_KEYS = ("ticket", PRIOR_RECONNECTIONS)
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_.\[\]-]{1,60}")
 
 
-class TicketInput(BaseModel):
+@dataclass(frozen=True, slots=True)
+class TicketInput:
     """One ticket's known field values (semantic key → typed value) and its text."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    values: dict[str, Any] = Field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
     subject: str = ""
     description: str = ""
-    prior_reconnections: int = Field(default=0, ge=0)
+    prior_reconnections: int = 0
+
+    def __post_init__(self) -> None:
+        count = self.prior_reconnections
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise InputError(
+                f"{PRIOR_RECONNECTIONS}: expected a whole number >= 0, got {show_value(count)}",
+                field=PRIOR_RECONNECTIONS,
+            )
 
 
 def name_key(key: object) -> str:

@@ -1,18 +1,27 @@
-"""The field catalog (macros/fields.yaml): keys, types, labels, options, value codecs."""
+"""The field catalog (macros/fields.yaml): keys, types, labels, options, value codecs.
+
+Frozen dataclasses without pydantic (see guides.py): pydantic validates the file's
+entries (`_RawField`) when the catalog is loaded, importing it then.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, cast
 
 from backend.domain import values as v
 from backend.domain.coupon import CouponPiece, format_split, parse_coupon_split
 from backend.errors import GuideDataError, UnknownFieldError
+
+if TYPE_CHECKING:
+    from pydantic import GetCoreSchemaHandler, TypeAdapter
+    from pydantic_core import CoreSchema
 
 FieldType = Literal[
     "tristate",
@@ -33,20 +42,35 @@ _KEY_RE = re.compile(r"[a-z][a-z0-9_]*")
 _CODE_RE = re.compile(r"[a-z0-9][a-z0-9_]*")
 
 
-class Label(BaseModel):
+# pydantic's config of the file's entries (read from the class when the loader validates).
+STRICT_ENTRY: dict[str, Any] = {"extra": "forbid", "strict": True}
+
+
+class _StrictEntry:
+    """Strict values, given as a mapping (strict pydantic alone wants a dataclass instance)."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        schema = handler(source)
+        if schema["type"] == "dataclass":
+            # The entry's own check only; its fields keep the config's strict mode.
+            cast("dict[str, Any]", schema)["strict"] = False
+        return schema
+
+
+@dataclass(frozen=True)
+class Label(_StrictEntry):
     """A Korean and an English label."""
 
-    # defer_build: validators are built on first use, not at import (see guides._Strict).
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, defer_build=True)
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT_ENTRY
 
     ko: str
     en: str
 
 
-# Constants of known-good strings: model_construct skips building Label's validator at import.
 TRISTATE_LABELS: dict[str, Label] = {
-    "yes": Label.model_construct(ko="예", en="Yes"),
-    "no": Label.model_construct(ko="아니오", en="No"),
+    "yes": Label(ko="예", en="Yes"),
+    "no": Label(ko="아니오", en="No"),
 }
 
 
@@ -55,16 +79,15 @@ def option_tag(key: str, code: str) -> str:
     return f"gp_{key}_{code}"
 
 
-class FieldDef(BaseModel):
+@dataclass(frozen=True)
+class FieldDef:
     """One semantic ticket field of the catalog."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     key: str
     type: FieldType
     label_ko: str
     label_en: str
-    options: dict[str, Label] = Field(default_factory=dict)
+    options: dict[str, Label] = dataclasses.field(default_factory=dict)
     zendesk: bool = True
 
     @property
@@ -79,15 +102,24 @@ class FieldDef(BaseModel):
         return {option_tag(self.key, code): label for code, label in self.options.items()}
 
 
-class _RawField(BaseModel):
+@dataclass(frozen=True)
+class _RawField(_StrictEntry):
     """A field entry as written in fields.yaml."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT_ENTRY
 
     type: FieldType
     label: Label
-    options: dict[str, Label] = Field(default_factory=dict)
+    options: dict[str, Label] = dataclasses.field(default_factory=dict)
     zendesk: bool = True
+
+
+@cache
+def _raw_field_adapter() -> TypeAdapter[_RawField]:
+    """pydantic's validator of one fields.yaml entry (built on first use)."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(_RawField)
 
 
 class FieldCatalog:
@@ -197,10 +229,12 @@ def load_field_catalog(path: Path) -> FieldCatalog:
 
 
 def _read_field(path: Path, key: object, raw: object) -> FieldDef:
+    from pydantic import ValidationError
+
     if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
         raise GuideDataError(f"{path}: field key {key!r} must be lower_snake_case")
     try:
-        spec = _RawField.model_validate(raw)
+        spec = _raw_field_adapter().validate_python(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])

@@ -16,12 +16,12 @@ from typing import Any, Literal
 
 import yaml
 from jinja2 import Environment, TemplateSyntaxError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from backend.domain.catalog_schema import OPTION_CODE_PATTERN, FieldsDocument, LabelsDocument
 from backend.domain.conditions import FACT_OPS, compile_condition
 from backend.domain.fields import FieldCatalog, load_field_catalog
-from backend.domain.guides import Guide
+from backend.domain.guides import Guide, guide_adapter
 from backend.errors import GuideDataError
 
 Loc = tuple[str | int, ...]
@@ -100,9 +100,10 @@ def _pydantic_message(error: Mapping[str, Any]) -> tuple[str, str]:
     kind = str(error["type"])
     loc = error["loc"]
     name = str(loc[-1]) if loc else "?"
-    if kind == "extra_forbidden":
+    # A dataclass (guides.py) names these unexpected/missing keyword arguments.
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
         return (f"알 수 없는 키 '{name}' (오타인지 확인)", f"unknown key '{name}' (a typo?)")
-    if kind == "missing":
+    if kind in ("missing", "missing_keyword_argument"):
         return (f"필수 키 '{name}'가 없습니다", f"required key '{name}' is missing")
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
@@ -305,9 +306,14 @@ def _duplicates(path: Path, root: yaml.Node) -> list[Finding]:
     ]
 
 
-def _validate(path: Path, root: yaml.Node, model: type[BaseModel], data: Any) -> list[Finding]:
+def _validate(
+    path: Path, root: yaml.Node, model: type[BaseModel] | TypeAdapter[Any], data: Any
+) -> list[Finding]:
     try:
-        model.model_validate(data)
+        if isinstance(model, TypeAdapter):
+            model.validate_python(data)
+        else:
+            model.model_validate(data)
     except ValidationError as exc:
         found = []
         for error in exc.errors():
@@ -335,9 +341,9 @@ def lint_guide_file(
         return linter.found
     data = {k: v for k, v in data.items() if not str(k).startswith("x-")}
     try:
-        guide = Guide.model_validate(data)
+        guide: Guide = guide_adapter().validate_python(data)
     except ValidationError:
-        return linter.found + _validate(path, root, Guide, data)
+        return linter.found + _validate(path, root, guide_adapter(), data)
     linter.conditions(data)
     linter.references(guide, path.parent / "templates")
     if labels is not None:

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from backend.domain.conditions import FACT_OPS
-from backend.domain.guides import Guide
+from backend.domain.guides import guide_adapter
 
 SCHEMA_ID = "https://guidepost.dev/schemas/guide.schema.json"
 _REF = {"$ref": "#/$defs/Condition"}
@@ -77,7 +77,7 @@ def _retype(defs: dict[str, Any]) -> None:
 
 def guide_schema() -> dict[str, Any]:
     """The JSON Schema of one guide.yaml."""
-    schema = Guide.model_json_schema(by_alias=True)
+    schema = guide_adapter().json_schema(by_alias=True)
     defs: dict[str, Any] = schema.setdefault("$defs", {})
     defs["Guide"] = {k: v for k, v in schema.items() if k != "$defs"}
     _retype(defs)

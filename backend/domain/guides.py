@@ -1,38 +1,77 @@
-"""Guides as data: the pydantic model of `macros/<guide>/guide.yaml` and its loader."""
+"""Guides as data: the runtime types of `macros/<guide>/guide.yaml` and their loader.
+
+The types are frozen dataclasses that import no pydantic, so `explain` on a cached catalog
+(backend/catalog_cache.py) never imports it. pydantic validates them when a guide is
+loaded or linted (it reads stdlib dataclasses, their `__pydantic_config__` and field
+metadata such as an alias); the loader imports it then, not at import.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from functools import cached_property
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from backend.domain.conditions import Condition, compile_condition
 from backend.domain.fields import FieldCatalog, load_field_catalog, read_yaml_file
 from backend.errors import GuideDataError
 
+if TYPE_CHECKING:
+    from pydantic import GetCoreSchemaHandler, TypeAdapter
+    from pydantic_core import CoreSchema
+
 TextKind = Literal["reply", "outbound", "sms", "note"]
 OutcomeName = Literal["eligible", "blocked", "pending"]
+
+
+class _AnyJson:
+    """Annotation marker: pydantic validates the value as `JsonValue` (plain JSON only)."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        from pydantic import JsonValue
+
+        return handler.generate_schema(JsonValue)
+
+
+class _FactNames:
+    """Annotation marker: a plain fact name in the list stands for `{fact: <name>}`."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_before_validator_function(expand_fact_names, handler(source))
+
+
+def expand_fact_names(value: Any) -> Any:
+    """Accept plain fact names for `collect` and `requires` entries."""
+    if isinstance(value, list):
+        return [{"fact": v} if isinstance(v, str) else v for v in value]
+    return value
 
 
 # A condition as YAML gives it: plain JSON values, never arbitrary objects.
 # `conditions.compile_condition` turns it into a typed tree with precise errors, and
 # `guide_schema.py` gives editors its grammar.
-ConditionData = JsonValue
+ConditionData = Annotated[Any, _AnyJson()]
 # A guide setting (a phone number, a URL, a map of 발주사 → 상황실 number, a rounding rule).
-SettingValue = JsonValue
+SettingValue = Annotated[Any, _AnyJson()]
+# pydantic's config of every guide type (read from the class when the loader validates).
+STRICT_KEYS: dict[str, Any] = {"extra": "forbid"}
 
 
-class _Strict(BaseModel):
-    # defer_build: a model's validator is built on its first validation, not at import;
-    # `explain` on a cached catalog (backend/catalog_cache.py) validates none of these.
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, arbitrary_types_allowed=True, defer_build=True
-    )
+@dataclass(frozen=True)
+class _Strict:
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT_KEYS
 
 
+@dataclass(frozen=True)
 class Label(_Strict):
     """A Korean/English pair."""
 
@@ -40,6 +79,7 @@ class Label(_Strict):
     en: str
 
 
+@dataclass(frozen=True)
 class Variants(_Strict):
     """A text with one template per value of a fact (card/cash, driver/customer)."""
 
@@ -50,6 +90,7 @@ class Variants(_Strict):
     all_while_unknown: bool = False
 
 
+@dataclass(frozen=True)
 class TextSpec(_Strict):
     """One text an agent may insert: a script step, an OB script, an SMS or a memo."""
 
@@ -82,6 +123,7 @@ class TextSpec(_Strict):
         return [self.template] if self.template else []
 
 
+@dataclass(frozen=True)
 class Rule(_Strict):
     """An id with a condition (blocks, checks, notices)."""
 
@@ -109,6 +151,7 @@ class Rule(_Strict):
         return bool(self.when == "eligible")
 
 
+@dataclass(frozen=True)
 class Collect(_Strict):
     """A fact the row needs: missing while unknown, or while not yet `until`."""
 
@@ -116,6 +159,7 @@ class Collect(_Strict):
     until: ConditionData = None
 
 
+@dataclass(frozen=True)
 class Require(_Strict):
     """A fact needed before acting, optionally only when a condition holds."""
 
@@ -129,6 +173,7 @@ class Require(_Strict):
         return compile_condition(self.when, f"requires {self.fact}")
 
 
+@dataclass(frozen=True)
 class Row(_Strict):
     """One row of a decision table."""
 
@@ -137,18 +182,10 @@ class Row(_Strict):
     # A label for this row when it differs from the branch's (e.g. a fact still unknown).
     label: Label | None = None
     action: bool = False
-    collect: tuple[Collect, ...] = ()
+    collect: Annotated[tuple[Collect, ...], _FactNames()] = ()
     blocks: tuple[Rule, ...] = ()
     notices: tuple[str, ...] = ()
     checks: bool = False
-
-    @field_validator("collect", mode="before")
-    @classmethod
-    def expand_collect(cls, value: Any) -> Any:
-        """Accept plain fact names for `collect` entries."""
-        if isinstance(value, list):
-            return [{"fact": v} if isinstance(v, str) else v for v in value]
-        return value
 
     @cached_property
     def condition(self) -> Condition:
@@ -156,13 +193,16 @@ class Row(_Strict):
         return compile_condition(self.when, f"row {self.branch}")
 
 
+@dataclass(frozen=True)
 class SetRule(_Strict):
     """A custom field a write-back fills from a derived fact while the field is empty."""
 
     field: str
-    from_: str = Field(alias="from")
+    # `dataclasses.field`: the bare name is this class's own attribute here.
+    from_: str = dataclasses.field(metadata={"alias": "from"})
 
 
+@dataclass(frozen=True)
 class TagRule(_Strict):
     """A tag a write-back adds; its `{field}` slots read fields, added once all are known."""
 
@@ -176,6 +216,7 @@ class TagRule(_Strict):
         return compile_condition(self.when, f"tag {self.tag}")
 
 
+@dataclass(frozen=True)
 class OnceOnly(_Strict):
     """An action allowed once per key (e.g. one 강제재연결 per 원콜): ledger claim and count.
 
@@ -196,6 +237,7 @@ class OnceOnly(_Strict):
     claim_tag: str
 
 
+@dataclass(frozen=True)
 class BranchSpec(_Strict):
     """Labels and texts of one branch."""
 
@@ -203,6 +245,7 @@ class BranchSpec(_Strict):
     texts: tuple[TextSpec, ...] = ()
 
 
+@dataclass(frozen=True)
 class Source(_Strict):
     """Where the guide's words come from."""
 
@@ -214,6 +257,7 @@ class Source(_Strict):
     article_sha256: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
 class Guide(_Strict):
     """One guide: metadata, decision table, checks, notices and texts."""
 
@@ -224,26 +268,18 @@ class Guide(_Strict):
     keywords: tuple[str, ...]
     fields: tuple[str, ...]
     response_order: tuple[str, ...]
-    settings: dict[str, SettingValue] = {}
+    settings: dict[str, SettingValue] = field(default_factory=dict)
     rows: tuple[Row, ...]
     checks: tuple[Rule, ...] = ()
-    requires: tuple[Require, ...] = ()
+    requires: Annotated[tuple[Require, ...], _FactNames()] = ()
     notices: tuple[Rule, ...] = ()
     sets: tuple[SetRule, ...] = ()
     # A field still empty on the ticket reads this fact instead (field → derived fact).
-    fallbacks: dict[str, str] = {}
+    fallbacks: dict[str, str] = field(default_factory=dict)
     # Extra tags a write-back adds beside the gp_… decision tags.
     tags: tuple[TagRule, ...] = ()
     once_only: OnceOnly | None = None
     branches: dict[str, BranchSpec]
-
-    @field_validator("requires", mode="before")
-    @classmethod
-    def expand_requires(cls, value: Any) -> Any:
-        """Accept plain fact names for `requires` entries."""
-        if isinstance(value, list):
-            return [{"fact": v} if isinstance(v, str) else v for v in value]
-        return value
 
     def branch_ids(self) -> list[str]:
         """Every branch a row can choose, in table order, without duplicates."""
@@ -260,10 +296,9 @@ class Guide(_Strict):
         return list(dict.fromkeys(ids))
 
 
-class GuideCatalog(BaseModel):
+@dataclass(frozen=True)
+class GuideCatalog:
     """Every guide, the field catalog and the block/notice labels."""
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)
 
     guides: dict[str, Guide]
     fields: FieldCatalog
@@ -289,14 +324,41 @@ class GuideCatalog(BaseModel):
         return self.root / guide_id / "templates"
 
 
+def yaml_keys(kind: type[Any]) -> tuple[str, ...]:
+    """The keys a guide or field type reads from YAML, in field order (aliases as written)."""
+    return tuple(item.metadata.get("alias", item.name) for item in dataclasses.fields(kind))
+
+
+@cache
+def guide_adapter() -> TypeAdapter[Guide]:
+    """pydantic's validator of one guide.yaml (built on first use: explain may need none)."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Guide)
+
+
+@cache
+def _label_adapter() -> TypeAdapter[Label]:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Label)
+
+
+def validate_guide(data: Any) -> Guide:
+    """A guide from its YAML data (`x-…` keys already dropped); pydantic's ValidationError."""
+    return guide_adapter().validate_python(data)
+
+
 def load_guide(path: Path) -> Guide:
     """Read and validate one guide.yaml."""
+    from pydantic import ValidationError
+
     data = read_yaml_file(path)
     if isinstance(data, dict):
         # `x-…` keys hold YAML anchors shared by several branches (texts written once).
         data = {k: v for k, v in data.items() if not str(k).startswith("x-")}
     try:
-        return Guide.model_validate(data)
+        return validate_guide(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -313,8 +375,9 @@ def load_catalog(root: Path) -> GuideCatalog:
     fields_file, labels_file, *guide_files = catalog_files(root)
     fields = load_field_catalog(fields_file)
     raw_labels = read_yaml_file(labels_file) or {}
+    read_label = _label_adapter().validate_python
     labels = {
-        kind: {ident: Label.model_validate(label) for ident, label in (entries or {}).items()}
+        kind: {ident: read_label(label) for ident, label in (entries or {}).items()}
         for kind, entries in raw_labels.items()
     }
     guides: dict[str, Guide] = {}

@@ -13,7 +13,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, Template, TemplateError, meta
+from jinja2 import (
+    BytecodeCache,
+    ChoiceLoader,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+)
 from jinja2 import nodes as jinja_nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import concat
@@ -23,6 +30,7 @@ from backend.domain.decision import PlaceholderKind, TextPlaceholder
 from backend.domain.derived import DERIVED
 from backend.domain.guides import Guide, GuideCatalog
 from backend.domain.korean import month_day, month_day_time, particle, read_date_text
+from backend.domain.template_facts import TemplateFacts, TemplateFactsByGuide, analyse_template
 from backend.errors import GuideDataError
 
 # Private-use characters framing a placeholder while rendering (the macro generator's
@@ -82,15 +90,6 @@ def unmark(text: str) -> tuple[str, list[TextPlaceholder]]:
     joined = "".join(plain)
     # A stray frame character (a broken frame) is dropped, as before.
     return (_ANY_MARK.sub("", joined) if _has_mark_char(joined) else joined), found
-
-
-def names_loaded(tree: jinja_nodes.Template) -> set[str]:
-    """Every name a template reads: context variables, globals, and its own locals.
-
-    Not `meta.find_undeclared_variables`: it leaves out names the environment has as
-    globals (a fact named like one, `lipsum`). Locals are in too: a superset is safe.
-    """
-    return {node.name for node in tree.find_all(jinja_nodes.Name) if node.ctx == "load"}
 
 
 def is_placeholder_setting(value: object) -> bool:
@@ -221,8 +220,16 @@ _HELPERS = frozenset({"guide_title", "denominations", "call_link", "setting", "s
 class TextRenderer:
     """Renders guide templates; one sandboxed environment per guide, templates cached."""
 
-    def __init__(self, catalog: GuideCatalog) -> None:
+    def __init__(
+        self,
+        catalog: GuideCatalog,
+        template_facts: TemplateFactsByGuide | None = None,
+        bytecode_cache: BytecodeCache | None = None,
+    ) -> None:
+        """`template_facts`: what `template_facts()` said for these same template files before;
+        `bytecode_cache`: where Jinja keeps compiled templates between processes (explain)."""
         self.catalog = catalog
+        self._bytecode_cache = bytecode_cache
         common = catalog.root / "_common"
         self._envs: dict[str, ImmutableSandboxedEnvironment] = {}
         # Compiled templates, loaded once (guide files are read once per process).
@@ -231,6 +238,11 @@ class TextRenderer:
         self._facts_read: dict[str, FactsRead | None] = {}
         # Whether a template reads no fact, and the texts of those already rendered.
         self._fact_free: dict[tuple[str, str], bool] = {}
+        # Each template is parsed once: its facts kept, its tree kept until it is compiled.
+        self._facts: TemplateFactsByGuide = {
+            guide_id: dict(by_name) for guide_id, by_name in (template_facts or {}).items()
+        }
+        self._trees: dict[tuple[str, str], tuple[jinja_nodes.Template, str | None]] = {}
         # Both kept per guide id with the guide object they were made from: a changed copy
         # of a guide (other settings) replaces them instead of reading the old ones.
         self._helper_sets: dict[tuple[str, str], tuple[Guide, dict[str, Any]]] = {}
@@ -252,6 +264,7 @@ class TextRenderer:
             # Guide files are read once per process: a template another one includes or
             # imports is not checked against the disk (a stat per render) on every use.
             auto_reload=False,
+            bytecode_cache=self._bytecode_cache,
         )
         env.filters.update(
             won=filter_won,
@@ -380,14 +393,10 @@ class TextRenderer:
 
     def _find_fact_free(self, guide_id: str, template: str) -> bool:
         env = self._env(guide_id)
-        try:
-            source = env.loader.get_source(env, template)[0]  # type: ignore[union-attr]
-            tree = env.parse(source)
-        except (TemplateError, OSError, UnicodeDecodeError):
+        found = self._template_facts(guide_id, template)
+        if found is None or found.uses_templates:
             return False
-        if any(True for _ in meta.find_referenced_templates(tree)):
-            return False
-        read = names_loaded(tree)
+        read = found.names
         settings = self.catalog.guide(guide_id).settings
         not_facts = set(settings) | _HELPERS | (set(env.globals) - {"lipsum"})
         # A fact shadows a setting of the same name (`context` puts the facts last).
@@ -417,7 +426,7 @@ class TextRenderer:
         computed name), so the union over every file the guide's loader serves is complete.
         """
         if guide_id not in self._names_read:
-            self._names_read[guide_id] = self._find_names_read(self._env(guide_id))
+            self._names_read[guide_id] = self._find_names_read(guide_id)
         return self._names_read[guide_id]
 
     def facts_read(self, guide_id: str) -> FactsRead | None:
@@ -435,17 +444,43 @@ class TextRenderer:
             )
         return self._facts_read[guide_id]
 
-    @staticmethod
-    def _find_names_read(env: ImmutableSandboxedEnvironment) -> frozenset[str] | None:
+    def _find_names_read(self, guide_id: str) -> frozenset[str] | None:
         names: set[str] = set()
         try:
-            for name in env.list_templates():
-                source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
-                names |= names_loaded(env.parse(source))
-        except (TemplateError, OSError, UnicodeDecodeError):
-            # A file Jinja cannot read or parse: every fact stays in the context.
+            templates = self._env(guide_id).list_templates()
+        except OSError:
             return None
+        for name in templates:
+            facts = self._template_facts(guide_id, name)
+            if facts is None:
+                # A file Jinja cannot read or parse: every fact stays in the context.
+                return None
+            names |= facts.names
         return frozenset(names)
+
+    def template_facts(self) -> TemplateFactsByGuide:
+        """Every template of every guide, analysed (parsed once each): for the explain cache."""
+        for guide_id in self.catalog.guides:
+            self.names_read(guide_id)
+            for name in self._env(guide_id).list_templates():
+                self._template_facts(guide_id, name)
+        return {guide_id: dict(by_name) for guide_id, by_name in self._facts.items()}
+
+    def _template_facts(self, guide_id: str, template: str) -> TemplateFacts | None:
+        """A template's facts, from one parse whose tree `_load` then compiles."""
+        known = self._facts.setdefault(guide_id, {})
+        if template in known:
+            return known[template]
+        env = self._env(guide_id)
+        try:
+            source, filename, _ = env.loader.get_source(env, template)  # type: ignore[union-attr]
+            tree = env.parse(source, template, filename)
+        except (TemplateError, OSError, UnicodeDecodeError):
+            known[template] = None
+            return None
+        facts = known[template] = analyse_template(tree)
+        self._trees[(guide_id, template)] = (tree, filename)
+        return facts
 
     def _env(self, guide_id: str) -> ImmutableSandboxedEnvironment:
         env = self._envs.get(guide_id)
@@ -454,7 +489,19 @@ class TextRenderer:
         return env
 
     def _load(self, guide_id: str, template: str) -> Template:
-        """Compile a template on first use and keep it (no per-render file checks)."""
-        compiled = self._env(guide_id).get_template(template)
+        """Compile a template on first use and keep it (no per-render file checks).
+
+        A template the analysis parsed is compiled from that tree, as `get_template` would
+        from its source (Jinja's loader: parse, compile, `from_code`): one parse, not two.
+        """
+        env = self._env(guide_id)
+        parsed = self._trees.pop((guide_id, template), None)
+        if parsed is None or env.bytecode_cache is not None:
+            # The loader reads Jinja's bytecode cache (and fills it).
+            compiled = env.get_template(template)
+        else:
+            tree, filename = parsed
+            code = env.compile(tree, template, filename)
+            compiled = env.template_class.from_code(env, code, env.make_globals(None), None)
         self._templates[(guide_id, template)] = compiled
         return compiled

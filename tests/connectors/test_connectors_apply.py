@@ -140,7 +140,7 @@ def test_seen_guidance_is_eligible_on_fetched_facts(
 ) -> None:
     """The starting point: eligible thanks to the admin's facts, with the disagreement told."""
     gateway, ctx = zendesk
-    shown = get_guidance(gateway, add_ticket(gateway, ctx), ctx).model_dump(mode="json")
+    shown = get_guidance(gateway, add_ticket(gateway, ctx), ctx).to_json()
     assert (shown["eligible"], shown["blocks"]) == (True, [])
     assert DISAGREEMENT_NOTICE in shown["notices"]
     assert {key: shown["fields_set"][key] for key in FILLED} == FILLED
@@ -157,7 +157,7 @@ def test_lost_claim_redecision_keeps_the_fetched_facts(
     """
     gateway, ctx = zendesk
     ticket_id = add_ticket(gateway, ctx)
-    shown = get_guidance(gateway, ticket_id, ctx).model_dump(mode="json")
+    shown = get_guidance(gateway, ticket_id, ctx).to_json()
     result = apply_decision(
         RivalClaimGateway(gateway),  # type: ignore[arg-type]
         ticket_id,
@@ -165,7 +165,7 @@ def test_lost_claim_redecision_keeps_the_fetched_facts(
         shown["ticket_updated_at"],
         ctx,
     )
-    decision = result.decision.model_dump(mode="json")
+    decision = result.decision.to_json()
     assert result.applied is True
     assert decision["blocks"] == ["already_reconnected_once"]
     assert DISAGREEMENT_NOTICE in decision["notices"]
@@ -187,7 +187,7 @@ def test_lost_claim_409_carries_the_guidance_shape(
     """
     gateway, ctx = zendesk
     ticket_id = add_ticket(gateway, ctx)
-    shown = get_guidance(gateway, ticket_id, ctx).model_dump(mode="json")
+    shown = get_guidance(gateway, ticket_id, ctx).to_json()
     with pytest.raises(DecisionChangedError) as caught:
         apply_decision(
             RivalClaimGateway(gateway),  # type: ignore[arg-type]

@@ -119,7 +119,7 @@ def test_fetched_facts_decide_fill_fields_and_carry_provenance(catalog: GuideCat
     for key in ADMIN:
         assert key in found.decision.fields_set
     assert found.decision.fields_set["admin_status"] == "completed"
-    answer = build_guidance(found, ctx).model_dump(mode="json")
+    answer = build_guidance(found, ctx).to_json()
     assert answer["fact_sources"]["origin_call_id"] == {"kind": "ticket"}
     assert answer["fact_sources"]["admin_status"]["connector"] == "driver_admin_call"
     assert answer["connector_failures"] == []
@@ -134,7 +134,7 @@ def test_typed_value_wins_and_the_disagreement_is_told(catalog: GuideCatalog) ->
     found = read_decision(OneTicket(record), 7, ctx)  # type: ignore[arg-type]
     assert found.decision.facts["payment_method"] == "cash"
     assert "payment_method" not in found.decision.fields_set
-    answer = build_guidance(found, ctx).model_dump(mode="json")
+    answer = build_guidance(found, ctx).to_json()
     assert DISAGREEMENT_NOTICE in answer["notices"]
     assert answer["connector_disagreements"] == [
         {
@@ -156,7 +156,7 @@ def test_failures_are_answered_and_facts_stay_unknown(catalog: GuideCatalog) -> 
     )
     ctx = context(catalog, field_map, ConnectorFacts(failures=(failure,)))
     found = read_decision(OneTicket(record), 7, ctx)  # type: ignore[arg-type]
-    answer = build_guidance(found, ctx).model_dump(mode="json")
+    answer = build_guidance(found, ctx).to_json()
     assert answer["eligible"] is False
     assert answer["missing"][0] == "admin_status"
     assert answer["connector_failures"] == [failure.to_json()]
@@ -222,7 +222,7 @@ def test_check_lines_name_the_fetched_facts_they_read(catalog: GuideCatalog) -> 
     """Each check resting on an admin fact names it (the sidebar's "어드민" mark); others don't."""
     record, field_map = record_of(catalog, TYPED)
     ctx = context(catalog, field_map, admin_facts(catalog, ADMIN))
-    answer = build_guidance(read_decision(OneTicket(record), 7, ctx), ctx).model_dump(mode="json")  # type: ignore[arg-type]
+    answer = build_guidance(read_decision(OneTicket(record), 7, ctx), ctx).to_json()  # type: ignore[arg-type]
     assert answer["fetched_check_facts"] == {
         "admin_status_not_reconnectable": ["admin_status"],
         "driver_off_duty": ["driver_on_duty"],
@@ -232,7 +232,7 @@ def test_check_lines_name_the_fetched_facts_they_read(catalog: GuideCatalog) -> 
     typed_only = {**TYPED, **ADMIN}
     record, field_map = record_of(catalog, typed_only)
     ctx = context(catalog, field_map, admin_facts(catalog, ADMIN))
-    answer = build_guidance(read_decision(OneTicket(record), 7, ctx), ctx).model_dump(mode="json")  # type: ignore[arg-type]
+    answer = build_guidance(read_decision(OneTicket(record), 7, ctx), ctx).to_json()  # type: ignore[arg-type]
     assert answer["fetched_check_facts"] == {}  # typed on the ticket: no admin mark
     plain = build_guidance(read_decision(OneTicket(record), 7, context(catalog, field_map, None)))  # type: ignore[arg-type]
     assert plain.fetched_check_facts == {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -174,8 +175,8 @@ def test_a_changed_copy_of_a_guide_gets_its_own_helpers_and_texts(
     )
     renderer = TextRenderer(custom)
     guide = custom.guide("force_reconnect")
-    changed = guide.model_copy(
-        update={"settings": {**guide.settings, "history_template_url": "https://kb.test/h"}}
+    changed = replace(
+        guide, settings={**guide.settings, "history_template_url": "https://kb.test/h"}
     )
     url = OPTIONS.admin_call_url
     assert renderer.is_fact_free("force_reconnect", "zz_setting.j2")

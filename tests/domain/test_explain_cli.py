@@ -64,11 +64,12 @@ def isolated_settings(monkeypatch, tmp_path, catalog, renderer):
     def cached_load(root: Path) -> GuideCatalog:
         return catalog if Path(root).resolve() == catalog.root.resolve() else real_load(root)
 
-    def cached_renderer(given: GuideCatalog) -> TextRenderer:
+    def cached_renderer(given: GuideCatalog, folder: Path | None = None) -> TextRenderer:
         return renderer if given is catalog else real_renderer(given)
 
     monkeypatch.setattr(guides, "load_catalog", cached_load)
     monkeypatch.setattr(catalog_cache, "load_catalog_cached", cached_load)
+    monkeypatch.setattr(catalog_cache, "cached_renderer", cached_renderer)
     monkeypatch.setattr(render, "TextRenderer", cached_renderer)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GUIDEPOST_GUIDES_DIR", str(ROOT / "macros"))

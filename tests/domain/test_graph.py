@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 from table_helpers import load_repo_catalog
 
 from backend.cli import main
@@ -80,7 +82,7 @@ def test_condition_text(raw: object, text: str) -> None:
 
 
 def _row(**fields: object) -> Row:
-    return Row.model_validate({"when": None, "branch": "b", **fields})
+    return TypeAdapter(Row).validate_python({"when": None, "branch": "b", **fields})
 
 
 def test_row_outcome_rule() -> None:
@@ -131,9 +133,9 @@ def test_svg_is_wellformed_and_colours_each_row(guide_id: str) -> None:
 
 def _hostile_guide() -> Guide:
     base = load_repo_catalog().guide("force_reconnect")
-    row = base.rows[1].model_copy(update={"branch": base.rows[1].branch})
+    row = replace(base.rows[1], branch=base.rows[1].branch)
     title = 'A <script>alert("x")</script> & co'
-    return base.model_copy(update={"title": title, "rows": (row,)})
+    return replace(base, title=title, rows=(row,))
 
 
 def test_user_text_is_escaped_in_svg_and_mermaid() -> None:
@@ -167,7 +169,7 @@ def test_wrap_fits_width_and_keeps_every_character() -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.text(min_size=1, max_size=80))
 def test_any_title_stays_escaped_text(title: str) -> None:
-    guide = _hostile_guide().model_copy(update={"title": title})
+    guide = replace(_hostile_guide(), title=title)
     svg = guide_svg(guide, {})
     tree = ET.fromstring(svg)  # noqa: S314 - our own output
     assert len(tree.findall(f"{SVG}script")) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from table_helpers import load_repo_catalog
 
 from backend.domain.check import check_declared_labels, check_features
 from backend.domain.decision import Decision
-from backend.domain.guides import Guide, Label, OnceOnly, TagRule
+from backend.domain.guides import Guide, Label, TagRule
 from backend.domain.writeback import TAG_CHARS, build_tags, render_tag, tag_slots
 from backend.errors import GuideDataError
 
@@ -33,9 +34,7 @@ def test_once_only_tags_follow_the_declaration() -> None:
     tags = build_tags(_decision(), guide, _lookup({"origin_call_id": "42", "forced_call_id": "7"}))
     decision_tags = ["gp_guide_force_reconnect", "gp_branch_a_b", "gp_blocked", "gp_block_x"]
     assert tags == [*decision_tags, "fr_origin_42", "fr_forced"]
-    renamed = guide.model_copy(
-        update={"once_only": OnceOnly(**{**guide.once_only.model_dump(), "claim_tag": "zz_done"})}
-    )
+    renamed = replace(guide, once_only=replace(guide.once_only, claim_tag="zz_done"))
     assert build_tags(_decision(), renamed, _lookup({"forced_call_id": "7"}))[-1] == "zz_done"
 
 
@@ -46,7 +45,7 @@ def test_once_only_tags_wait_for_their_facts() -> None:
 
 def test_declared_tag_needs_its_fields_known_and_its_condition() -> None:
     rule = TagRule(tag="sx_lot_{call_type}", when={"fact": "identity_verified", "is": True})
-    guide = _reconnect().model_copy(update={"tags": (rule,), "once_only": None})
+    guide = replace(_reconnect(), tags=(rule,), once_only=None)
     assert build_tags(_decision(), guide, _lookup({"call_type": "own_vip"})) == build_tags(
         _decision(), guide, _lookup({})
     )
@@ -83,8 +82,8 @@ def test_no_guide_no_tags() -> None:
 def test_feature_mistakes_are_named(update: dict[str, Any], message: str) -> None:
     guide = _reconnect()
     if isinstance(update.get("once_only"), dict):
-        update = {"once_only": OnceOnly(**{**guide.once_only.model_dump(), **update["once_only"]})}
-    problems = check_features(guide.model_copy(update=update), load_repo_catalog())
+        update = {"once_only": replace(guide.once_only, **update["once_only"])}
+    problems = check_features(replace(guide, **update), load_repo_catalog())
     assert any(message in p for p in problems), problems
 
 
@@ -97,7 +96,7 @@ def test_an_unused_label_is_a_problem() -> None:
     catalog = load_repo_catalog()
     assert check_declared_labels(catalog) == []
     extra = {**catalog.labels["notices"], "nobody_shows_this": Label(ko="없음", en="none")}
-    copy = catalog.model_copy(update={"labels": {**catalog.labels, "notices": extra}})
+    copy = replace(catalog, labels={**catalog.labels, "notices": extra})
     assert check_declared_labels(copy) == [
         "labels.yaml: notice 'nobody_shows_this' is declared but not in the data (no guide uses it)"
     ]
@@ -111,7 +110,7 @@ def test_the_fallback_is_what_fills_call_type() -> None:
     guide = _reconnect()
     ticket = TicketInput(values={"consult_type": "driver_force_rerun_partner"})
     assert FactEnv(guide, ticket, catalog).lookup("call_type") == ("partner", ())
-    bare = guide.model_copy(update={"fallbacks": {}})
+    bare = replace(guide, fallbacks={})
     assert FactEnv(bare, ticket, catalog).lookup("call_type") == (None, ())
     values = {"consult_type": "driver_force_rerun_partner", "call_type": "own_vip"}
     explicit = TicketInput(values=values)

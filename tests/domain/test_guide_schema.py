@@ -21,7 +21,7 @@ from backend.domain.catalog_schema import (
 from backend.domain.conditions import FACT_OPS
 from backend.domain.fields import _RawField
 from backend.domain.guide_schema import guide_schema
-from backend.domain.guides import Guide, Row
+from backend.domain.guides import Guide, Row, yaml_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "macros" / "guide.schema.json"
@@ -43,10 +43,8 @@ def test_schema_out_file(tmp_path: Path) -> None:
 
 def test_schema_keys_follow_the_models() -> None:
     defs = guide_schema()["$defs"]
-    assert set(defs["Guide"]["properties"]) == {
-        info.alias or name for name, info in Guide.model_fields.items()
-    }
-    assert set(defs["Row"]["properties"]) == set(Row.model_fields)
+    assert set(defs["Guide"]["properties"]) == set(yaml_keys(Guide))
+    assert set(defs["Row"]["properties"]) == set(yaml_keys(Row))
     assert defs["Guide"]["additionalProperties"] is False
     assert "^x-" in defs["Guide"]["patternProperties"]
 
@@ -85,7 +83,7 @@ def test_real_catalog_files_fit_their_document_models() -> None:
 def test_fields_schema_follows_the_loader_model_and_its_hand_rules() -> None:
     schema = fields_schema()
     entry = schema["$defs"]["Field"]
-    assert set(entry["properties"]) == set(_RawField.model_fields)
+    assert set(entry["properties"]) == set(yaml_keys(_RawField))
     assert entry["additionalProperties"] is False
     assert entry["properties"]["type"]["enum"][:2] == ["tristate", "dropdown"]
     assert entry["then"]["required"] == ["options"]

@@ -7,6 +7,7 @@ sentences are written out below, and a test proves they are the seed's own lines
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -482,8 +483,8 @@ def test_partner_situation_room_golden(consult: str | None) -> None:
 def test_situation_room_number_per_partner() -> None:
     """The article's "발주사 상황실로 문의" — each 발주사 has its own number (a guide setting)."""
     guide = catalog.guide(GUIDE)
-    configured = guide.model_copy(
-        update={"settings": {**guide.settings, "situation_room_phones": {"A대리": "1588-0001"}}}
+    configured = replace(
+        guide, settings={**guide.settings, "situation_room_phones": {"A대리": "1588-0001"}}
     )
     for company, expected in (("A대리", "1588-0001"), ("B대리", "설정 필요 (상황실 번호)")):
         values = {name: None for name in catalog.fields} | {"partner_company": company}

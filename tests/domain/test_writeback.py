@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -358,7 +359,7 @@ def test_fingerprint_changes_with_the_note(decide_fields, parking_fields):
     assert other_lot.tags == base.tags
     assert other_lot.note != base.note
     assert fingerprint(other_lot) != fingerprint(base)
-    edited = base.model_copy(update={"note": base.note + "\n추가 메모"})
+    edited = replace(base, note=base.note + "\n추가 메모")
     assert fingerprint(edited) != fingerprint(base)
 
 

@@ -248,6 +248,7 @@ def explain_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         patch.setattr(guides, "load_catalog", lambda guides_dir: catalog)
         patch.setattr(catalog_cache, "load_catalog_cached", lambda guides_dir: catalog)
         patch.setattr(render, "TextRenderer", lambda loaded: renderer)
+        patch.setattr(catalog_cache, "cached_renderer", lambda loaded: renderer)
         yield path
 
 

@@ -62,7 +62,7 @@ LAG = 60.0
 
 def _guidance(*args: Any, **kwargs: Any) -> dict[str, Any]:
     """The guidance answer as the API sends it (JSON)."""
-    return get_guidance(*args, **kwargs).model_dump(mode="json")
+    return get_guidance(*args, **kwargs).to_json()
 
 
 def _applied(*args: Any, **kwargs: Any) -> dict[str, Any]:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from backend.api.problems import document_problems
-from backend.api.routers.tickets import AuthorizedTicket, json_response
+from backend.api.routers.tickets import AuthorizedTicket, answer_adapter, json_response
 from backend.api.schemas import TicketId
 from backend.form_guidance import FormState, form_guidance, read_form
 from backend.logs import bind_request
 from backend.service import TicketGuidance
+from backend.ticket_decision import about
 
 MAX_FORM_FIELDS = 500
 MAX_TAGS = 500
@@ -63,15 +65,16 @@ class ConsultTypeChoice(BaseModel):
     value: str | int | float | bool | None
 
 
+@dataclass(frozen=True, kw_only=True)
 class FormGuidanceResponse(TicketGuidance):
     """The GET guidance answer, decided on the form's values; `source` says so."""
 
-    ticket_updated_at: None = Field(description="always null: the form is not a saved ticket")
-    prior_reconnection_tickets: list[int] = Field(
-        description="ids of the earlier 강콜 tickets counted in prior_reconnections"
+    ticket_updated_at: None = field(metadata=about("always null: the form is not a saved ticket"))
+    prior_reconnection_tickets: list[int] = field(
+        metadata=about("ids of the earlier 강콜 tickets counted in prior_reconnections")
     )
-    suggested_consult_types: list[ConsultTypeChoice] = Field(
-        description="for a suggested guide: the 상담유형 values that select it"
+    suggested_consult_types: list[ConsultTypeChoice] = field(
+        metadata=about("for a suggested guide: the 상담유형 values that select it")
     )
     source: Literal["form"] = "form"
 
@@ -101,4 +104,5 @@ def read_form_guidance(
         created_at=body.created_at,
     )
     guidance = form_guidance(gateway, ticket_id, form, ticket.context)
-    return json_response(FormGuidanceResponse.model_validate(guidance))
+    answer = answer_adapter(FormGuidanceResponse).validate_python(guidance)
+    return json_response(answer)

@@ -31,7 +31,10 @@ async def list_guides(
                 article_url=article_url,
                 branches=[
                     BranchInfo(
-                        id=branch, label=LabelOut(**guide.branches[branch].label.model_dump())
+                        id=branch,
+                        label=LabelOut(
+                            ko=guide.branches[branch].label.ko, en=guide.branches[branch].label.en
+                        ),
                     )
                     for branch in guide.branch_ids()
                 ],

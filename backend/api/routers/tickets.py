@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.deps import (
@@ -19,8 +19,9 @@ from backend.api.deps import (
 from backend.api.problems import document_problems
 from backend.api.schemas import ApplyRequest, ApplyResponse, GuidanceResponse, TicketId
 from backend.audit_log import record_write_back
+from backend.domain.decision import Decision
 from backend.logs import bind_request
-from backend.service import TicketGuidance, apply_decision, decision_outcome, get_guidance
+from backend.service import apply_decision, decision_outcome, get_guidance
 
 router = APIRouter(tags=["tickets"])
 
@@ -52,21 +53,25 @@ async def authorize_ticket(
 AuthorizedTicket = Annotated[TicketRequest, Depends(authorize_ticket)]
 
 
-def json_response(model: BaseModel) -> Response:
-    """The model as JSON, validated once (a returned model is validated again by FastAPI)."""
-    return Response(model.model_dump_json(), media_type="application/json")
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
 
 
-def guidance_json(guidance: TicketGuidance) -> Response:
-    """The guidance as GuidanceResponse's JSON.
+def answer_adapter(kind: type[Any]) -> TypeAdapter[Any]:
+    """pydantic's validator and serializer of a dataclass answer (e.g. TicketGuidance)."""
+    adapter = _ADAPTERS.get(kind)
+    if adapter is None:
+        adapter = _ADAPTERS[kind] = TypeAdapter(kind)
+    return adapter
 
-    GuidanceResponse adds nothing to TicketGuidance (tests/api/test_api_response_json.py),
-    so a TicketGuidance, validated when it was built, is dumped as it is; anything else
-    (a subclass with more fields) goes through the response model.
+
+def json_response(model: BaseModel | Decision) -> Response:
+    """The answer as JSON, serialized once (a returned model is validated again by FastAPI).
+
+    A dataclass answer (TicketGuidance) is built from typed values: dumped, not re-validated.
     """
-    if type(guidance) is TicketGuidance:
-        return json_response(guidance)
-    return json_response(GuidanceResponse.model_validate(guidance, from_attributes=True))
+    if isinstance(model, BaseModel):
+        return Response(model.model_dump_json(), media_type="application/json")
+    return Response(answer_adapter(type(model)).dump_json(model), media_type="application/json")
 
 
 @router.get(
@@ -78,7 +83,8 @@ def read_guidance(ticket_id: TicketId, ticket: AuthorizedTicket) -> Response:
     """Read the ticket from Zendesk and return its decision and fingerprint."""
     # The first load's gateway: reads Zendesk, keeps the record and history for what follows.
     gateway = ticket.cache.guidance_view(ticket.zendesk)
-    return guidance_json(get_guidance(gateway, ticket_id, ticket.context))
+    guidance = get_guidance(gateway, ticket_id, ticket.context)
+    return json_response(guidance)
 
 
 @router.post(

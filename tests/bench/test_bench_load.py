@@ -1,7 +1,7 @@
 """The bench's lean HTTP client reads what uvicorn (the protocol `guidepost serve` runs) sends.
 
 A real uvicorn server on loopback, with the HTTP protocol `guidepost serve` runs
-(`tooling.bench.server.serve_options`), answers by Content-Length, chunked transfer
+(`backend.api.server.uvicorn_options`), answers by Content-Length, chunked transfer
 coding, with no body, or closing the connection; the lean client must read each, keep one
 connection alive, reopen after the server's keep-alive timeout, speak TLS, and fill the
 same samples as the httpx control.
@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from backend.api.server import uvicorn_options
 from backend.settings import Settings
 from tooling.bench.load import (
     Connection,
@@ -35,7 +36,7 @@ from tooling.bench.load import (
     parse_head,
     run_load,
 )
-from tooling.bench.server import APP_MS, GATEWAY_MS, ZENDESK_CALLS, ZENDESK_MS, serve_options
+from tooling.bench.server import APP_MS, GATEWAY_MS, ZENDESK_CALLS, ZENDESK_MS
 from tooling.bench.tls import make_local_ca
 
 BENCH_HEADERS = {APP_MS: "2.500", GATEWAY_MS: "1.250", ZENDESK_MS: "1.000", ZENDESK_CALLS: "2"}
@@ -102,7 +103,7 @@ def serve(keep_alive_seconds: float = 5.0, tls: tuple[Path, Path] | None = None)
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         APP,
-        http=serve_options(Settings(_env_file=None))["http"],
+        http=uvicorn_options(Settings(_env_file=None))["http"],
         log_level="warning",
         access_log=False,
         server_header=False,

@@ -231,15 +231,14 @@ counted in their parent; structlog and yaml are absent when nothing imports them
 {fmt(p50, 0)} ms: **{"met" if met else "missed"}**. Done for it: the C YAML loader, lazy
 imports in `backend/cli.py`, no settings import without GUIDEPOST_* variables or `.env`,
 structlog imported only when a log line is formatted; the catalog cache (no YAML, no
-guide-model validation); the guide and field models built on first validation
-(`defer_build`), which a cached run never does; pydantic's plugin scan off
-(`PYDANTIC_DISABLE_PLUGINS`; its loader still imports `importlib.metadata`, ~30 ms, kept
-rather than replace a private pydantic module); logging set up on the first Python
-warning only. What is left is the domain's imports:
-pydantic with the decision and ticket-input models (`backend.domain.decision`, built and
-used by every decision), Jinja2 with the templates compiled on each run
-(`backend.domain.render`), and the dataclasses and regular expressions of the domain
-modules. The decision itself is a few ms.
+validation); the guide, field, ticket-input and decision types are plain dataclasses that
+pydantic validates only when YAML is loaded or checked, so a cached run imports no
+pydantic at all (`tests/domain/test_explain_lean.py` asserts it; the last row shows what
+`import pydantic` alone would cost); each template parsed once for what it reads, that
+analysis and Jinja2's compiled templates kept in the same cache folder, so a cached run
+parses no template; the process ends once its output is flushed (`console_main`: no
+interpreter teardown). What is left is Python's start, Jinja2's import and the domain
+modules' dataclasses and regular expressions; the decision itself is a few ms.
 """
     floor = result.pydantic_floor
     measured = f"{fmt(p50, 0)} ms" + (

@@ -56,7 +56,7 @@ COMPONENTS: tuple[tuple[str, Callable[[Key], bool]], ...] = (
     ),
     (
         "access log line (masked JSON)",
-        lambda k: k[0].endswith("api/app.py") and k[2] == "_write_line",
+        lambda k: k[0].endswith("api/edge.py") and k[2] == "_write_line",
     ),
 )
 

@@ -3,8 +3,9 @@
 `python -m tooling.bench.server --port P [--workers N]` reads the same GUIDEPOST_*
 settings, builds the same app (`create_app`, no dependency overrides: FastAPI re-analyses
 every dependency per request once any override exists) and runs the same uvicorn options
-as `guidepost serve` (`serve_options`: protocol class, log level, no access log or
-Server header, keep-alive timeout). Instruments, all in this bench process only:
+as `guidepost serve` (`backend.api.server.uvicorn_options`: protocol, loop, log
+level, no access log or Server header, keep-alive timeout). Instruments, all in this
+bench process only:
 
 - the `ZendeskGateway` methods of `ZenpyGateway` are wrapped (class level) to add their
   duration and HTTP requests to the current request's `Stopwatch`;
@@ -28,7 +29,6 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import sys
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -40,6 +40,7 @@ import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.api.app import create_app
+from backend.api.server import uvicorn_options
 from backend.logs import configure_logging
 from backend.settings import Settings
 
@@ -209,47 +210,6 @@ def create_bench_app() -> ASGIApp:
     return StopwatchMiddleware(app)
 
 
-# uvicorn pickles its options to spawned workers; a protocol class made at run time that
-# pickle cannot find by name goes by this name instead (this module's __getattr__).
-SERVE_PROTOCOL = "tooling.bench.server:ServeProtocol"
-
-
-def serve_options(settings: Settings) -> dict[str, Any]:
-    """The uvicorn options `guidepost serve` runs with (protocol class, logs, keep-alive)."""
-    from backend.api import server as api_server
-
-    options_of = getattr(api_server, "uvicorn_options", None)
-    if options_of is not None:
-        return dict(options_of(settings))
-    # Until backend.api.server names its options: the ones `build_server` passes.
-    from backend.api.edge import make_protocol
-
-    return {
-        "http": make_protocol(settings.http_header_timeout_seconds),
-        "log_level": settings.log_level.lower(),
-        "access_log": False,
-        "server_header": False,
-        "timeout_keep_alive": getattr(api_server, "KEEP_ALIVE_SECONDS", 5),
-    }
-
-
-def _found_by_name(cls: type) -> bool:
-    """True when pickle can find the class again by its module and name."""
-    return getattr(sys.modules.get(cls.__module__), cls.__qualname__, None) is cls
-
-
-@functools.cache
-def _serve_protocol() -> Any:
-    return serve_options(Settings())["http"]
-
-
-def __getattr__(name: str) -> Any:
-    """`ServeProtocol`: the protocol class of `serve_options` for the GUIDEPOST_* settings."""
-    if name == "ServeProtocol":
-        return _serve_protocol()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def main() -> None:
     """Serve the instrumented app with the options `guidepost serve` uses (plus --workers)."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -257,9 +217,6 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    options = serve_options(Settings())
-    if isinstance(options.get("http"), type) and not _found_by_name(options["http"]):
-        options["http"] = SERVE_PROTOCOL
     uvicorn.run(
         "tooling.bench.server:create_bench_app",
         factory=True,
@@ -268,7 +225,8 @@ def main() -> None:
         workers=args.workers,
         # A worker on a loaded 2-core machine can take > 5 s (the default) to start.
         timeout_worker_healthcheck=30,
-        **options,
+        # Exactly `guidepost serve`'s options (its protocol classes pickle by name).
+        **uvicorn_options(Settings()),
     )
 
 

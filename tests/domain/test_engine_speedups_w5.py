@@ -8,6 +8,7 @@ render context made without Jinja's per-render globals walk against `Template.re
 from __future__ import annotations
 
 import pickle
+from datetime import date
 from typing import Any
 
 import pytest
@@ -31,7 +32,10 @@ from backend.domain.conditions import (
     Tri,
     compile_condition,
 )
+from backend.domain.facts import facts_json
+from backend.domain.fields import FieldCatalog, FieldDef
 from backend.domain.render import GuideSandbox, mark, plain_text, unmark
+from backend.errors import InputError
 
 catalog = load_repo_catalog()
 
@@ -309,3 +313,35 @@ def test_a_render_context_renders_as_template_render(name):
     finally:
         del renderer._templates[key], renderer._envs["probe"]
         renderer._contexts.pop(key, None)
+
+
+# ----------------------------------------------------------------------- facts as JSON
+
+
+def test_each_catalog_encodes_with_its_own_fields():
+    """Encoders are kept per catalog: another catalog's options or types are never used."""
+    narrow = FieldCatalog(
+        [
+            FieldDef(key="pick", type="dropdown", label_ko="선택", label_en="Pick", options={}),
+            FieldDef(key="when", type="text", label_ko="언제", label_en="When"),
+        ]
+    )
+    wide = FieldCatalog(
+        [
+            FieldDef(
+                key="pick",
+                type="dropdown",
+                label_ko="선택",
+                label_en="Pick",
+                options={"a": catalog.fields.get("operator").options["kmpark"]},
+            ),
+            FieldDef(key="when", type="date", label_ko="언제", label_en="When"),
+        ]
+    )
+    assert facts_json({"pick": "a"}, wide) == {"pick": "a"}
+    with pytest.raises(InputError):
+        facts_json({"pick": "a"}, narrow)
+    assert facts_json({"when": " 2026-11-20 "}, narrow) == {"when": "2026-11-20"}
+    assert facts_json({"when": date(2026, 11, 20)}, wide) == {"when": "2026-11-20"}
+    for values, fields in (({"when": " x "}, narrow), ({"when": "2026-11-20"}, wide)):
+        assert facts_json(values, fields) == fields.values_to_json(values)

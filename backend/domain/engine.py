@@ -12,7 +12,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from backend.domain.conditions import TRI_NO, TRI_UNKNOWN, TRI_YES, Outcome, Tri
+from backend.domain.conditions import TRI_NO, TRI_UNKNOWN, TRI_YES, Outcome
 from backend.domain.decision import (
     Check,
     CheckState,
@@ -166,9 +166,6 @@ def choose_guide(ticket: TicketInput, catalog: GuideCatalog) -> tuple[Guide | No
     return catalog.guide(winners[0]), True
 
 
-_CHECK_STATES: dict[Tri, CheckState] = {Tri.YES: "blocked", Tri.NO: "ok", Tri.UNKNOWN: "unknown"}
-
-
 class _Collector:
     """Ordered, de-duplicated `missing` and `blocks`."""
 
@@ -183,8 +180,12 @@ class _Collector:
 
     def rule(self, rule_id: str, outcome: Outcome, *, claims_ok: bool = True) -> None:
         """Record a block/check; `claims_ok` is False when an `ok` would rest on an unknown."""
-        state: CheckState = _CHECK_STATES[outcome.value]
-        facts = list(outcome.needs) if outcome.value is TRI_UNKNOWN else []
+        value = outcome.value
+        # By identity: a dict keyed by the enum would hash it in Python on every check.
+        state: CheckState = (
+            "blocked" if value is TRI_YES else "ok" if value is TRI_NO else "unknown"
+        )
+        facts = list(outcome.needs) if value is TRI_UNKNOWN else []
         if state != "ok" or claims_ok:
             self.checks.append(Check(id=rule_id, state=state, facts=facts))
         if outcome.value is TRI_YES:
@@ -265,7 +266,9 @@ def order_missing(guide: Guide, missing: list[str]) -> list[str]:
     """Missing facts in the guide's response order, without duplicates."""
     unique = list(dict.fromkeys(missing))
     rank = {name: i for i, name in enumerate(guide.response_order)}
-    return sorted(unique, key=lambda name: (rank.get(name, len(rank)), unique.index(name)))
+    last = len(rank)
+    # `sorted` is stable: facts of equal rank keep their first-seen order.
+    return sorted(unique, key=lambda name: rank.get(name, last))
 
 
 def collect_notices(guide: Guide, row: Row, env: FactEnv, eligible: bool) -> list[str]:

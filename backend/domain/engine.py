@@ -381,7 +381,8 @@ def render_branch_texts(
     context = renderer.prepare(guide, values, options.admin_call_url)
     rendered: list[RenderedText] = []
     for text in spec.texts:
-        if not offers_text(text, env, outcome, blocks, missing):
+        # Most texts belong to another outcome: that test first, without a call.
+        if outcome not in text.outcomes or not offers_text(text, env, outcome, blocks, missing):
             continue
         if text.variants is None:
             cases: Mapping[str, str] = {"": text.template or ""}

@@ -35,7 +35,8 @@ from backend.domain.conditions import (
 from backend.domain.facts import facts_json
 from backend.domain.fields import FieldCatalog, FieldDef
 from backend.domain.render import GuideSandbox, mark, plain_text, unmark
-from backend.errors import InputError
+from backend.domain.writeback import TAG_CHARS, TAG_SLOT, render_tag, tag_slots
+from backend.errors import GuideDataError, InputError
 
 catalog = load_repo_catalog()
 
@@ -345,3 +346,39 @@ def test_each_catalog_encodes_with_its_own_fields():
     assert facts_json({"when": date(2026, 11, 20)}, wide) == {"when": "2026-11-20"}
     for values, fields in (({"when": " x "}, narrow), ({"when": "2026-11-20"}, wide)):
         assert facts_json(values, fields) == fields.values_to_json(values)
+
+
+# ------------------------------------------------------------------------------- tags
+
+
+def reference_render_tag(template: str, value: Any) -> str | None:
+    """The regex substitution `render_tag` did before its templates were split once."""
+    filled: dict[str, str] = {}
+    for name in tag_slots(template):
+        found = value(name)
+        if found is None:
+            return None
+        filled[name] = str(found)
+    return TAG_SLOT.sub(lambda m: filled[m.group(1)], template)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pieces=st.lists(
+        st.one_of(
+            st.sampled_from(["gp_", "x", "_", "-", "{", "}"]), st.just("{a}"), st.just("{b1}")
+        ),
+        max_size=6,
+    ),
+    a=st.sampled_from([None, 7, "k", "두 단어"]),
+    b1=st.sampled_from([None, 0, "v_2"]),
+)
+def test_a_split_tag_template_fills_as_the_regex_did(pieces, a, b1):
+    template = "".join(pieces)
+    values = {"a": a, "b1": b1}
+    expected = reference_render_tag(template, values.get)
+    if expected is not None and not TAG_CHARS.fullmatch(expected):
+        with pytest.raises(GuideDataError):
+            render_tag(template, values.get)
+    else:
+        assert render_tag(template, values.get) == expected

@@ -24,7 +24,7 @@ from backend.domain.decision import Outcome as OutcomeName
 from backend.domain.derived import DERIVED
 from backend.domain.facts import TicketInput, facts_json
 from backend.domain.guides import Guide, GuideCatalog, Row, Rule, TextSpec
-from backend.domain.render import FactsRead, TextRenderer
+from backend.domain.render import FactsRead, PreparedContext, TextRenderer
 from backend.domain.writeback import build_note, build_tags
 from backend.errors import GuideDataError
 
@@ -377,8 +377,16 @@ def render_branch_texts(
     spec = guide.branches.get(branch)
     if spec is None:
         raise GuideDataError(f"guide {guide.id}: branch {branch!r} has no entry under branches")
-    values = env.known_values(renderer.facts_read(guide.id))
-    context = renderer.prepare(guide, values, options.admin_call_url)
+    prepared: PreparedContext | None = None
+
+    def variables() -> dict[str, Any]:
+        # The facts' context, made for the first text that reads a fact (often none does).
+        nonlocal prepared
+        if prepared is None:
+            values = env.known_values(renderer.facts_read(guide.id))
+            prepared = renderer.prepare(guide, values, options.admin_call_url)
+        return prepared.variables
+
     rendered: list[RenderedText] = []
     for text in spec.texts:
         # Most texts belong to another outcome: that test first, without a call.
@@ -396,7 +404,9 @@ def render_branch_texts(
                 # A variant asserts its case (card / cash): none is offered while unknown.
                 continue
         for case, template in cases.items():
-            body, placeholders = renderer.render_prepared(template, context)
+            body, placeholders = renderer.render_for(
+                template, guide, options.admin_call_url, variables
+            )
             rendered.append(
                 RenderedText(
                     key=f"{text.key}.{case}" if case else text.key,

@@ -7,7 +7,7 @@ marked while rendering, so the decision can tell the sidebar where each one is (
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -401,6 +401,29 @@ class TextRenderer:
         found = self._fact_free_texts.get(key)
         if found is None or found[0] is not guide:
             body, placeholders = self._render(guide.id, template, prepared.variables)
+            found = self._fact_free_texts[key] = (guide, body, placeholders)
+        return found[1], list(found[2])
+
+    def render_for(
+        self,
+        template: str,
+        guide: Guide,
+        admin_call_url: str,
+        variables: Callable[[], dict[str, Any]],
+    ) -> tuple[str, list[TextPlaceholder]]:
+        """Render one template of a decision; `variables()` is asked only for one reading a fact.
+
+        `variables()` returns what `prepare(...).variables` holds for the decision: a
+        decision whose texts read no fact (each rendered once, then kept) never builds it.
+        """
+        if not self.is_fact_free(guide.id, template):
+            return self._render(guide.id, template, variables())
+        key = (guide.id, template, admin_call_url)
+        found = self._fact_free_texts.get(key)
+        if found is None or found[0] is not guide:
+            # Reading no fact, the text renders alike from the guide's context without facts.
+            context = self.prepare(guide, {}, admin_call_url)
+            body, placeholders = self._render(guide.id, template, context.variables)
             found = self._fact_free_texts[key] = (guide, body, placeholders)
         return found[1], list(found[2])
 

@@ -32,9 +32,10 @@ from backend.domain.conditions import (
     Tri,
     compile_condition,
 )
-from backend.domain.facts import facts_json
+from backend.domain.engine import FactEnv
+from backend.domain.facts import facts_json, parse_input
 from backend.domain.fields import FieldCatalog, FieldDef
-from backend.domain.render import GuideSandbox, mark, plain_text, unmark
+from backend.domain.render import GuideSandbox, TextRenderer, mark, plain_text, unmark
 from backend.domain.writeback import TAG_CHARS, TAG_SLOT, render_tag, tag_slots
 from backend.errors import GuideDataError, InputError
 
@@ -382,3 +383,39 @@ def test_a_split_tag_template_fills_as_the_regex_did(pieces, a, b1):
             render_tag(template, values.get)
     else:
         assert render_tag(template, values.get) == expected
+
+
+# ------------------------------------------------------------------ lazy text contexts
+
+
+@pytest.mark.parametrize("guide_id", sorted(catalog.guides))
+def test_render_for_renders_every_template_as_the_full_context_does(guide_id):
+    """A fact-free text is rendered without the facts' context; every other with it."""
+    guide = catalog.guide(guide_id)
+    lazy = TextRenderer(catalog)
+    plain = load_repo_renderer()
+    url = "https://admin.example/calls/{call_id}"
+    ticket = parse_input(
+        {"fields": {"consult_type": next(iter(guide.consult_types))}}, catalog.fields
+    )
+    values = FactEnv(guide, ticket, catalog).known_values()
+    full = plain.prepare(guide, values, url)
+    asked: list[str] = []
+
+    def variables() -> dict[str, Any]:
+        asked.append("yes")
+        return full.variables
+
+    names = [n for n in lazy._env(guide_id).list_templates() if not n.startswith("_")]
+    assert names
+    for name in names:
+        if name == "note.j2":
+            continue
+        asked.clear()
+        try:
+            expected = plain._render(guide_id, name, full.variables)
+        except GuideDataError:
+            continue  # a template needing its caller's variables (a macro library)
+        for _round in range(2):  # cold, then from the fact-free cache
+            assert lazy.render_for(name, guide, url, variables) == expected, name
+        assert bool(asked) != lazy.is_fact_free(guide_id, name), name

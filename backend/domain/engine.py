@@ -211,9 +211,13 @@ def _run_check(found: _Collector, check: Rule, env: FactEnv) -> None:
     if applies.value is TRI_UNKNOWN:
         found.rule(check.id, applies)
         return
-    outcome = check.condition.evaluate(env.lookup)
     lookup = env.lookup
-    known = all(lookup(name)[0] is not None for name in check.condition.fact_names)
+    outcome = check.condition.evaluate(lookup)
+    known = True
+    for name in check.condition.fact_names:  # a loop: no generator per check
+        if lookup(name)[0] is None:
+            known = False
+            break
     found.rule(check.id, outcome, claims_ok=known)
 
 
@@ -222,8 +226,9 @@ def evaluate_table(
 ) -> tuple[Row, _Collector]:
     """Walk the rows (first hit wins), then the hit row's blocks, collects and checks."""
     found = _Collector()
+    lookup = env.lookup
     for row in guide.rows:
-        outcome = row.condition.evaluate(env.lookup)
+        outcome = row.condition.evaluate(lookup)
         if outcome.value is TRI_YES:
             break
         if outcome.value is TRI_UNKNOWN:
@@ -233,9 +238,9 @@ def evaluate_table(
     if not with_checks:
         return row, found
     for block in row.blocks:
-        found.rule(block.id, block.condition.evaluate(env.lookup))
+        found.rule(block.id, block.condition.evaluate(lookup))
     for collect in row.collect:
-        value, needs = env.lookup(collect.fact)
+        value, needs = lookup(collect.fact)
         if value is None:
             found.missing.extend(needs or (collect.fact,))
         elif collect.until is not None and value != collect.until:
@@ -244,15 +249,16 @@ def evaluate_table(
         for check in guide.checks:
             _run_check(found, check, env)
         for require in guide.requires:
-            if require.condition.evaluate(env.lookup).value is not TRI_YES:
+            if require.condition.evaluate(lookup).value is not TRI_YES:
                 continue
-            if any(env.value(other) is not None for other in require.unless_known):
+            others = require.unless_known
+            if others and any(lookup(other)[0] is not None for other in others):
                 continue
-            value, needs = env.lookup(require.fact)
+            value, needs = lookup(require.fact)
             if value is None:
                 found.missing.extend(needs or (require.fact,))
-    if any(check.state == "blocked" for check in found.checks):
-        # Without a blocked line there is nothing to settle.
+    if found.blocks:
+        # A line is blocked exactly when its rule is a block (`rule`): else nothing to settle.
         found.settle_checks(
             {
                 rule.id: rule.condition.fact_names | rule.applies_condition.fact_names
@@ -274,11 +280,12 @@ def order_missing(guide: Guide, missing: list[str]) -> list[str]:
 def collect_notices(guide: Guide, row: Row, env: FactEnv, eligible: bool) -> list[str]:
     """The row's notices, then the guide's notices whose condition holds."""
     notices = list(row.notices)
+    lookup = env.lookup
     for notice in guide.notices:
         if notice.on_eligible:
             if eligible:
                 notices.append(notice.id)
-        elif notice.condition.evaluate(env.lookup).value is TRI_YES:
+        elif notice.condition.evaluate(lookup).value is TRI_YES:
             notices.append(notice.id)
     return list(dict.fromkeys(notices))
 

@@ -73,18 +73,16 @@ def _fact_test(fact: str, op: str, operand: Any) -> Evaluate:
     A closure per test instead of a method walking an if-chain: a decision runs ~25 tests,
     and each saved the chain, the attribute reads and the bound method.
     """
+    # An unknown fact with nothing to wait for asks for itself (one answer, made once).
     unknown = Outcome(TRI_UNKNOWN, (fact,))
     yes, no = YES, NO
-
-    def unknown_for(needs: tuple[str, ...]) -> Outcome:
-        return Outcome(TRI_UNKNOWN, needs) if needs else unknown
 
     if op == "is":
 
         def test(lookup: Lookup) -> Outcome:
             value, needs = lookup(fact)
             if value is None:
-                return unknown_for(needs)
+                return Outcome(TRI_UNKNOWN, needs) if needs else unknown
             return yes if value == operand else no
 
     elif op == "in":
@@ -92,7 +90,7 @@ def _fact_test(fact: str, op: str, operand: Any) -> Evaluate:
         def test(lookup: Lookup) -> Outcome:
             value, needs = lookup(fact)
             if value is None:
-                return unknown_for(needs)
+                return Outcome(TRI_UNKNOWN, needs) if needs else unknown
             return yes if value in operand else no
 
     elif op == "is_not":
@@ -100,7 +98,7 @@ def _fact_test(fact: str, op: str, operand: Any) -> Evaluate:
         def test(lookup: Lookup) -> Outcome:
             value, needs = lookup(fact)
             if value is None:
-                return unknown_for(needs)
+                return Outcome(TRI_UNKNOWN, needs) if needs else unknown
             return yes if value != operand else no
 
     elif op == "not_in":
@@ -108,7 +106,7 @@ def _fact_test(fact: str, op: str, operand: Any) -> Evaluate:
         def test(lookup: Lookup) -> Outcome:
             value, needs = lookup(fact)
             if value is None:
-                return unknown_for(needs)
+                return Outcome(TRI_UNKNOWN, needs) if needs else unknown
             return yes if value not in operand else no
 
     elif op in ("is_unknown", "is_known"):
@@ -132,7 +130,7 @@ def _fact_test(fact: str, op: str, operand: Any) -> Evaluate:
             def test(lookup: Lookup) -> Outcome:
                 value, needs = lookup(fact)
                 if value is None:
-                    return unknown_for(needs)
+                    return Outcome(TRI_UNKNOWN, needs) if needs else unknown
                 other, other_needs = lookup(other_fact)
                 if other is None:
                     return Outcome(TRI_UNKNOWN, other_needs or (other_fact,))
@@ -143,7 +141,7 @@ def _fact_test(fact: str, op: str, operand: Any) -> Evaluate:
             def test(lookup: Lookup) -> Outcome:
                 value, needs = lookup(fact)
                 if value is None:
-                    return unknown_for(needs)
+                    return Outcome(TRI_UNKNOWN, needs) if needs else unknown
                 return yes if compare(value, operand) else no
 
     return test

@@ -67,8 +67,9 @@ def build_tags(
         f"gp_guide_{decision.guide}",
         f"gp_branch_{decision.branch.replace('.', '_')}",
         f"gp_{decision.outcome}",
-        *(f"gp_block_{block}" for block in decision.blocks),
     ]
+    for block in decision.blocks:
+        tags.append(f"gp_block_{block}")
     if guide is None or lookup is None:
         return tags
 

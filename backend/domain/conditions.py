@@ -46,6 +46,8 @@ NO = Outcome(TRI_NO)
 
 # lookup(name) -> (value or None, facts to ask for when the value is None)
 Lookup = Callable[[str], tuple[Any, tuple[str, ...]]]
+# A compiled condition's answer for the facts of one lookup.
+Evaluate = Callable[[Lookup], Outcome]
 
 
 class Condition:
@@ -65,11 +67,84 @@ class Condition:
         return frozenset(self.facts())
 
 
-def _known(flag: bool) -> Outcome:
-    return YES if flag else NO
+def _fact_test(fact: str, op: str, operand: Any) -> Evaluate:
+    """A closure answering one fact test (the op chosen once, when the guide is compiled).
 
+    A closure per test instead of a method walking an if-chain: a decision runs ~25 tests,
+    and each saved the chain, the attribute reads and the bound method.
+    """
+    # An unknown fact with nothing to wait for asks for itself (one answer, made once).
+    unknown = Outcome(TRI_UNKNOWN, (fact,))
+    yes, no = YES, NO
 
-_UNKNOWN_AWARE = frozenset({"is_unknown", "is_known", "not_yet"})
+    if op == "is":
+
+        def test(lookup: Lookup) -> Outcome:
+            value, needs = lookup(fact)
+            if value is None:
+                return Outcome(TRI_UNKNOWN, needs) if needs else unknown
+            return yes if value == operand else no
+
+    elif op == "in":
+
+        def test(lookup: Lookup) -> Outcome:
+            value, needs = lookup(fact)
+            if value is None:
+                return Outcome(TRI_UNKNOWN, needs) if needs else unknown
+            return yes if value in operand else no
+
+    elif op == "is_not":
+
+        def test(lookup: Lookup) -> Outcome:
+            value, needs = lookup(fact)
+            if value is None:
+                return Outcome(TRI_UNKNOWN, needs) if needs else unknown
+            return yes if value != operand else no
+
+    elif op == "not_in":
+
+        def test(lookup: Lookup) -> Outcome:
+            value, needs = lookup(fact)
+            if value is None:
+                return Outcome(TRI_UNKNOWN, needs) if needs else unknown
+            return yes if value not in operand else no
+
+    elif op in ("is_unknown", "is_known"):
+        # Unknown-aware: an unknown fact is an answer, not a reason to wait.
+        wanted = bool(operand) if op == "is_unknown" else not operand
+
+        def test(lookup: Lookup) -> Outcome:
+            return yes if (lookup(fact)[0] is None) == wanted else no
+
+    elif op == "not_yet":
+
+        def test(lookup: Lookup) -> Outcome:
+            value = lookup(fact)[0]
+            return yes if value is None or value != operand else no
+
+    else:
+        compare = _COMPARE[op]
+        if isinstance(operand, FactRef):
+            other_fact = operand.fact
+
+            def test(lookup: Lookup) -> Outcome:
+                value, needs = lookup(fact)
+                if value is None:
+                    return Outcome(TRI_UNKNOWN, needs) if needs else unknown
+                other, other_needs = lookup(other_fact)
+                if other is None:
+                    return Outcome(TRI_UNKNOWN, other_needs or (other_fact,))
+                return yes if compare(value, other) else no
+
+        else:
+
+            def test(lookup: Lookup) -> Outcome:
+                value, needs = lookup(fact)
+                if value is None:
+                    return Outcome(TRI_UNKNOWN, needs) if needs else unknown
+                return yes if compare(value, operand) else no
+
+    return test
 
 
 @dataclass(frozen=True)
@@ -81,37 +156,16 @@ class FactTest(Condition):
     operand: Any
 
     def __post_init__(self) -> None:
-        # Made once per compiled condition, not per evaluation (frozen: object.__setattr__).
-        object.__setattr__(self, "_aware", self.op in _UNKNOWN_AWARE)
-        object.__setattr__(self, "_unknown", Outcome(TRI_UNKNOWN, (self.fact,)))
+        # The answering closure, made once per compiled condition (frozen: object.__setattr__).
+        object.__setattr__(self, "evaluate", _fact_test(self.fact, self.op, self.operand))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled by its fields (a closure cannot be): unpickling compiles it again.
+        return (type(self), (self.fact, self.op, self.operand))
 
     def evaluate(self, lookup: Lookup) -> Outcome:
         """Answer the test; unknown facts give unknown except for the unknown-aware ops."""
-        value, needs = lookup(self.fact)
-        op, operand = self.op, self.operand
-        if value is None and not self._aware:  # type: ignore[attr-defined]
-            return Outcome(TRI_UNKNOWN, needs) if needs else self._unknown  # type: ignore[attr-defined]
-        # Tested in line, most frequent first: a call per test would cost more than the test.
-        if op == "is":
-            return YES if value == operand else NO
-        if op == "in":
-            return YES if value in operand else NO
-        if op == "is_unknown":
-            return YES if (value is None) == bool(operand) else NO
-        if op == "not_yet":
-            return YES if value is None or value != operand else NO
-        if op == "is_not":
-            return YES if value != operand else NO
-        if op == "not_in":
-            return YES if value not in operand else NO
-        if op == "is_known":
-            return YES if (value is not None) == bool(operand) else NO
-        other = operand
-        if isinstance(other, FactRef):
-            other, other_needs = lookup(other.fact)
-            if other is None:
-                return Outcome(TRI_UNKNOWN, other_needs or (operand.fact,))
-        return _known(_COMPARE[op](value, other))
+        return _fact_test(self.fact, self.op, self.operand)(lookup)
 
     def facts(self) -> set[str]:
         """The fact tested, and the one compared against."""
@@ -136,23 +190,72 @@ class FactRef:
     fact: str
 
 
+def _all_of(parts: tuple[Condition, ...]) -> Evaluate:
+    """Kleene AND over the parts' closures; only the first undecided part is asked for."""
+    tests = tuple(part.evaluate for part in parts)
+
+    def all_of(lookup: Lookup) -> Outcome:
+        first_unknown: Outcome | None = None
+        for test in tests:
+            outcome = test(lookup)
+            value = outcome.value
+            if value is TRI_NO:
+                return NO
+            if value is TRI_UNKNOWN and first_unknown is None:
+                first_unknown = outcome
+        # Once the first undecided part is known the rest may not matter.
+        return first_unknown or YES
+
+    return all_of
+
+
+def _any_of(parts: tuple[Condition, ...]) -> Evaluate:
+    """Kleene OR over the parts' closures."""
+    tests = tuple(part.evaluate for part in parts)
+
+    def any_of(lookup: Lookup) -> Outcome:
+        first_unknown: Outcome | None = None
+        for test in tests:
+            outcome = test(lookup)
+            value = outcome.value
+            if value is TRI_YES:
+                return YES
+            if value is TRI_UNKNOWN and first_unknown is None:
+                first_unknown = outcome
+        return first_unknown or NO
+
+    return any_of
+
+
+def _not(part: Condition) -> Evaluate:
+    """Kleene NOT of the part's closure."""
+    test = part.evaluate
+
+    def negation(lookup: Lookup) -> Outcome:
+        outcome = test(lookup)
+        value = outcome.value
+        if value is TRI_UNKNOWN:
+            return outcome
+        return NO if value is TRI_YES else YES
+
+    return negation
+
+
 @dataclass(frozen=True)
 class AllOf(Condition):
     """Kleene AND."""
 
     parts: tuple[Condition, ...]
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "evaluate", _all_of(self.parts))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.parts,))
+
     def evaluate(self, lookup: Lookup) -> Outcome:
         """No if any part is no; yes if all are yes; else unknown."""
-        first_unknown: Outcome | None = None
-        for part in self.parts:
-            outcome = part.evaluate(lookup)
-            if outcome.value is TRI_NO:
-                return NO
-            if outcome.value is TRI_UNKNOWN and first_unknown is None:
-                first_unknown = outcome
-        # Only the first undecided part is asked for: once it is known the rest may not matter.
-        return first_unknown or YES
+        return _all_of(self.parts)(lookup)
 
     def facts(self) -> set[str]:
         """Union of the parts' facts."""
@@ -165,16 +268,15 @@ class AnyOf(Condition):
 
     parts: tuple[Condition, ...]
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "evaluate", _any_of(self.parts))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.parts,))
+
     def evaluate(self, lookup: Lookup) -> Outcome:
         """Yes if any part is yes; no if all are no; else unknown."""
-        first_unknown: Outcome | None = None
-        for part in self.parts:
-            outcome = part.evaluate(lookup)
-            if outcome.value is TRI_YES:
-                return YES
-            if outcome.value is TRI_UNKNOWN and first_unknown is None:
-                first_unknown = outcome
-        return first_unknown or NO
+        return _any_of(self.parts)(lookup)
 
     def facts(self) -> set[str]:
         """Union of the parts' facts."""
@@ -187,21 +289,34 @@ class Not(Condition):
 
     part: Condition
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "evaluate", _not(self.part))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.part,))
+
     def evaluate(self, lookup: Lookup) -> Outcome:
         """Swap yes and no; unknown stays unknown."""
-        outcome = self.part.evaluate(lookup)
-        if outcome.value is TRI_UNKNOWN:
-            return outcome
-        return NO if outcome.value is TRI_YES else YES
+        return _not(self.part)(lookup)
 
     def facts(self) -> set[str]:
         """The part's facts."""
         return self.part.facts()
 
 
+def _always(lookup: Lookup) -> Outcome:
+    return YES
+
+
 @dataclass(frozen=True)
 class Always(Condition):
     """The empty condition: always yes."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "evaluate", _always)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), ())
 
     def evaluate(self, lookup: Lookup) -> Outcome:
         """Yes."""

@@ -12,7 +12,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from backend.domain.conditions import TRI_NO, TRI_UNKNOWN, TRI_YES, Outcome, Tri
+from backend.domain.conditions import TRI_NO, TRI_UNKNOWN, TRI_YES, Outcome
 from backend.domain.decision import (
     Check,
     CheckState,
@@ -24,7 +24,7 @@ from backend.domain.decision import Outcome as OutcomeName
 from backend.domain.derived import DERIVED
 from backend.domain.facts import TicketInput, facts_json
 from backend.domain.guides import Guide, GuideCatalog, Row, Rule, TextSpec
-from backend.domain.render import FactsRead, TextRenderer
+from backend.domain.render import FactsRead, PreparedContext, TextRenderer
 from backend.domain.writeback import build_note, build_tags
 from backend.errors import GuideDataError
 
@@ -166,9 +166,6 @@ def choose_guide(ticket: TicketInput, catalog: GuideCatalog) -> tuple[Guide | No
     return catalog.guide(winners[0]), True
 
 
-_CHECK_STATES: dict[Tri, CheckState] = {Tri.YES: "blocked", Tri.NO: "ok", Tri.UNKNOWN: "unknown"}
-
-
 class _Collector:
     """Ordered, de-duplicated `missing` and `blocks`."""
 
@@ -183,8 +180,12 @@ class _Collector:
 
     def rule(self, rule_id: str, outcome: Outcome, *, claims_ok: bool = True) -> None:
         """Record a block/check; `claims_ok` is False when an `ok` would rest on an unknown."""
-        state: CheckState = _CHECK_STATES[outcome.value]
-        facts = list(outcome.needs) if outcome.value is TRI_UNKNOWN else []
+        value = outcome.value
+        # By identity: a dict keyed by the enum would hash it in Python on every check.
+        state: CheckState = (
+            "blocked" if value is TRI_YES else "ok" if value is TRI_NO else "unknown"
+        )
+        facts = list(outcome.needs) if value is TRI_UNKNOWN else []
         if state != "ok" or claims_ok:
             self.checks.append(Check(id=rule_id, state=state, facts=facts))
         if outcome.value is TRI_YES:
@@ -210,9 +211,13 @@ def _run_check(found: _Collector, check: Rule, env: FactEnv) -> None:
     if applies.value is TRI_UNKNOWN:
         found.rule(check.id, applies)
         return
-    outcome = check.condition.evaluate(env.lookup)
     lookup = env.lookup
-    known = all(lookup(name)[0] is not None for name in check.condition.fact_names)
+    outcome = check.condition.evaluate(lookup)
+    known = True
+    for name in check.condition.fact_names:  # a loop: no generator per check
+        if lookup(name)[0] is None:
+            known = False
+            break
     found.rule(check.id, outcome, claims_ok=known)
 
 
@@ -221,8 +226,9 @@ def evaluate_table(
 ) -> tuple[Row, _Collector]:
     """Walk the rows (first hit wins), then the hit row's blocks, collects and checks."""
     found = _Collector()
+    lookup = env.lookup
     for row in guide.rows:
-        outcome = row.condition.evaluate(env.lookup)
+        outcome = row.condition.evaluate(lookup)
         if outcome.value is TRI_YES:
             break
         if outcome.value is TRI_UNKNOWN:
@@ -232,9 +238,9 @@ def evaluate_table(
     if not with_checks:
         return row, found
     for block in row.blocks:
-        found.rule(block.id, block.condition.evaluate(env.lookup))
+        found.rule(block.id, block.condition.evaluate(lookup))
     for collect in row.collect:
-        value, needs = env.lookup(collect.fact)
+        value, needs = lookup(collect.fact)
         if value is None:
             found.missing.extend(needs or (collect.fact,))
         elif collect.until is not None and value != collect.until:
@@ -243,15 +249,16 @@ def evaluate_table(
         for check in guide.checks:
             _run_check(found, check, env)
         for require in guide.requires:
-            if require.condition.evaluate(env.lookup).value is not TRI_YES:
+            if require.condition.evaluate(lookup).value is not TRI_YES:
                 continue
-            if any(env.value(other) is not None for other in require.unless_known):
+            others = require.unless_known
+            if others and any(lookup(other)[0] is not None for other in others):
                 continue
-            value, needs = env.lookup(require.fact)
+            value, needs = lookup(require.fact)
             if value is None:
                 found.missing.extend(needs or (require.fact,))
-    if any(check.state == "blocked" for check in found.checks):
-        # Without a blocked line there is nothing to settle.
+    if found.blocks:
+        # A line is blocked exactly when its rule is a block (`rule`): else nothing to settle.
         found.settle_checks(
             {
                 rule.id: rule.condition.fact_names | rule.applies_condition.fact_names
@@ -265,17 +272,20 @@ def order_missing(guide: Guide, missing: list[str]) -> list[str]:
     """Missing facts in the guide's response order, without duplicates."""
     unique = list(dict.fromkeys(missing))
     rank = {name: i for i, name in enumerate(guide.response_order)}
-    return sorted(unique, key=lambda name: (rank.get(name, len(rank)), unique.index(name)))
+    last = len(rank)
+    # `sorted` is stable: facts of equal rank keep their first-seen order.
+    return sorted(unique, key=lambda name: rank.get(name, last))
 
 
 def collect_notices(guide: Guide, row: Row, env: FactEnv, eligible: bool) -> list[str]:
     """The row's notices, then the guide's notices whose condition holds."""
     notices = list(row.notices)
+    lookup = env.lookup
     for notice in guide.notices:
         if notice.on_eligible:
             if eligible:
                 notices.append(notice.id)
-        elif notice.condition.evaluate(env.lookup).value is TRI_YES:
+        elif notice.condition.evaluate(lookup).value is TRI_YES:
             notices.append(notice.id)
     return list(dict.fromkeys(notices))
 
@@ -373,11 +383,20 @@ def render_branch_texts(
     spec = guide.branches.get(branch)
     if spec is None:
         raise GuideDataError(f"guide {guide.id}: branch {branch!r} has no entry under branches")
-    values = env.known_values(renderer.facts_read(guide.id))
-    context = renderer.prepare(guide, values, options.admin_call_url)
+    prepared: PreparedContext | None = None
+
+    def variables() -> dict[str, Any]:
+        # The facts' context, made for the first text that reads a fact (often none does).
+        nonlocal prepared
+        if prepared is None:
+            values = env.known_values(renderer.facts_read(guide.id))
+            prepared = renderer.prepare(guide, values, options.admin_call_url)
+        return prepared.variables
+
     rendered: list[RenderedText] = []
     for text in spec.texts:
-        if not offers_text(text, env, outcome, blocks, missing):
+        # Most texts belong to another outcome: that test first, without a call.
+        if outcome not in text.outcomes or not offers_text(text, env, outcome, blocks, missing):
             continue
         if text.variants is None:
             cases: Mapping[str, str] = {"": text.template or ""}
@@ -391,7 +410,9 @@ def render_branch_texts(
                 # A variant asserts its case (card / cash): none is offered while unknown.
                 continue
         for case, template in cases.items():
-            body, placeholders = renderer.render_prepared(template, context)
+            body, placeholders = renderer.render_for(
+                template, guide, options.admin_call_url, variables
+            )
             rendered.append(
                 RenderedText(
                     key=f"{text.key}.{case}" if case else text.key,

@@ -15,20 +15,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from backend.domain.fields import FieldCatalog, JsonScalar
+from backend.domain.typed_json import field_encoders
 from backend.domain.values import (
-    MAX_AMOUNT,
-    MAX_INTEGER,
     SEOUL,
     describe_type,
-    parse_call_id,
     parse_datetime,
     parse_integer,
-    parse_plate,
-    parse_text,
     show_value,
 )
 from backend.errors import InputError, UnknownFieldError
@@ -244,38 +240,18 @@ def parse_input(
 def facts_json(values: Mapping[str, object], catalog: FieldCatalog) -> dict[str, JsonScalar]:
     """A ticket's values as JSON, equal to `catalog.values_to_json(values)`.
 
-    The values `parse_input` makes are typed already. Each typed case below is one where
+    The values `parse_input` makes are typed already. Each typed case is one where
     `FieldCatalog.parse` returns its argument as is (a bool, an option code, a date, a
     Seoul date-time, a whole number in range): encoding it needs no second parse.
     Text-like values go straight to their field's parser (which may normalise them, as
     `to_json` would); coupon splits (merged by their parser) and the rest take `to_json`.
+    Each field's encoder is chosen once per catalog, not per value.
     """
+    encoders = field_encoders(catalog)
     encoded: dict[str, JsonScalar] = {}
-    field_of = catalog.get
     for key, value in values.items():
-        field = field_of(key)
-        kind = type(value)
-        found: JsonScalar
-        match field.type:
-            case "tristate" if isinstance(value, bool):
-                found = value
-            case "dropdown" if isinstance(value, str) and kind is str and value in field.options:
-                found = value
-            case "date" if isinstance(value, date) and kind is date:
-                found = value.isoformat()
-            case "datetime" if isinstance(value, datetime) and value.tzinfo is SEOUL:
-                found = value.isoformat()
-            case "amount" if isinstance(value, int) and kind is int and 0 <= value <= MAX_AMOUNT:
-                found = value
-            case "integer" if isinstance(value, int) and kind is int and 0 <= value <= MAX_INTEGER:
-                found = value
-            case "text":
-                found = parse_text(key, value)
-            case "plate":
-                found = parse_plate(key, value)
-            case "call_id":
-                found = parse_call_id(key, value)
-            case _:
-                found = None
+        encoder = encoders.get(key)
+        found = None if encoder is None else encoder(key, value)
+        # An unknown key fails in `to_json` (UnknownFieldError), as it always did.
         encoded[key] = catalog.to_json(key, value) if found is None else found
     return encoded

@@ -33,20 +33,21 @@ def tag_slots(template: str) -> list[str]:
 
 
 @lru_cache(maxsize=256)
-def _slots_of(template: str) -> tuple[str, ...]:
-    # Tag templates are guide data, a few per guide: their slots are found once.
-    return tuple(tag_slots(template))
+def _split_tag(template: str) -> tuple[str, ...]:
+    # Tag templates are guide data, a few per guide: split once into text, slot, text, …
+    return tuple(TAG_SLOT.split(template))
 
 
 def render_tag(template: str, value: Callable[[str], Any]) -> str | None:
     """Fill a tag template's slots; None while one of them is unknown."""
-    filled: dict[str, str] = {}
-    for name in _slots_of(template):
-        found = value(name)
+    pieces = list(_split_tag(template))
+    # Odd places hold slot names (TAG_SLOT's one group): each becomes its value's text.
+    for index in range(1, len(pieces), 2):
+        found = value(pieces[index])
         if found is None:
             return None
-        filled[name] = str(found)
-    tag = TAG_SLOT.sub(lambda m: filled[m.group(1)], template)
+        pieces[index] = str(found)
+    tag = "".join(pieces)
     if not TAG_CHARS.fullmatch(tag):
         raise GuideDataError(f"tag {template!r} renders {tag!r}: not a Zendesk tag")
     return tag
@@ -66,8 +67,9 @@ def build_tags(
         f"gp_guide_{decision.guide}",
         f"gp_branch_{decision.branch.replace('.', '_')}",
         f"gp_{decision.outcome}",
-        *(f"gp_block_{block}" for block in decision.blocks),
     ]
+    for block in decision.blocks:
+        tags.append(f"gp_block_{block}")
     if guide is None or lookup is None:
         return tags
 

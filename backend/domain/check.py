@@ -33,7 +33,8 @@ from backend.domain.engine import (
 )
 from backend.domain.facts import TicketInput
 from backend.domain.guides import Guide, GuideCatalog, Row
-from backend.domain.render import TextRenderer, is_placeholder_setting
+from backend.domain.render import TextRenderer
+from backend.domain.render_filters import is_placeholder_setting
 from backend.domain.writeback import TAG_CHARS, TAG_SLOT, tag_slots
 from backend.errors import GuideDataError
 

@@ -190,41 +190,38 @@ class FactRef:
     fact: str
 
 
-def _all_of(parts: tuple[Condition, ...]) -> Evaluate:
-    """Kleene AND over the parts' closures; only the first undecided part is asked for."""
+def _kleene(
+    parts: tuple[Condition, ...], decisive: Tri, decided: Outcome, rest: Outcome
+) -> Evaluate:
+    """Kleene AND (decisive: no) or OR (decisive: yes) over the parts' closures.
+
+    The first part whose value is decisive answers; otherwise the first undecided part
+    (only it is asked for), else `rest`.
+    """
     tests = tuple(part.evaluate for part in parts)
 
-    def all_of(lookup: Lookup) -> Outcome:
+    def evaluate(lookup: Lookup) -> Outcome:
         first_unknown: Outcome | None = None
         for test in tests:
             outcome = test(lookup)
             value = outcome.value
-            if value is TRI_NO:
-                return NO
+            if value is decisive:
+                return decided
             if value is TRI_UNKNOWN and first_unknown is None:
                 first_unknown = outcome
-        # Once the first undecided part is known the rest may not matter.
-        return first_unknown or YES
+        return first_unknown or rest
 
-    return all_of
+    return evaluate
+
+
+def _all_of(parts: tuple[Condition, ...]) -> Evaluate:
+    """Kleene AND over the parts' closures."""
+    return _kleene(parts, TRI_NO, NO, YES)
 
 
 def _any_of(parts: tuple[Condition, ...]) -> Evaluate:
     """Kleene OR over the parts' closures."""
-    tests = tuple(part.evaluate for part in parts)
-
-    def any_of(lookup: Lookup) -> Outcome:
-        first_unknown: Outcome | None = None
-        for test in tests:
-            outcome = test(lookup)
-            value = outcome.value
-            if value is TRI_YES:
-                return YES
-            if value is TRI_UNKNOWN and first_unknown is None:
-                first_unknown = outcome
-        return first_unknown or NO
-
-    return any_of
+    return _kleene(parts, TRI_YES, YES, NO)
 
 
 def _not(part: Condition) -> Evaluate:

@@ -29,7 +29,7 @@ from jinja2 import Environment, TemplateSyntaxError, nodes
 from backend.domain.derived import DERIVED
 from backend.domain.guide_lint import Finding, Loc, line_of
 from backend.domain.guides import Guide, GuideCatalog, Row, TextSpec
-from backend.domain.render import is_placeholder_setting
+from backend.domain.render_filters import is_placeholder_setting
 
 # Filters and globals that print an unknown value as the article's placeholder (render.py).
 PLACEHOLDER_FILTERS = frozenset({"won", "md", "md_hm", "hm", "or_blank", "split", "option"})

@@ -26,7 +26,8 @@ from markupsafe import escape
 from backend.domain.derived import DERIVED
 from backend.domain.fields import FieldDef, option_tag
 from backend.domain.guides import Guide, GuideCatalog, TextSpec
-from backend.domain.render import Placeholder, TextRenderer
+from backend.domain.render import TextRenderer
+from backend.domain.render_filters import Placeholder
 from backend.errors import GuideDataError, SettingsError
 from backend.zendesk.gateway import MacroAction, MacroSpec
 

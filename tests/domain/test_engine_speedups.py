@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from mark_pieces import MARK_BODY, MARK_CLOSE, MARK_OPEN, MARK_PIECES, MARK_SEP
 from table_helpers import load_repo_catalog, load_repo_renderer
 
 from backend.domain.conditions import YES, FactRef, FactTest, Outcome, Tri, compile_condition
@@ -27,7 +28,8 @@ from backend.domain.decision import TextPlaceholder
 from backend.domain.engine import EngineOptions, FactEnv, decide
 from backend.domain.facts import TicketInput, facts_json, parse_input
 from backend.domain.guides import load_catalog
-from backend.domain.render import FactsRead, GuideSandbox, TextRenderer, mark, unmark
+from backend.domain.render import FactsRead, TextRenderer
+from backend.domain.render_filters import GuideSandbox, unmark
 from backend.domain.values import SEOUL
 from backend.errors import GuideDataError, UnknownFieldError
 
@@ -289,7 +291,7 @@ def test_a_guide_template_cannot_mutate_the_context(macros_with_extra_templates)
 
 # ------------------------------------------------------------------ placeholder frames
 
-_OPEN, _SEP, _BODY, _CLOSE = "\ue010", "\ue011", "\ue012", "\ue013"
+_OPEN, _SEP, _BODY, _CLOSE = MARK_OPEN, MARK_SEP, MARK_BODY, MARK_CLOSE
 _MARK_RE = re.compile(f"{_OPEN}([a-z]+){_SEP}([^{_BODY}]*){_BODY}([^{_CLOSE}]*){_CLOSE}")
 _ANY_MARK = re.compile(f"[{_OPEN}{_SEP}{_BODY}{_CLOSE}]")
 
@@ -315,20 +317,8 @@ def reference_unmark(text: str) -> tuple[str, list[TextPlaceholder]]:
     return _ANY_MARK.sub("", "".join(plain)), found
 
 
-_PIECES = st.one_of(
-    st.text(alphabet="가나다 abc,.()OOO원", max_size=6),
-    st.builds(
-        mark,
-        st.sampled_from(["OOO", "OO월 OO일", "", "x\ue010y"]),
-        st.sampled_from(["fact", "setting", "agent"]),
-        st.sampled_from(["reason", "original_fare", ""]),
-    ),
-    st.sampled_from([_OPEN, _SEP, _BODY, _CLOSE]),
-)
-
-
 @settings(max_examples=400, deadline=None)
-@given(pieces=st.lists(_PIECES, max_size=8))
+@given(pieces=st.lists(MARK_PIECES, max_size=8))
 def test_unmark_finds_what_the_regex_scan_found(pieces):
     text = "".join(pieces)
     assert unmark(text) == reference_unmark(text)

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2 import DictLoader, StrictUndefined, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from mark_pieces import MARK_PIECES
 from table_helpers import load_repo_catalog, load_repo_renderer
 
 from backend.domain.conditions import (
@@ -35,7 +36,8 @@ from backend.domain.conditions import (
 from backend.domain.engine import FactEnv
 from backend.domain.facts import facts_json, parse_input
 from backend.domain.fields import FieldCatalog, FieldDef
-from backend.domain.render import GuideSandbox, TextRenderer, mark, plain_text, unmark
+from backend.domain.render import TextRenderer
+from backend.domain.render_filters import GuideSandbox, plain_text, unmark
 from backend.domain.writeback import TAG_CHARS, TAG_SLOT, render_tag, tag_slots
 from backend.errors import GuideDataError, InputError
 
@@ -266,21 +268,9 @@ def test_the_one_call_getattr_still_refuses(source):
 
 # ------------------------------------------------------------------ placeholder frames
 
-_OPEN, _SEP, _BODY, _CLOSE = "\ue010", "\ue011", "\ue012", "\ue013"
-_PIECES = st.one_of(
-    st.text(alphabet="가나다 abc,.()OOO원", max_size=6),
-    st.builds(
-        mark,
-        st.sampled_from(["OOO", "OO월 OO일", "", "x\ue010y"]),
-        st.sampled_from(["fact", "setting", "agent"]),
-        st.sampled_from(["reason", "original_fare", ""]),
-    ),
-    st.sampled_from([_OPEN, _SEP, _BODY, _CLOSE]),
-)
-
 
 @settings(max_examples=400, deadline=None)
-@given(pieces=st.lists(_PIECES, max_size=8))
+@given(pieces=st.lists(MARK_PIECES, max_size=8))
 def test_plain_text_is_unmarks_text(pieces):
     text = "".join(pieces)
     assert plain_text(text) == unmark(text)[0]

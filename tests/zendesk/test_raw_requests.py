@@ -32,6 +32,19 @@ def _tagged_tickets(server: EmulatorServer, count: int, tag: str) -> None:
         )
 
 
+def spy_session_requests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The URLs `requests.Session.request` is called with from now on (it still sends)."""
+    calls: list[str] = []
+    original = requests.Session.request
+
+    def spy(self: requests.Session, method: str, url: str, **kwargs: Any) -> Any:
+        calls.append(url)
+        return original(self, method, url, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", spy)
+    return calls
+
+
 def test_a_raw_read_sends_the_sessions_auth_and_runs_its_response_hooks() -> None:
     """The direct path carries Basic auth and hands every answer to the session's hooks."""
     seen: list[requests.Response] = []
@@ -74,14 +87,7 @@ def test_with_a_proxy_configured_raw_reads_go_through_requests(
     """A session that trusts the environment resolves proxies per URL: Session.request."""
     for name in (*PROXY_VARIABLES, "all_proxy"):
         monkeypatch.delenv(name, raising=False)
-    calls: list[str] = []
-    original = requests.Session.request
-
-    def spy(self: requests.Session, method: str, url: str, **kwargs: Any) -> Any:
-        calls.append(url)
-        return original(self, method, url, **kwargs)
-
-    monkeypatch.setattr(requests.Session, "request", spy)
+    calls = spy_session_requests(monkeypatch)
     with EmulatorServer() as server:
         server.store.create_ticket({"subject": "s", "comment": {"body": "b"}})
         with _gateway(server.url) as direct:
@@ -97,14 +103,7 @@ def test_the_directory_reads_raw_json(monkeypatch: pytest.MonkeyPatch) -> None:
     """Authorization's reads skip Session.request too: one counted call each."""
     from backend.zendesk.users import ZenpyDirectory
 
-    calls: list[str] = []
-    original = requests.Session.request
-
-    def spy(self: requests.Session, method: str, url: str, **kwargs: Any) -> Any:
-        calls.append(url)
-        return original(self, method, url, **kwargs)
-
-    monkeypatch.setattr(requests.Session, "request", spy)
+    calls = spy_session_requests(monkeypatch)
     with EmulatorServer(rate_limit_per_minute=100_000) as server, _gateway(server.url) as gw:
         user = server.store.create_user({"name": "Kim", "role": "agent"})
         for group in (3, 4):

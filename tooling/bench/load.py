@@ -16,7 +16,7 @@ import contextlib
 import json
 import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -302,18 +302,12 @@ async def _run_lean(
             total = (time.perf_counter() - started) * 1000
             samples.append(_sample(total, answer.status, answer.headers.get))
 
-    try:
-        # Open the connections first, so the run does not pay for them.
-        await asyncio.gather(*(c.request("GET", "/healthz") for c in connections))
-        cpu, wall = time.process_time(), time.perf_counter()
-        await asyncio.gather(*(worker(connection) for connection in connections))
-        return LoadRun(
-            samples=samples,
-            wall_seconds=time.perf_counter() - wall,
-            client_cpu_seconds=time.process_time() - cpu,
-        )
-    finally:
-        await asyncio.gather(*(connection.close() for connection in connections))
+    return await _measured(
+        (c.request("GET", "/healthz") for c in connections),
+        lambda: (worker(connection) for connection in connections),
+        lambda: (connection.close() for connection in connections),
+        samples,
+    )
 
 
 async def _run_httpx(
@@ -342,17 +336,32 @@ async def _run_httpx(
             total = (time.perf_counter() - started) * 1000
             samples.append(_sample(total, response.status_code, response.headers.get))
 
+    return await _measured(
+        (client.get("/healthz") for client in clients),
+        lambda: (worker(client) for client in clients),
+        lambda: (client.aclose() for client in clients),
+        samples,
+    )
+
+
+async def _measured(
+    warm_up: Iterable[Awaitable[object]],
+    work: Callable[[], Iterable[Awaitable[None]]],
+    close: Callable[[], Iterable[Awaitable[object]]],
+    samples: list[Sample],
+) -> LoadRun:
+    """Open every connection first (so the run does not pay for it), then time the work."""
     try:
-        await asyncio.gather(*(client.get("/healthz") for client in clients))
+        await asyncio.gather(*warm_up)
         cpu, wall = time.process_time(), time.perf_counter()
-        await asyncio.gather(*(worker(client) for client in clients))
+        await asyncio.gather(*work())
         return LoadRun(
             samples=samples,
             wall_seconds=time.perf_counter() - wall,
             client_cpu_seconds=time.process_time() - cpu,
         )
     finally:
-        await asyncio.gather(*(client.aclose() for client in clients))
+        await asyncio.gather(*close())
 
 
 def run_load(

@@ -108,32 +108,43 @@ def _bind_free_socket(host: str) -> socket.socket:
 
 
 @contextmanager
-def serve_app(app: Any, host: str = "127.0.0.1") -> Iterator[tuple[str, uvicorn.Server]]:
-    """Serve an ASGI app with uvicorn on a background thread; yield its base URL."""
+def serve_config(
+    config: uvicorn.Config, host: str = "127.0.0.1"
+) -> Iterator[tuple[int, uvicorn.Server]]:
+    """Run uvicorn with this config on a background thread and a free port; yield both."""
     import uvicorn
 
     sock = _bind_free_socket(host)
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=5
-    )
+    port = int(sock.getsockname()[1])
     server = uvicorn.Server(config)
     thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name=f"backend:{port}", daemon=True
+        target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn:{port}", daemon=True
     )
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             sock.close()
-            raise RuntimeError("the backend did not start")
+            raise RuntimeError("uvicorn did not start")
         time.sleep(0.01)
     try:
-        yield f"http://{host}:{port}", server
+        yield port, server
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextmanager
+def serve_app(app: Any, host: str = "127.0.0.1") -> Iterator[tuple[str, uvicorn.Server]]:
+    """Serve an ASGI app with uvicorn on a background thread; yield its base URL."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=5
+    )
+    with serve_config(config, host) as (port, server):
+        yield f"http://{host}:{port}", server
 
 
 @contextmanager

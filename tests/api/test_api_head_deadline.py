@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import pickle
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from backend.api import edge
 from backend.api.server import build_server, uvicorn_options
 from backend.settings import Settings
+from tooling.testing import serve_config
 
 HEADER_TIMEOUT = 0.3
 # Long enough that the deadline would have fired several times over.
@@ -53,22 +53,8 @@ async def _app(scope: Any, receive: Any, send: Any) -> None:
 def _serve(parser: str) -> Iterator[int]:
     """`guidepost serve`'s uvicorn options around a tiny app, on a thread; yield the port."""
     options = {**uvicorn_options(_settings(parser)), "log_level": "warning"}
-    server = uvicorn.Server(uvicorn.Config(_app, lifespan="off", **options))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "the server stopped"
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    try:
-        yield int(sock.getsockname()[1])
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serve_config(uvicorn.Config(_app, lifespan="off", **options)) as (port, _server):
+        yield port
 
 
 def _connect(port: int) -> socket.socket:

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import ssl
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +35,7 @@ from tooling.bench.load import (
 )
 from tooling.bench.server import APP_MS, GATEWAY_MS, ZENDESK_CALLS, ZENDESK_MS
 from tooling.bench.tls import make_local_ca
+from tooling.testing import serve_config
 
 BENCH_HEADERS = {APP_MS: "2.500", GATEWAY_MS: "1.250", ZENDESK_MS: "1.000", ZENDESK_CALLS: "2"}
 BIG = "가" * 50_000  # 150 kB of UTF-8: several reads, and a multi-byte body
@@ -97,10 +95,6 @@ APP = Starlette(
 @contextmanager
 def serve(keep_alive_seconds: float = 5.0, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
     """uvicorn with `guidepost serve`'s HTTP protocol on a free port; yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
     config = uvicorn.Config(
         APP,
         http=uvicorn_options(Settings(_env_file=None))["http"],
@@ -112,20 +106,8 @@ def serve(keep_alive_seconds: float = 5.0, tls: tuple[Path, Path] | None = None)
         ssl_certfile=str(tls[0]) if tls else None,
         ssl_keyfile=str(tls[1]) if tls else None,
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
+    with serve_config(config) as (port, _server):
         yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import pickle
@@ -61,11 +62,21 @@ def catalog_key(root: Path) -> str:
     parts = [__version__, sys.version, str(root), str(root.resolve())]
     for part in parts:
         digest.update(b"\0" + part.encode("utf-8", "surrogateescape"))
+    # What validated the pickled catalog: pydantic's version file, read, not imported.
+    digest.update(b"\0" + _validator_version())
     sources = [Path(str(module.__file__)) for module in MODEL_MODULES]
     for path in [*sources, *catalog_files(root)]:
         digest.update(b"\0" + str(path).encode("utf-8", "surrogateescape") + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+def _validator_version() -> bytes:
+    """pydantic's `version.py` as bytes (found without importing pydantic), or b""."""
+    spec = importlib.util.find_spec("pydantic")
+    if spec is None or spec.origin is None:
+        return b""
+    return (Path(spec.origin).parent / "version.py").read_bytes()
 
 
 def entry_path(folder: Path, root: Path) -> Path:
@@ -192,12 +203,15 @@ def bytecode_cache(folder: Path) -> QuietBytecodeCache | None:
     """Jinja's cache of compiled templates in a private folder, or None when there is none.
 
     Jinja checks each entry against its template's source; the folder is named after what
-    compiled code also depends on (Jinja's version, render.py's environment options).
+    compiled code also depends on (Jinja's version, render.py's environment options, and
+    the filters and sandbox of render_filters.py: Jinja decides at compile time how a
+    filter is called and which operators the sandbox intercepts).
     """
-    from backend.domain import render
+    from backend.domain import render, render_filters
 
     digest = hashlib.sha256(TEMPLATES_FORMAT + b"\0" + jinja_version.encode("ascii"))
-    digest.update(Path(str(render.__file__)).read_bytes())
+    for module in (render, render_filters):
+        digest.update(Path(str(module.__file__)).read_bytes())
     path = folder / f"jinja-{digest.hexdigest()[:16]}"
     try:
         status = path.stat()

@@ -72,9 +72,11 @@ class Settings(BaseSettings):
     http_header_timeout_seconds: float = Field(5.0, gt=0, le=60)
     http_body_timeout_seconds: float = Field(10.0, gt=0, le=120)
     http_max_concurrency: int = Field(64, ge=1, le=10_000)
-    # uvicorn's HTTP parser and event loop: httptools (C) and uvloop; h11/asyncio pure Python.
+    # uvicorn's HTTP parser: httptools (C) or h11 (pure Python), both guarded (api/edge.py).
     http_parser: Literal["httptools", "h11"] = "httptools"
-    http_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    # asyncio by default: under uvloop an accept error libuv cannot absorb closes the
+    # listener for good, unlogged; asyncio logs it (edge.AcceptErrorLog) and accepts again.
+    http_loop: Literal["asyncio", "uvloop"] = "asyncio"
     field_map: Path = REPO_ROOT / "var" / "field_map.json"
     admin_call_url: str = "https://admin.example/calls/{call_id}"
     guides_dir: Path = REPO_ROOT / "macros"

@@ -89,16 +89,43 @@ class GuardedH11Protocol(_HeadDeadline, H11Protocol):
         super().connection_lost(exc)
 
 
+# h11 refuses a request head that outgrows 16 KiB (uvicorn answers 400); httptools has no
+# bound, and uvicorn grows the URL and header values by copying. Bytes are counted per
+# received chunk while a head is incomplete, so a chunk that ends one pipelined body and
+# starts the next head counts whole: hence more room than h11's bound.
+MAX_HEAD_BYTES = 64 * 1024
+
+
 class GuardedHttpToolsProtocol(_HeadDeadline, HttpToolsProtocol):
-    """uvicorn's httptools (C parser) protocol with the same request-head deadline."""
+    """uvicorn's httptools (C parser) protocol with h11's guards: a head deadline and size."""
+
+    # Bytes received while the current request head is incomplete; None once it is complete.
+    _head_bytes: int | None = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the clock for the first request head."""
         super().connection_made(transport)
+        self._head_bytes = 0
         self._arm_header_deadline()
 
+    def data_received(self, data: bytes) -> None:
+        """Parse, then answer 400 and close when an incomplete head passes MAX_HEAD_BYTES."""
+        super().data_received(data)
+        if self._head_bytes is None or self.transport.is_closing():
+            return
+        self._head_bytes += len(data)
+        if self._head_bytes > MAX_HEAD_BYTES:
+            self._cancel_header_deadline()
+            self.send_400_response("Request head too large.")
+
+    def on_message_begin(self) -> None:
+        """A new request head starts: count its bytes."""
+        self._head_bytes = 0
+        super().on_message_begin()
+
     def on_headers_complete(self) -> None:
-        """Stop the clock: the request head is complete."""
+        """Stop the clock and the count: the request head is complete."""
+        self._head_bytes = None
         self._cancel_header_deadline()
         super().on_headers_complete()
 

@@ -51,6 +51,6 @@ def run(settings: Settings, host: str, port: int) -> None:
     settings.require_zaf_identity()
     configure_logging(settings.log_level)
     server = build_server(settings, host, port)
-    # The configured loop (uvloop by default), as uvicorn's own `Server.run` makes it.
+    # The configured loop (asyncio by default), as uvicorn's own `Server.run` makes it.
     with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
         runner.run(serve(server))

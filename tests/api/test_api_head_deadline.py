@@ -4,6 +4,7 @@ and `uvicorn_options`, the one place `guidepost serve`'s uvicorn options are cho
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pickle
 import socket
 import time
@@ -196,3 +197,39 @@ def test_made_protocols_pickle_into_worker_processes(parser: str) -> None:
     assert issubclass(again, edge.GUARDED_PROTOCOLS[parser])
     with pytest.raises(AttributeError):
         edge.__getattr__("Guarded_nope_5ms")
+
+
+def _answer_and_close(client: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    client.settimeout(5)
+    data = b""
+    while True:
+        try:
+            chunk = client.recv(65536)
+        except ConnectionResetError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+def test_an_oversized_request_head_is_refused(port: int) -> None:
+    """A head far past h11's bound (a 1 MB header): 400 and a closed connection, as h11 does."""
+    with _connect(port) as client:
+        # The server may close while the rest is still being sent.
+        with contextlib.suppress(OSError):
+            client.sendall(b"GET /fast HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 1_000_000)
+        answer = _answer_and_close(client)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:80]
+
+
+def test_a_large_head_under_the_bound_is_served() -> None:
+    """httptools: a 12 KB header, then a body of 200 kB sent with its head in one write."""
+    body = b"b" * 200_000
+    with _serve("httptools") as bound, _connect(bound) as client:
+        client.sendall(b"GET /fast HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 12_000 + b"\r\n\r\n")
+        assert _read_response(client).startswith(b"HTTP/1.1 200")
+        head = b"POST /fast HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
+        client.sendall(head + body)
+        assert _read_response(client).startswith(b"HTTP/1.1 200")
+        assert len(body) > edge.MAX_HEAD_BYTES

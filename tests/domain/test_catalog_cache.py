@@ -186,6 +186,14 @@ def test_the_key_names_the_model_sources(macros, monkeypatch, tmp_path):
     assert catalog_cache.catalog_key(macros) != before
 
 
+def test_the_key_names_the_validators_version(macros, monkeypatch):
+    """The pickled catalog is what pydantic validated: another pydantic, another key."""
+    before = catalog_cache.catalog_key(macros)
+    assert b"VERSION" in catalog_cache._validator_version()
+    monkeypatch.setattr(catalog_cache, "_validator_version", lambda: b"VERSION = '9.9.9'\n")
+    assert catalog_cache.catalog_key(macros) != before
+
+
 @settings(
     max_examples=25,
     deadline=None,

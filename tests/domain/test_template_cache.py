@@ -147,6 +147,22 @@ def test_the_key_names_render_py(macros, monkeypatch, tmp_path):
     assert catalog_cache.TEMPLATES_FORMAT.startswith(b"guidepost-template-facts")
 
 
+@pytest.mark.parametrize("module_name", ["render", "render_filters"])
+def test_compiled_templates_are_kept_per_environment_source(module_name, monkeypatch, tmp_path):
+    """Jinja compiles filter calls and sandboxed operators from these modules' code."""
+    import importlib
+
+    module = importlib.import_module(f"backend.domain.{module_name}")
+    before = bytecode_cache(tmp_path / "cache")
+    other = tmp_path / f"{module_name}_copy.py"
+    other.write_text(Path(module.__file__).read_text("utf-8") + "\n# changed\n", "utf-8")
+    monkeypatch.setattr(module, "__file__", str(other))
+    after = bytecode_cache(tmp_path / "cache")
+    assert before is not None
+    assert after is not None
+    assert before.directory != after.directory
+
+
 @pytest.mark.parametrize(
     "damage",
     [

@@ -31,8 +31,8 @@ SERVER_FD_LIMIT = 1_024
 HEADER_TIMEOUT_SECONDS = 2.0
 ATTACK_SECONDS = 8
 MAX_STDERR_BYTES = 1_000_000
-# Each guarded protocol with the loop it runs on: the default (C parser, uvloop) and h11.
-PARSER_LOOPS = {"httptools": "uvloop", "h11": "asyncio"}
+# Each guarded protocol on the default loop: the default C parser, and h11.
+PARSER_LOOPS = {"httptools": "asyncio", "h11": "asyncio"}
 
 
 def _free_port() -> int:

@@ -9,12 +9,11 @@ process, and "another process" is a second cache that never hears of this one's 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_reconnection_ledger import RacingGateway, _account, _add, _context
+from test_reconnection_ledger import RacingGateway, _account, _add, _context, race_applies
 
 from backend.bootstrap import bootstrap_fields
 from backend.domain.guides import GuideCatalog
@@ -100,13 +99,7 @@ def test_two_concurrent_cached_applies_for_one_origin_record_one_reconnection(
             except (BranchChangedError, DecisionChangedError):
                 return None
 
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            results = dict(zip(tickets, pool.map(apply, tickets), strict=True))
-        tags = {t: gateway.get_ticket(t).tags for t in tickets}
-        eligible = [t for t in tickets if "gp_eligible" in tags[t]]
-        assert len(eligible) == 1
-        winner = eligible[0]
-        loser = next(t for t in tickets if t != winner)
+        results, tags, winner, loser = race_applies(tickets, apply, gateway)
         assert results[winner] is not None
         assert results[winner]["applied"] is True
         assert results[loser] is None  # the agent saw eligible: 409, review the new one

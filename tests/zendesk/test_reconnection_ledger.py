@@ -8,7 +8,7 @@ reconnection recorded and one eligible write-back.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +39,7 @@ from backend.zendesk.gateway import (
     ReconnectionRecord,
     TicketRecord,
     TicketUpdate,
+    ZendeskGateway,
 )
 from backend.zendesk.zenpy_gateway import RetryPolicy, ZenpyGateway
 
@@ -58,6 +59,21 @@ ELIGIBLE: dict[str, Any] = {
     "original_fare": 23000,
 }
 LAG = 60.0
+
+
+def race_applies(
+    tickets: list[int],
+    apply: Callable[[int], dict[str, Any] | None],
+    gateway: ZendeskGateway,
+) -> tuple[dict[int, dict[str, Any] | None], dict[int, tuple[str, ...]], int, int]:
+    """Apply two tickets at once: their answers, their tags, the one eligible and the other."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip(tickets, pool.map(apply, tickets), strict=True))
+    tags = {t: gateway.get_ticket(t).tags for t in tickets}
+    eligible = [t for t in tickets if "gp_eligible" in tags[t]]
+    assert len(eligible) == 1
+    winner = eligible[0]
+    return results, tags, winner, next(t for t in tickets if t != winner)
 
 
 def _guidance(*args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -222,13 +238,7 @@ def test_two_concurrent_applies_for_one_origin_record_one_reconnection(
             except BranchChangedError:
                 return None
 
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            results = dict(zip(tickets, pool.map(apply, tickets), strict=True))
-        tags = {t: gateway.get_ticket(t).tags for t in tickets}
-        eligible = [t for t in tickets if "gp_eligible" in tags[t]]
-        assert len(eligible) == 1
-        winner = eligible[0]
-        loser = next(t for t in tickets if t != winner)
+        results, tags, winner, loser = race_applies(tickets, apply, gateway)
         assert results[winner] is not None
         assert results[winner]["decision"]["eligible"] is True
         loser_result = results[loser]

@@ -238,6 +238,9 @@ def fetch_one(
     if remaining <= 0:
         return failed("over_budget", "no time left in the guidance budget")
     timeout = httpx.Timeout(min(spec.timeout_seconds, remaining))
+    # A timeout cut short by the budget is the budget running out, not the source's own
+    # timeout (the caller's wait and this timeout end at the same instant: one kind).
+    capped = remaining < spec.timeout_seconds
     try:
         with client.stream(
             spec.method,
@@ -261,6 +264,8 @@ def fetch_one(
                 if clock() > deadline:
                     return failed("over_budget", "the response was still arriving at the budget")
     except httpx.TimeoutException:
+        if capped:
+            return failed("over_budget", f"no answer within the {remaining:.2f} s budget left")
         return failed("timeout", f"no answer within {timeout.read:.2f} s")
     except httpx.HTTPError as exc:
         return failed("unavailable", type(exc).__name__)

@@ -112,6 +112,23 @@ def test_timeout_leaves_facts_unknown(
     assert dict(result.values) == {"estimated_fare": 27000}
 
 
+def test_timeout_cut_short_by_the_budget_is_over_budget(
+    router: respx.MockRouter, connectors: ConnectorSet, fields: FieldCatalog, cache: FactCache
+) -> None:
+    """A timeout the budget shortened (0.5 s left < the source's 2 s) is over budget.
+
+    The caller's wait and the capped timeout end at the same instant; whichever wins, the
+    agent is told the same thing: the guidance budget ran out.
+    """
+    router.get(CALL_URL).mock(side_effect=httpx.ReadTimeout("slow"))
+    result = run(connectors, fields, cache, settings=make_settings(connector_budget_seconds=0.5))
+    kind, detail, facts = failure_of(result)
+    assert (kind, facts) == ("over_budget", CALL_FACTS)
+    assert detail.startswith("no answer within the 0.")
+    assert detail.endswith(" s budget left")
+    assert result.unknown == CALL_FACTS
+
+
 @pytest.mark.parametrize("status", [400, 401, 404, 429, 500, 503, 302])
 def test_http_status_is_a_failure(
     router: respx.MockRouter,

@@ -162,6 +162,8 @@ class _Reader:
         self.reason = reason
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self.head_done:
+            return  # a chunked body's trailer: ignored, as requests ignores it
         headers = self.headers
         if len(headers) >= MAX_HEADERS:
             raise ValueError("too many headers")

@@ -91,10 +91,13 @@ def test_a_content_length_answer_keeps_its_connection() -> None:
 
 
 def test_a_chunked_answer_is_joined() -> None:
+    """Chunks joined, a trailer ignored, the connection kept."""
     head = answer(headers=["Transfer-Encoding: chunked"], body=b"", length=False)
-    with _always(head + _chunked(JSON, 5)) as server:
+    trailed = _chunked(JSON, 5).removesuffix(b"\r\n") + b"X-Trailer: t\r\n\r\n"
+    with _always(head + trailed) as server:
         client = WireClient()
-        assert _exchange(client, server).body == JSON
+        got = _exchange(client, server)
+        assert (got.body, "x-trailer" in got.headers) == (JSON, False)
         assert _exchange(client, server).body == JSON
         assert server.connections == 1
 
@@ -231,6 +234,19 @@ def test_a_refused_connection_is_a_connection_error() -> None:
         WireClient().exchange(endpoint, _request(), timeout=1.0, tls=None)
     assert not isinstance(info.value, requests.Timeout)
     _same_kind(info.value, _requests_error(f"http://127.0.0.1:{port}"))
+
+
+def test_a_connect_that_hangs_is_a_connect_timeout() -> None:
+    """A full accept queue drops SYNs (Linux): the connect times out, as requests names it."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)):  # fills the queue
+            endpoint = Endpoint("http", "127.0.0.1", port)
+            with pytest.raises(requests.ConnectTimeout) as info:
+                WireClient().exchange(endpoint, _request(), timeout=0.2, tls=None)
+            _same_kind(info.value, _requests_error(f"http://127.0.0.1:{port}", timeout=0.2))
 
 
 def test_an_oversized_head_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

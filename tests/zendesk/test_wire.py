@@ -86,6 +86,8 @@ def test_a_content_length_answer_keeps_its_connection() -> None:
             assert got.headers["CONTENT-TYPE"] == got.headers.get("content-type")
         assert server.connections == 1
         assert client.connections() == 1
+        (connection,) = client._connections.values()
+        assert connection.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
         client.close()
         assert client.connections() == 0
 
@@ -223,6 +225,16 @@ def test_faults_raise_the_requests_errors(
             _exchange(client, server, timeout=0.2)
         assert client.connections() == 0
         _same_kind(info.value, _requests_error(server.url, timeout=0.2))
+
+
+def test_a_kept_connection_takes_the_new_timeout() -> None:
+    """The timeout is the caller's on every request, also on a connection made earlier."""
+    with ScriptedServer(lambda index, request: [0.5 * index, answer(body=JSON)]) as server:
+        client = WireClient()
+        assert _exchange(client, server, timeout=2.0).body == JSON
+        with pytest.raises(requests.ReadTimeout):
+            _exchange(client, server, timeout=0.2)
+        assert server.connections == 1
 
 
 def test_a_refused_connection_is_a_connection_error() -> None:

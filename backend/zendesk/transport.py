@@ -10,23 +10,18 @@ Zenpy's traps (see shared/notes/ZENDESK.md) and what this module does about them
 - On 429 Zenpy sleeps `Retry-After` in an unbounded blocking loop, and retries 5xx
   only for 503/413 over https without backoff. We hand Zenpy a session whose
   `_GuardedAdapter` handles 429, 5xx, timeouts and dropped connections *before*
-  Zenpy sees a response: it waits within the caller's budget or raises our own
-  errors, so Zenpy's loop never runs and nothing hangs. Retry warnings go through
-  structlog.
+  Zenpy sees a response (`retries.py`): it waits within the caller's budget or raises
+  our own errors, so Zenpy's loop never runs and nothing hangs. Retry warnings go
+  through structlog.
 - Zenpy always builds `https://{subdomain}.zendesk.com`: a gateway made for the local
   emulator rewrites its own requests' scheme and host in its adapter — scoped to this
   gateway, never the process environment (Zenpy's `ZENPY_FORCE_*`).
 - Zenpy's default timeout is 60 s: we pass our own.
 - Raw JSON requests (the hot ticket read and safe-update write, the ledger, search, Help
-  Center, the agent directory) skip `Session.request`: it re-merges session settings,
-  cookies and auth into a new `PreparedRequest` on every call (~1 ms of CPU per read).
-  With no proxy configured they skip `HTTPAdapter.send` too (pool lookup, a stat() of the
-  CA bundle, cookie extraction per call): the guarded adapter sends them to the very
-  urllib3 pool requests would pick (same kept-alive connections, TLS settings applied
-  once), under the same retry loop. Headers and auth are computed once per thread; the
-  session's response hooks still run. Cookies are neither sent nor kept (the API
-  authenticates by the Authorization header), redirects are not followed (the API
-  answers JSON, never a redirect, for these paths).
+  Center, the agent directory) skip requests and urllib3 altogether when no proxy is
+  configured: `raw_path.py` sends the session's headers and auth (prepared once per
+  thread) on `wire.py`'s kept-alive HTTP/1.1 connections, under the same retry rules,
+  TLS verification and response hooks. With a proxy they go through `Session.request`.
 
 Never imports `backend.domain`.
 """
@@ -36,24 +31,15 @@ from __future__ import annotations
 import email.utils
 import json
 import os
-import random
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
-import urllib3
 from requests.adapters import HTTPAdapter
-from requests.auth import HTTPBasicAuth
-from requests.structures import CaseInsensitiveDict
-from requests.utils import get_encoding_from_headers
-from urllib3 import HTTPConnectionPool
-from urllib3.util import Timeout
 from zenpy import Zenpy
 from zenpy.lib.exception import APIException, ZenpyException
 
@@ -65,22 +51,22 @@ from backend.errors import (
     ZendeskUnavailableError,
 )
 from backend.logs import get_logger
-from backend.zendesk.gateway import WaitPolicy
+from backend.zendesk.raw_path import RawPath
+from backend.zendesk.retries import (
+    NETWORK_ERRORS,
+    Answer,
+    OperationState,
+    RetryPolicy,
+    retry_after,
+    send_with_retries,
+)
 from backend.zendesk.shapes import Resource, error_for_status
+from backend.zendesk.wire import WireResponse
+
+__all__ = ["NETWORK_ERRORS", "GatewayTransport", "RetryPolicy", "error_for_response"]
 
 log = get_logger("guidepost.zendesk")
 
-# Methods safe to send twice. Every PUT Guidepost sends is: ticket updates carry
-# safe_update + updated_stamp (a replay answers 409), field/macro PUTs replace whole.
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-# Zendesk rounds Retry-After to whole seconds; 0 or a missing header still means "later".
-MIN_RETRY_AFTER = 1.0
-# Failures before or while reading an answer; Timeout covers connect and read timeouts.
-NETWORK_ERRORS = (
-    requests.Timeout,
-    requests.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-)
 PROXY_VARIABLES = (
     *("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"),
     *("https_proxy", "http_proxy", "all_proxy"),
@@ -89,40 +75,13 @@ PROXY_VARIABLES = (
 MAX_STAMP_WAIT = 2.0
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How long to wait out a 429 and how to retry 5xx / network failures."""
-
-    wait_policy: WaitPolicy
-    max_wait_seconds: float
-    retries: int
-    backoff_base: float = 0.2
-    backoff_cap: float = 5.0
-
-    def backoff(self, attempt: int) -> float:
-        """Compute the sleep before retry `attempt` (1-based): exponential, equal jitter."""
-        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
-        return random.uniform(ceiling / 2, ceiling)
-
-
-class _OperationState(threading.local):
-    """Per-thread bookkeeping of the gateway operation in progress."""
-
-    waited: float = 0.0
-    # True once a request of this operation was re-sent after a 5xx / network failure.
-    retried: bool = False
-    calls: int = 0
-
-
 class _GuardedAdapter(HTTPAdapter):
-    """Transport that counts every request and owns 429 / 5xx / network retries."""
+    """Zenpy's transport: counts every request and owns 429 / 5xx / network retries."""
 
     def __init__(self, gateway: GatewayTransport) -> None:
         # No urllib3 retries: every attempt must pass through (and be counted by) send().
         super().__init__(max_retries=0)
         self._gateway = gateway
-        # The urllib3 pool of each (base URL, verify, cert) the raw path has used.
-        self._raw_pools: dict[tuple[str, Any, Any], HTTPConnectionPool] = {}
 
     def send(
         self,
@@ -165,186 +124,11 @@ class _GuardedAdapter(HTTPAdapter):
                     raise
             return response
 
-        response = self._with_retries(method, where, attempt)
+        response = send_with_retries(gateway, method, where, attempt)
         if canonical is not None:
             response.url = canonical
             request.url = canonical
         return response
-
-    def send_raw(
-        self,
-        request: requests.PreparedRequest,
-        base: str,
-        path: str,
-        verify: bool | str,
-        cert: Any,
-    ) -> requests.Response:
-        """Send a raw API request (no proxy) straight to its pooled urllib3 pool, guarded.
-
-        What `HTTPAdapter.send` does per request, done once per pool here: pool lookup and
-        TLS settings (`cert_verify`: verification stays on). Per request: one `urlopen`
-        with the body read in it (a drop mid-body is a network failure, retried like
-        send()'s), urllib3 errors mapped as requests maps them, and a `requests.Response`
-        built as `build_response` builds it (minus cookies: the raw path keeps none).
-        `request.url` is the URL the caller knows (Zenpy's https one in emulator mode);
-        `base + path` is where it goes.
-        """
-        method = (request.method or "GET").upper()
-        pool = self._raw_pool(base, verify, cert)
-        timeout = self._gateway.urllib3_timeout
-        headers = request.headers
-        body = request.body
-
-        def attempt() -> requests.Response:
-            try:
-                raw = pool.urlopen(
-                    method,
-                    path,
-                    body=body,
-                    headers=headers,
-                    redirect=False,
-                    assert_same_host=False,
-                    preload_content=True,
-                    decode_content=True,
-                    retries=False,
-                    timeout=timeout,
-                    chunked=False,
-                )
-            except (urllib3.exceptions.HTTPError, OSError) as exc:
-                raise _requests_error(exc, request) from exc
-            response = requests.Response()
-            response.status_code = raw.status
-            response.headers = CaseInsensitiveDict(raw.headers)
-            response.encoding = get_encoding_from_headers(response.headers)
-            response.raw = raw
-            response.reason = raw.reason or ""
-            response.url = request.url or ""
-            response.request = request
-            response.connection = self
-            response._content = raw.data
-            return response
-
-        return self._with_retries(method, f"{method} {path.partition('?')[0]}", attempt)
-
-    def _raw_pool(self, base: str, verify: bool | str, cert: Any) -> HTTPConnectionPool:
-        """The pool `HTTPAdapter.send` would pick for `base` (the same one: kept-alive)."""
-        key = (base, verify, cert)
-        pool = self._raw_pools.get(key)
-        # One base URL per gateway: the pool manager (10 pools) never evicts this one.
-        if pool is None:
-            probe = requests.PreparedRequest()
-            probe.url = base + "/"
-            found = self.get_connection_with_tls_context(probe, verify, proxies=None, cert=cert)
-            if not isinstance(found, HTTPConnectionPool):
-                raise ZendeskError(f"no HTTP connection pool for {base}")
-            self.cert_verify(found, probe.url, verify, cert)  # type: ignore[no-untyped-call]
-            self._raw_pools[key] = pool = found
-        return pool
-
-    def close(self) -> None:
-        """Close the pools and their sockets (urllib3's pool manager only forgets them)."""
-        pools, self._raw_pools = list(self._raw_pools.values()), {}
-        super().close()
-        for pool in pools:
-            pool.close()
-
-    def _with_retries(
-        self, method: str, where: str, attempt: Callable[[], requests.Response]
-    ) -> requests.Response:
-        """Run `attempt` until it answers below 500 and not 429, within the retry rules."""
-        gateway = self._gateway
-        retryable = method in IDEMPOTENT_METHODS
-        failures = 0
-        while True:
-            gateway.count_call()
-            try:
-                response = attempt()
-            except NETWORK_ERRORS as exc:
-                failures += 1
-                self._retry_or_raise(failures, retryable, where, _network_problem(exc))
-                continue
-            gateway.observe_server_date(response.headers.get("Date"))
-            status = response.status_code
-            if status == 429:
-                retry_after = _retry_after(response)
-                response.close()
-                gateway.wait_for_rate_limit(where, retry_after)
-                continue
-            if status >= 500:
-                response.close()
-                failures += 1
-                self._retry_or_raise(failures, retryable, where, f"answered {status}")
-                continue
-            return response
-
-    def _retry_or_raise(self, failures: int, retryable: bool, where: str, problem: str) -> None:
-        """Sleep before the next attempt, or raise when retrying is not allowed / used up."""
-        policy = self._gateway.policy
-        if not retryable or failures > policy.retries:
-            raise _unavailable(where, problem, failures, retryable)
-        self._pause(policy.backoff(failures), where, problem)
-
-    def _pause(self, seconds: float, where: str, problem: str) -> None:
-        """Sleep before a retry and note that this operation retried."""
-        log.warning("zendesk retry", where=where, problem=problem, wait_seconds=round(seconds, 2))
-        self._gateway.state.retried = True
-        time.sleep(seconds)
-
-
-def _network_problem(exc: Exception) -> str:
-    """Name a transport failure without its (possibly long) message."""
-    return "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
-
-
-def _requests_error(
-    exc: BaseException, request: requests.PreparedRequest
-) -> requests.RequestException:
-    """The requests error `HTTPAdapter.send` raises for a urllib3 / socket failure."""
-    if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
-        exc = exc.reason
-    if isinstance(exc, urllib3.exceptions.NewConnectionError):
-        return requests.ConnectionError(exc, request=request)
-    if isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
-        return requests.ConnectTimeout(exc, request=request)
-    if isinstance(exc, urllib3.exceptions.ReadTimeoutError | TimeoutError):
-        return requests.ReadTimeout(exc, request=request)
-    if isinstance(exc, urllib3.exceptions.SSLError):
-        return requests.exceptions.SSLError(exc, request=request)
-    if isinstance(exc, urllib3.exceptions.DecodeError):
-        # requests raises it while reading the body: an unreadable answer, not retried.
-        return requests.exceptions.ContentDecodingError(exc, request=request)
-    # ProtocolError (a dropped connection, an incomplete body), OSError, and the rest.
-    return requests.ConnectionError(exc, request=request)
-
-
-def _unavailable(
-    where: str, problem: str, attempts: int, retryable: bool
-) -> ZendeskUnavailableError:
-    """Build the error for a request that failed for good."""
-    if retryable:
-        return ZendeskUnavailableError(f"Zendesk {where} {problem} ({attempts} attempt(s))")
-    # A create that failed may still have happened on Zendesk's side: never replay it.
-    return ZendeskUnavailableError(
-        f"Zendesk {where} {problem}; not retried (not idempotent, may or may not have applied)"
-    )
-
-
-def _retry_after(response: requests.Response) -> float:
-    """Read Retry-After (seconds or an HTTP date) from a 429."""
-    raw = (response.headers.get("Retry-After") or "").strip()
-    if not raw:
-        return MIN_RETRY_AFTER
-    try:
-        return max(float(raw), MIN_RETRY_AFTER)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return MIN_RETRY_AFTER
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - datetime.now(UTC)).total_seconds(), MIN_RETRY_AFTER)
 
 
 class _Operation:
@@ -407,25 +191,16 @@ class GatewayTransport:
         # Read the environment once: with no proxy configured, requests must not re-read
         # it (proxies, netrc, CA bundle) on every call.
         self._trust_env = any(os.environ.get(name) for name in PROXY_VARIABLES)
-        self.state = _OperationState()
+        self.state = OperationState()
         self._local = threading.local()
         self._lock = threading.Lock()
         self._sessions: list[requests.Session] = []
+        self._raw_paths: list[RawPath] = []
         self._calls = 0
         self._closed = False
         # Lower bound of (Zendesk's clock − ours), from `Date` headers (whole seconds).
         self._clock_offset: float | None = None
         self._last_date: str | None = None
-        self._urllib3_timeout: tuple[float, Timeout] | None = None
-
-    @property
-    def urllib3_timeout(self) -> Timeout:
-        """`timeout` as the urllib3 Timeout `HTTPAdapter.send` builds (connect and read)."""
-        made = self._urllib3_timeout
-        if made is None or made[0] != self.timeout:
-            made = (self.timeout, Timeout(connect=self.timeout, read=self.timeout))
-            self._urllib3_timeout = made
-        return made[1]
 
     @property
     def zendesk_host(self) -> str:
@@ -510,12 +285,15 @@ class GatewayTransport:
             time.sleep(min(wait, MAX_STAMP_WAIT))
 
     def close(self) -> None:
-        """Close every thread's session (sockets included)."""
+        """Close every thread's session and raw connections (sockets included)."""
         with self._lock:
             sessions, self._sessions = self._sessions, []
+            raw_paths, self._raw_paths = self._raw_paths, []
             self._closed = True
         for session in sessions:
             session.close()
+        for raw_path in raw_paths:
+            raw_path.close()
 
     def __enter__(self) -> Self:
         return self
@@ -538,11 +316,6 @@ class GatewayTransport:
         adapter = _GuardedAdapter(self)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
-        with self._lock:
-            if self._closed:
-                session.close()
-                raise ZendeskError("gateway is closed")
-            self._sessions.append(session)
         client = Zenpy(
             subdomain=self._subdomain,
             email=self._email,
@@ -551,10 +324,18 @@ class GatewayTransport:
             timeout=self.timeout,
             disable_cache=True,
         )
+        # Made once Zenpy has set the session's headers and auth (the raw path sends them).
+        raw_path = RawPath(session)
+        with self._lock:
+            if self._closed:
+                session.close()
+                raise ZendeskError("gateway is closed")
+            self._sessions.append(session)
+            self._raw_paths.append(raw_path)
         self._local.client = client
         self._local.session = session
         self._local.adapter = adapter
-        self._local.raw_headers = _raw_headers(session)
+        self._local.raw_path = raw_path
         return client
 
     def _session(self) -> requests.Session:
@@ -582,6 +363,7 @@ class GatewayTransport:
         """Send one raw API request through the guarded session; the parsed JSON or None."""
         with self._operation(resource, what):
             session = self._session()
+            response: requests.Response | WireResponse
             if self._trust_env or session.proxies:
                 # A proxy is configured: requests' own path resolves it per URL.
                 response = session.request(
@@ -601,60 +383,19 @@ class GatewayTransport:
         path: str,
         params: Mapping[str, str] | None,
         body: Any,
-    ) -> requests.Response:
-        """Send through this thread's guarded adapter without `Session.request`'s merging."""
-        if params:
-            path += ("&" if "?" in path else "?") + urlencode(params)
-        prepared = requests.PreparedRequest()
-        prepared.method = method
+    ) -> WireResponse:
+        """Send on this thread's raw path (wire.py), not through `Session.request`."""
+        raw_path: RawPath = self._local.raw_path
         if self.base_url is None:
-            target = self.api_base
-            prepared.url = target + path
+            target = known = self.api_base
         else:
             # Emulator mode: sent to the emulator, known by the URL Zenpy would have built.
             target = self.base_url
-            own_host = os.environ.get("ZENPY_FORCE_NETLOC") or self.zendesk_host
-            prepared.url = f"https://{own_host}{path}"
-        headers: CaseInsensitiveDict[str] = self._local.raw_headers.copy()
-        if body is not None:
-            encoded = json.dumps(body, allow_nan=False).encode("utf-8")
-            headers["Content-Type"] = "application/json"
-            headers["Content-Length"] = str(len(encoded))
-            prepared.body = encoded
-        elif method not in ("GET", "HEAD"):
-            headers["Content-Length"] = "0"
-        prepared.headers = headers
-        adapter: _GuardedAdapter = self._local.adapter
-        verify = session.verify if session.verify is not None else True
-        response = adapter.send_raw(prepared, target, path, verify, session.cert)
-        # The session's response hooks (none in production) still see every answer.
-        for hook in session.hooks.get("response", ()):
-            hooked = hook(response)
-            if hooked is not None:
-                response = hooked
-        return response
+            known = "https://" + (os.environ.get("ZENPY_FORCE_NETLOC") or self.zendesk_host)
+        return raw_path.send(self, target, known, method, path, params, body, self.timeout)
 
 
-def _raw_headers(session: requests.Session) -> CaseInsensitiveDict[str]:
-    """The headers every raw request of this session carries: its own, plus its auth."""
-    prepared = requests.PreparedRequest()
-    prepared.headers = CaseInsensitiveDict(
-        {
-            name: value if isinstance(value, str) else value.decode("latin-1")
-            for name, value in session.headers.items()
-        }
-    )
-    auth = session.auth
-    if isinstance(auth, tuple):
-        auth = HTTPBasicAuth(*auth)
-    if auth is not None:
-        prepared = auth(prepared)
-    return prepared.headers
-
-
-def error_for_response(
-    response: requests.Response | None, resource: Resource, what: str
-) -> ZendeskError:
+def error_for_response(response: Answer | None, resource: Resource, what: str) -> ZendeskError:
     """Build the GuidepostError matching an error answer."""
     if response is None:
         return ZendeskUnavailableError(f"{what}: no answer")
@@ -662,5 +403,5 @@ def error_for_response(
         body = response.json()
     except ValueError:
         body = None
-    retry_after = _retry_after(response) if response.status_code == 429 else 1.0
-    return error_for_status(response.status_code, body, resource, what, retry_after)
+    wait = retry_after(response) if response.status_code == 429 else 1.0
+    return error_for_status(response.status_code, body, resource, what, wait)

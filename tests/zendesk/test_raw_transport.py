@@ -1,22 +1,26 @@
-"""The raw path on urllib3's pool answers and fails exactly as `HTTPAdapter.send` does."""
+"""The raw path (wire.py) answers and fails as `HTTPAdapter.send` does, and sends its bytes."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 
 from backend.emulator.server import EmulatorServer
 from backend.errors import ZendeskError, ZendeskUnavailableError
-from backend.zendesk.transport import NETWORK_ERRORS, _GuardedAdapter, _requests_error
+from backend.zendesk.raw_path import RawPath
+from backend.zendesk.wire import Endpoint
 from backend.zendesk.zenpy_gateway import RetryPolicy, ZenpyGateway
+from tests.zendesk.wire_server import ScriptedServer, answer
 from tooling.bench.tls import HandshakeCounter, make_local_ca
 
 # Headers whose value may change between two answers (the clock, the emulator's timer).
@@ -83,32 +87,35 @@ def test_the_raw_answer_is_the_adapters_answer(
     assert _comparable(raw) == _comparable(plain)
 
 
-def test_raw_and_zenpy_requests_share_one_kept_alive_connection(server: EmulatorServer) -> None:
-    """The raw path uses the very pool requests picks: one connection for every call."""
+def _raw_path(gateway: ZenpyGateway) -> RawPath:
+    raw_path: RawPath = gateway._local.raw_path
+    return raw_path
+
+
+def test_raw_requests_share_one_kept_alive_connection(server: EmulatorServer) -> None:
+    """Every raw call of a thread rides one connection; Zenpy's calls keep their own pool."""
     with _gateway(server.url) as gateway:
+        gateway.get_ticket(1)
+        wire = _raw_path(gateway).wire
+        (first,) = wire._connections.values()
         for _ in range(5):
             gateway.get_ticket(1)
-            gateway.list_ticket_fields()  # Zenpy's own path
-        adapter: _GuardedAdapter = gateway._local.adapter
-        pools = adapter.poolmanager.pools
-        assert len(pools) == 1
-        (pool,) = (pools[key] for key in pools.keys())  # noqa: SIM118 (no plain iteration)
-        assert list(adapter._raw_pools.values()) == [pool]
-        assert pool.num_connections == 1
-        assert pool.num_requests == 10
+            gateway.list_ticket_fields()  # Zenpy's own path (requests' pool)
+        assert list(wire._connections.values()) == [first]
+        # The emulator holds two connections: the raw one and requests' pooled one.
+        assert len(server._httpd._connections) == 2
 
 
-def test_closing_the_gateway_closes_the_pooled_sockets(server: EmulatorServer) -> None:
-    """close() closes the raw path's pool (and its kept-alive socket), not only forgets it."""
+def test_closing_the_gateway_closes_the_raw_sockets(server: EmulatorServer) -> None:
+    """close() closes the raw path's kept-alive socket, not only forgets it."""
     gateway = _gateway(server.url)
     gateway.get_ticket(1)
-    adapter: _GuardedAdapter = gateway._local.adapter
-    (pool,) = adapter._raw_pools.values()
-    assert pool.pool is not None
-    assert pool.num_connections == 1
+    wire = _raw_path(gateway).wire
+    (connection,) = wire._connections.values()
+    assert connection.sock.fileno() != -1
     gateway.close()
-    assert pool.pool is None
-    assert adapter._raw_pools == {}
+    assert connection.sock.fileno() == -1
+    assert wire.connections() == 0
     with pytest.raises(ZendeskError):
         gateway.get_ticket(1)
 
@@ -206,61 +213,6 @@ def test_failures_read_as_on_the_adapter_path(server: EmulatorServer) -> None:
     assert raw.split("json ", 1)[1] == plain.split("json ", 1)[1]
 
 
-def _adapter_error(exc: Exception) -> type[Exception]:
-    """The error requests' own HTTPAdapter.send raises when urlopen raises `exc`."""
-
-    class Failing:
-        def urlopen(self, *args: Any, **kwargs: Any) -> Any:
-            raise exc
-
-    adapter = HTTPAdapter()
-    adapter.get_connection_with_tls_context = lambda *a, **k: Failing()  # type: ignore[method-assign,assignment]
-    adapter.cert_verify = lambda *a, **k: None  # type: ignore[method-assign]
-    request = requests.Request("GET", "http://127.0.0.1:1/").prepare()
-    try:
-        adapter.send(request)
-    except Exception as raised:  # the type is the answer
-        return type(raised)
-    raise AssertionError("no error")
-
-
-POOL = urllib3.HTTPConnectionPool("127.0.0.1", 1)
-CONNECTION = urllib3.connection.HTTPConnection("127.0.0.1", 1)
-
-
-def _raised_by(retry: urllib3.util.Retry, exc: Exception) -> Exception:
-    """What urlopen raises for `exc` under `retry` (its Retry.increment decides)."""
-    try:
-        retry.increment("GET", "/", error=exc, _pool=POOL)
-    except Exception as raised:  # the error is the answer
-        return raised
-    raise AssertionError("retried")
-
-
-@pytest.mark.parametrize(
-    "exc",
-    [
-        urllib3.exceptions.NewConnectionError(CONNECTION, "refused"),
-        urllib3.exceptions.NameResolutionError("h", CONNECTION, socket.gaierror()),
-        urllib3.exceptions.ConnectTimeoutError(POOL, "slow connect"),
-        urllib3.exceptions.ReadTimeoutError(POOL, "/", "slow read"),
-        urllib3.exceptions.SSLError("bad certificate"),
-        urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError()),
-        urllib3.exceptions.ClosedPoolError(POOL, "closed"),
-    ],
-)
-def test_urllib3_errors_map_as_requests_maps_them(exc: Exception) -> None:
-    """Each failure becomes the requests error HTTPAdapter.send raises for it.
-
-    requests' urlopen runs with Retry(0, read=False), the raw path with retries=False:
-    the same failure reaches each wrapped (MaxRetryError) or bare, as urllib3 decides.
-    """
-    request = requests.Request("GET", "http://127.0.0.1:1/").prepare()
-    bare = _raised_by(urllib3.util.Retry(False), exc)
-    wrapped = _raised_by(urllib3.util.Retry(0, read=False), exc)
-    assert type(_requests_error(bare, request)) is _adapter_error(wrapped)
-
-
 def test_the_raw_path_verifies_tls_and_keeps_its_connection(tmp_path: Path) -> None:
     """Over HTTPS: refused without the CA (verification on), one handshake for many calls."""
     ca, cert, key = make_local_ca(tmp_path)
@@ -283,13 +235,79 @@ def test_the_raw_path_verifies_tls_and_keeps_its_connection(tmp_path: Path) -> N
             before = handshakes.count
             for _ in range(10):
                 assert trusting.get_ticket(1).subject == "s"
-            trusting.list_ticket_fields()  # Zenpy's path, on the same connection
             assert handshakes.count - before == 1
+            for _ in range(3):
+                trusting.list_ticket_fields()  # Zenpy's path: its own pooled connection
+            assert handshakes.count - before == 2
 
 
-def test_an_undecodable_body_is_not_a_network_failure() -> None:
-    """Bad gzip is what requests calls ContentDecodingError when it reads the body."""
-    request = requests.Request("GET", "http://127.0.0.1:1/").prepare()
-    error = _requests_error(urllib3.exceptions.DecodeError("bad gzip"), request)
-    assert type(error) is requests.exceptions.ContentDecodingError
-    assert not isinstance(error, NETWORK_ERRORS)
+def test_an_undecodable_body_is_not_retried() -> None:
+    """Bad gzip is ContentDecodingError (as requests names it): unavailable, sent once."""
+    bad = answer(body=b"not gzip", headers=["Content-Encoding: gzip"])
+    with ScriptedServer(lambda index, request: [bad]) as scripted:
+        with _gateway(scripted.url) as gateway, pytest.raises(ZendeskUnavailableError) as info:
+            gateway.get_ticket(1)
+        assert "ContentDecodingError" in info.value.detail
+        assert len(scripted.requests) == 1
+
+
+def test_a_stale_connection_costs_no_retry() -> None:
+    """The server closed the idle connection: the next read reopens, one call, no retry."""
+    body = b'{"ticket": {"id": 1, "subject": "s", "tags": []}}'
+    with ScriptedServer(lambda index, request: [answer(body=body), 0.02, None]) as scripted:
+        with _gateway(scripted.url) as gateway:
+            gateway.get_ticket(1)
+            (connection,) = _raw_path(gateway).wire._connections.values()
+            for _ in range(200):
+                if connection.dropped():
+                    break
+                time.sleep(0.01)
+            gateway.calls = 0
+            assert gateway.get_ticket(1).subject == "s"
+            assert gateway.calls == 1
+            assert not gateway.state.retried
+        assert scripted.connections == 2
+
+
+def _old_urllib3_bytes(url: str, method: str, path: str, body: Any, headers: Any) -> None:
+    """Send as the removed urllib3 raw path did (transport.py before wire.py)."""
+    target = Endpoint.from_base(url)
+    pool = urllib3.HTTPConnectionPool(target.host, target.port)
+    sent = headers.copy()
+    encoded = None
+    if body is not None:
+        encoded = json.dumps(body, allow_nan=False).encode("utf-8")
+        sent["Content-Type"] = "application/json"
+        sent["Content-Length"] = str(len(encoded))
+    elif method not in ("GET", "HEAD"):
+        sent["Content-Length"] = "0"
+    pool.urlopen(
+        method, path, body=encoded, headers=sent, redirect=False, assert_same_host=False,
+        preload_content=True, decode_content=True, retries=False, chunked=False,
+    )  # fmt: skip
+    pool.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "body"),
+    [
+        ("GET", "/api/v2/tickets/1.json", None, None),
+        ("GET", "/api/v2/search.json", {"query": "type:ticket 안녕", "page": "2"}, None),
+        ("PUT", "/api/v2/tickets/1.json", None, {"ticket": {"tags": ["a"], "x": '노트 "<b>'}}),
+        ("POST", "/api/v2/custom_objects/x/records.json", None, {"custom_object_record": {}}),
+        ("DELETE", "/api/v2/custom_objects/x/records/5.json", None, None),
+    ],
+)
+def test_the_bytes_sent_are_the_old_paths(
+    method: str, path: str, params: dict[str, str] | None, body: Any
+) -> None:
+    """Request line, headers (names, order, values) and body equal urllib3's, byte for byte."""
+    with ScriptedServer(lambda index, request: [answer(body=b"{}")]) as scripted:
+        with _gateway(scripted.url) as gateway:
+            gateway.request_json(method, path, "other", "x", params=params, body=body)
+            query = f"?{urlencode(params)}" if params else ""
+            headers = _raw_path(gateway).headers
+            _old_urllib3_bytes(scripted.url, method, path + query, body, headers)
+        new, old = scripted.requests
+    assert new == old
+    assert b"Authorization: Basic " in new

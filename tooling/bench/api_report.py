@@ -38,7 +38,7 @@ PARTS_HEADERS = [
     "server",
     ">total",
     ">Zendesk",
-    ">Zenpy+requests",
+    ">Zendesk client",
     ">FastAPI app",
     ">uvicorn+HTTP+client",
     ">backend CPU",
@@ -68,7 +68,7 @@ CONTROL_HEADERS = [
     ">p99 ms",
     ">overhead p50",
     ">overhead p99",
-    ">Zenpy+requests ms",
+    ">Zendesk client ms",
     ">backend CPU ms",
     ">req/s",
 ]
@@ -125,7 +125,7 @@ def _http_charts(result: ApiResult, out_dir: Path) -> tuple[str, str]:
     ]
     parts = (
         ("Zendesk (emulator service)", "mean_zendesk", "#95a5a6"),
-        ("Zenpy + requests + socket", "mean_zenpy", "#e67e22"),
+        ("Zendesk client + socket", "mean_zenpy", "#e67e22"),
         ("FastAPI app (deps, auth, engine, JSON, log)", "mean_app", "#3b7dd8"),
         ("uvicorn + HTTP + load client", "mean_http", "#8e44ad"),
     )
@@ -239,14 +239,14 @@ read the request line, before it parses the headers (`http.server` does that wit
 `email` package), until the answer is built (headers formatted, body serialized) —
 header parsing, body read, routing, auth, store, injected latency. The socket write, the
 idle keep-alive wait for the next request line and the handler thread's wake-up are
-outside it (`tooling/bench/emulator.py`). In the backend process a `requests` response
-hook adds these up per request, and wrappers around `ZenpyGateway`'s methods time the
-gateway calls; an outermost ASGI middleware returns both, plus the app time, in response
-headers (all
+outside it (`tooling/bench/emulator.py`). In the backend process a response hook (on
+requests' sessions and on the raw wire's answers alike) adds these up per request, and
+wrappers around `ZenpyGateway`'s methods time the gateway calls; an outermost ASGI
+middleware returns both, plus the app time, in response headers (all
 bench-only, patched in the bench server process; no production code changed and no
 dependency override, which would make FastAPI re-analyse every dependency per request).
 **Overhead = client-measured total − Zendesk service time**: everything Guidepost adds —
-FastAPI, auth, engine, JSON, access log, *and* Zenpy/requests on the client side of each
+FastAPI, auth, engine, JSON, access log, *and* the HTTP client on Guidepost's side of each
 Zendesk call — plus uvicorn, loopback and the load client. The load client costs
 {fmt(result.healthz_client_cpu_ms, 2)} ms of its own CPU per request{httpx_cpu}; a bare
 `GET /healthz` (no Zendesk, no engine) answers in {fmt(result.healthz_p50_ms, 2)} ms p50
@@ -279,7 +279,7 @@ list + search for a blocked 강콜 that claimed nothing (3). The agent's Zendesk
 
 ### Where the time goes (means, concurrency 1)
 
-Zendesk = the emulator's stated service time; Zenpy+requests = gateway time minus that;
+Zendesk = the emulator's stated service time; Zendesk client = gateway time minus that;
 FastAPI app = app time minus gateway time; uvicorn+HTTP+client = client total minus app
 time. Backend CPU = CPU seconds of the uvicorn process over the run (`/proc`) per
 request; client CPU = the load generator's own CPU per request.

@@ -31,7 +31,7 @@ from tooling.testing import make_token
 Key = tuple[str, int, str]
 COMPONENTS: tuple[tuple[str, Callable[[Key], bool]], ...] = (
     (
-        "Zenpy + requests (ZenpyGateway calls, client side)",
+        "Zendesk client (ZenpyGateway calls: wire, JSON, records)",
         lambda k: k[0].endswith("bench/server.py") and k[2] == "wrapper",
     ),
     (

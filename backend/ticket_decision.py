@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from backend.domain.decision import Decision
-from backend.domain.engine import EngineOptions, decide
+from backend.domain.engine import EngineOptions, choose_only, decide
 from backend.domain.facts import (
     TicketInput,
     inquiry_day,
@@ -181,6 +181,11 @@ def require_field_map(ctx: ServiceContext) -> Mapping[str, int]:
 def decide_ticket(ticket: TicketInput, ctx: ServiceContext) -> Decision:
     """Run the engine on parsed facts."""
     return decide(ticket, ctx.catalog, ctx.renderer, ctx.options)
+
+
+def choose_ticket_guide(ticket: TicketInput, ctx: ServiceContext) -> Decision:
+    """The guide `decide_ticket` would choose (and whether only suggested), nothing decided."""
+    return choose_only(ticket, ctx.catalog)
 
 
 def parse_record(record: TicketRecord, ctx: ServiceContext) -> TicketInput:

@@ -302,6 +302,16 @@ def collect_fields_set(guide: Guide, env: FactEnv, catalog: GuideCatalog) -> dic
     return fields
 
 
+def choose_only(ticket: TicketInput, catalog: GuideCatalog) -> Decision:
+    """A decision holding only `decide`'s guide and `suggested` (no table, no texts)."""
+    # For a caller that needs the guide before the facts are final (e.g. which history to
+    # read): the same choice `decide` makes, without walking a table or rendering.
+    guide, suggested = choose_guide(ticket, catalog)
+    if guide is None:
+        return _UNDECIDED
+    return _UNDECIDED.evolve(guide=guide.id, suggested=suggested)
+
+
 def decide(
     ticket: TicketInput,
     catalog: GuideCatalog,

@@ -132,10 +132,10 @@ def read_decision(
             history = _read_history(gateway, ticket_id, chosen, ticket, ctx)
     if history is not None and history.prior:
         ticket = replace(ticket, prior_reconnections=history.prior)
-    decision = decide_ticket(ticket, ctx)
+    engine_decision = decision = decide_ticket(ticket, ctx)
     if merged is not None:
         decision = annotate_decision(decision, merged, ctx.catalog.fields, ctx.field_map)
-    settled = compute_settled_fingerprint(ticket, decision, ctx)
+    settled = compute_settled_fingerprint(ticket, decision, ctx, engine_decision=engine_decision)
     bind_request(guide=decision.guide, branch=decision.branch)
     return TicketDecision(
         record=record,

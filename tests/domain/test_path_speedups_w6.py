@@ -7,6 +7,7 @@ and `choose_only` (the guide alone) against the guide and `suggested` of a full 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from table_helpers import load_repo_catalog, load_repo_renderer
 
 from backend.demo import DEMO_CASES
-from backend.domain.engine import EngineOptions, choose_only, decide
+from backend.domain.engine import EngineOptions, choose_only, decide, settle_by_fallback
 from backend.domain.facts import (
     PRIOR_RECONNECTIONS,
     TicketInput,
@@ -166,3 +167,82 @@ def test_choose_only_picks_the_guide_decide_picks(consult: str | None, words: li
     except GuidepostError:
         return  # an incomplete ticket the table refuses: nothing to compare
     assert _choice(choose_only(ticket, GUIDE_CATALOG)) == _choice(full)
+
+
+# ------------------------------------------------------------------ settled by fallback
+
+RECONNECT_FACTS: dict[str, list[object]] = {
+    "consult_type": sorted(GUIDE_CATALOG.guides["force_reconnect"].consult_types),
+    "call_type": [None, *sorted(GUIDE_CATALOG.fields.get("call_type").options)],
+    "requester_role": [None, "driver", "customer"],
+    "identity_verified": [None, True, False],
+    "admin_status": [None, "stopped_by_report", "completed"],
+    "payment_method": [None, "card", "cash"],
+    "customer_consent": [None, "agreed", "refused"],
+    "customer_presence": [None, "together"],
+    "fare_adjustment": [None, True, False],
+    "driver_on_duty": [None, True, False],
+    "customer_recalling": [None, True, False],
+    "origin_call_id": [None, "1234567"],
+    "forced_call_id": [None, "7654321"],
+    "original_fare": [None, 23000],
+}
+
+
+def _settle_both(ticket: TicketInput) -> tuple[Any, Any] | None:
+    """(the shortcut's settled decision, a full decide on the filled ticket)."""
+    decision = decide(ticket, GUIDE_CATALOG, RENDERER, EngineOptions())
+    if not decision.fields_set:
+        return None
+    filled = dict(ticket.values)
+    for key, value in decision.fields_set.items():
+        parsed = GUIDE_CATALOG.fields.parse(key, value)
+        if parsed is not None:
+            filled[key] = parsed
+    filled_ticket = replace(ticket, values=filled)
+    fast = settle_by_fallback(ticket, filled_ticket, decision, GUIDE_CATALOG, RENDERER)
+    return fast, decide(filled_ticket, GUIDE_CATALOG, RENDERER, EngineOptions())
+
+
+@pytest.mark.parametrize("case", DEMO_CASES, ids=[case.name for case in DEMO_CASES])
+def test_a_settled_demo_decision_is_the_full_decision(case: Any) -> None:
+    """Every demo ticket with a write-back fill: the whole decision, field by field."""
+    both = _settle_both(parse_input(case.ticket, GUIDE_CATALOG.fields))
+    if both is not None:
+        fast, full = both
+        assert fast is not None
+        assert fast == full
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    st.fixed_dictionaries({key: st.sampled_from(values) for key, values in RECONNECT_FACTS.items()})
+)
+def test_a_settled_decision_is_the_full_decision(facts: dict[str, object]) -> None:
+    """Random 강제재연결 tickets: the shortcut (where it applies) is `decide` on the filled one."""
+    fields = {key: value for key, value in facts.items() if value is not None}
+    both = _settle_both(parse_input({"fields": fields}, GUIDE_CATALOG.fields))
+    if both is not None and both[0] is not None:
+        assert both[0] == both[1]
+
+
+def test_the_shortcut_declines_a_fill_no_fallback_reads() -> None:
+    """A fill that changes a lookup (here: from a connector, no fallback) is decided in full."""
+    ticket = parse_input({"fields": RECONNECT_SETTLE_BASE}, GUIDE_CATALOG.fields)
+    decision = decide(ticket, GUIDE_CATALOG, RENDERER, EngineOptions())
+    assert decision.fields_set  # call_type from the 상담유형 leaf
+    extra = decision.evolve(fields_set={**decision.fields_set, "original_fare": 23000})
+    filled = replace(ticket, values={**ticket.values, "original_fare": 23000})
+    assert settle_by_fallback(ticket, filled, extra, GUIDE_CATALOG, RENDERER) is None
+    assert settle_by_fallback(ticket, filled, decision, GUIDE_CATALOG, RENDERER) is None
+    both = _settle_both(ticket)
+    assert both is not None
+    assert both[0] is not None  # the fill the fallback reads: settled without a decide
+    assert both[0] == both[1]
+
+
+RECONNECT_SETTLE_BASE: dict[str, object] = {
+    "consult_type": "driver_force_rerun_own_normal",
+    "identity_verified": True,
+    "origin_call_id": "1234567",
+}

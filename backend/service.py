@@ -51,6 +51,7 @@ from backend.ticket_decision import (
     TicketDecision,
     TicketGuidance,
     check_open_and_branch,
+    choose_ticket_guide,
     compute_settled_fingerprint,
     decide_ticket,
     decision_fingerprint,
@@ -118,22 +119,23 @@ def read_decision(
     ticket = parse_record(record, ctx)
     # The connectors run while Zendesk is asked for the reconnection history.
     pending = start_fetch(ctx.fetch_facts, ticket.values)
-    decision = decide_ticket(ticket, ctx)
-    history = _read_history(gateway, ticket_id, decision, ticket, ctx)
+    # Which history to read depends on the guide alone: the decision is made once, on the
+    # final facts (a history or fetched facts would change its texts).
+    history = _read_history(gateway, ticket_id, choose_ticket_guide(ticket, ctx), ticket, ctx)
     merged: MergedFacts | None = None
     if pending is not None:
         merged = merge_fetched(ticket.values, pending.result(), agent_source)
         ticket = replace(ticket, values=merged.values)
         if history is None:
             # A fetched fact may select the guide that counts prior reconnections.
-            history = _read_history(gateway, ticket_id, decide_ticket(ticket, ctx), ticket, ctx)
+            chosen = choose_ticket_guide(ticket, ctx)
+            history = _read_history(gateway, ticket_id, chosen, ticket, ctx)
     if history is not None and history.prior:
         ticket = replace(ticket, prior_reconnections=history.prior)
-    if merged is not None or (history is not None and history.prior):
-        decision = decide_ticket(ticket, ctx)
+    engine_decision = decision = decide_ticket(ticket, ctx)
     if merged is not None:
         decision = annotate_decision(decision, merged, ctx.catalog.fields, ctx.field_map)
-    settled = compute_settled_fingerprint(ticket, decision, ctx)
+    settled = compute_settled_fingerprint(ticket, decision, ctx, engine_decision=engine_decision)
     bind_request(guide=decision.guide, branch=decision.branch)
     return TicketDecision(
         record=record,

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from backend.domain.decision import Decision
-from backend.domain.engine import EngineOptions, decide
+from backend.domain.engine import EngineOptions, choose_only, decide, settle_by_fallback
 from backend.domain.facts import (
     TicketInput,
     inquiry_day,
@@ -183,6 +183,11 @@ def decide_ticket(ticket: TicketInput, ctx: ServiceContext) -> Decision:
     return decide(ticket, ctx.catalog, ctx.renderer, ctx.options)
 
 
+def choose_ticket_guide(ticket: TicketInput, ctx: ServiceContext) -> Decision:
+    """The guide `decide_ticket` would choose (and whether only suggested), nothing decided."""
+    return choose_only(ticket, ctx.catalog)
+
+
 def parse_record(record: TicketRecord, ctx: ServiceContext) -> TicketInput:
     """Parse a ticket's custom fields through the field map (InputError names the field)."""
     return parse_ticket_record(
@@ -204,9 +209,17 @@ def parse_quietly(ctx: ServiceContext, key: str, raw: object) -> Any:
 
 
 def compute_settled_fingerprint(
-    ticket: TicketInput, decision: Decision, ctx: ServiceContext
+    ticket: TicketInput,
+    decision: Decision,
+    ctx: ServiceContext,
+    *,
+    engine_decision: Decision | None = None,
 ) -> str:
-    """Fingerprint the decision as it will read once the write-back's fields are set."""
+    """Fingerprint the decision as it will read once the write-back's fields are set.
+
+    `engine_decision`: `decide_ticket(ticket)` itself when `decision` is it or was
+    annotated from it (it may then stand in for a second decision, `settle_by_fallback`).
+    """
     # A write-back fills empty fields (`fields_set`), which changes the next decision's
     # `fields_set` and note; fingerprinting the settled decision lets a repeated apply
     # recognise its own earlier write instead of writing a second note.
@@ -217,8 +230,14 @@ def compute_settled_fingerprint(
         parsed = ctx.catalog.fields.parse(key, value)
         if parsed is not None:
             filled[key] = parsed
-    settled = decide_ticket(replace(ticket, values=filled), ctx)
-    return fingerprint(settled)
+    filled_ticket = replace(ticket, values=filled)
+    if engine_decision is not None and engine_decision.fields_set == decision.fields_set:
+        settled = settle_by_fallback(
+            ticket, filled_ticket, engine_decision, ctx.catalog, ctx.renderer
+        )
+        if settled is not None:
+            return fingerprint(settled)
+    return fingerprint(decide_ticket(filled_ticket, ctx))
 
 
 def check_open_and_branch(found: TicketDecision, branch: str) -> None:

@@ -302,6 +302,16 @@ def collect_fields_set(guide: Guide, env: FactEnv, catalog: GuideCatalog) -> dic
     return fields
 
 
+def choose_only(ticket: TicketInput, catalog: GuideCatalog) -> Decision:
+    """A decision holding only `decide`'s guide and `suggested` (no table, no texts)."""
+    # For a caller that needs the guide before the facts are final (e.g. which history to
+    # read): the same choice `decide` makes, without walking a table or rendering.
+    guide, suggested = choose_guide(ticket, catalog)
+    if guide is None:
+        return _UNDECIDED
+    return _UNDECIDED.evolve(guide=guide.id, suggested=suggested)
+
+
 def decide(
     ticket: TicketInput,
     catalog: GuideCatalog,
@@ -348,6 +358,52 @@ def decide(
     tags = build_tags(draft, guide, env.lookup)
     note = build_note(draft, guide, catalog, renderer)
     return draft.evolve(tags=tags, note=note)
+
+
+def settle_by_fallback(
+    ticket: TicketInput,
+    filled: TicketInput,
+    decision: Decision,
+    catalog: GuideCatalog,
+    renderer: TextRenderer,
+) -> Decision | None:
+    """`decide(filled)` made from `decision` (on `ticket`) when the fill changes no lookup.
+
+    `filled` is `ticket` with the write-back's `fields_set` typed in. When each filled
+    field was empty and read its declared fallback, which is the fact its `sets` rule
+    writes from, and its typed value is the one the fallback gave, every condition, text
+    and tag reads the same values: only `fields_set`, `facts` and the note change. None
+    when that is not shown (the caller then decides in full).
+    """
+    if decision.guide is None or decision.suggested or not decision.fields_set:
+        return None
+    guide = catalog.guides.get(decision.guide)
+    if guide is None:
+        return None
+    sources = {rule.field: rule.from_ for rule in guide.sets}
+    once = guide.once_only
+    env = FactEnv(guide, ticket, catalog)
+    for key in decision.fields_set:
+        if (
+            key == "consult_type"  # read by choose_guide, not through a lookup
+            or key in DERIVED
+            or (once is not None and key == once.count)
+            or ticket.values.get(key) is not None
+            or sources.get(key) is None
+            or guide.fallbacks.get(key) != sources[key]
+            or filled.values.get(key) is None
+            or filled.values[key] != env.value(key)
+        ):
+            return None
+    # As `decide` builds it: the note is rendered before tags and note are set.
+    draft = decision.evolve(
+        fields_set={},
+        facts=facts_json(filled.values, catalog.fields),
+        tags=_UNDECIDED.tags,
+        note=_UNDECIDED.note,
+    )
+    note = build_note(draft, guide, catalog, renderer)
+    return draft.evolve(tags=decision.tags, note=note)
 
 
 def offers_text(

@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from backend.domain.fields import FieldCatalog, JsonScalar
@@ -97,6 +99,9 @@ def _build(
             continue
         if key not in catalog:
             raise UnknownFieldError(name_key(key))
+        if raw is None:
+            # Zendesk sends every custom field, most empty: None parses to None for every type.
+            continue
         value = catalog.parse(key, raw)
         if value is not None:
             values[key] = value
@@ -108,9 +113,28 @@ def _build(
     )
 
 
-def _invert_field_map(field_map: Mapping[str, int], catalog: FieldCatalog) -> dict[int, str]:
+def _invert_field_map(field_map: Mapping[str, int], catalog: FieldCatalog) -> Mapping[int, str]:
+    """The field map read by id, checked; remembered per catalog and map content."""
+    # Every ticket read inverts the same map: its items are the key (a changed map, even
+    # the same dict changed in place, is a new key); a refused map is never remembered.
+    items = tuple(field_map.items())
+    if all(type(field_id) is int for _, field_id in items):
+        return _remembered_inversion(catalog, items)
+    return _checked_inversion(catalog, items)  # refused below (ids must be integers)
+
+
+@lru_cache(maxsize=16)
+def _remembered_inversion(
+    catalog: FieldCatalog, items: tuple[tuple[str, int], ...]
+) -> Mapping[int, str]:
+    return _checked_inversion(catalog, items)
+
+
+def _checked_inversion(
+    catalog: FieldCatalog, items: Iterable[tuple[str, object]]
+) -> Mapping[int, str]:
     by_id: dict[int, str] = {}
-    for key, field_id in field_map.items():
+    for key, field_id in items:
         if key != PRIOR_RECONNECTIONS and key not in catalog:
             raise UnknownFieldError(name_key(key))
         if isinstance(field_id, bool) or not isinstance(field_id, int):
@@ -118,7 +142,7 @@ def _invert_field_map(field_map: Mapping[str, int], catalog: FieldCatalog) -> di
         if field_id in by_id:
             raise InputError(f"field map: id {field_id} is mapped to two fields")
         by_id[field_id] = key
-    return by_id
+    return MappingProxyType(by_id)
 
 
 def inquiry_day(created_at: object) -> date | None:
@@ -141,7 +165,10 @@ def parse_ticket_record(
     `inquiry_date` is the ticket's creation day in Asia/Seoul (the SMS's "O월 O일 문의하신").
     """
     by_id = _invert_field_map(field_map, catalog)
-    pairs = [(by_id[fid], raw) for fid, raw in custom_fields.items() if fid in by_id]
+    # Empty fields (most of them) add nothing: the map's keys are checked already.
+    pairs = [
+        (by_id[fid], raw) for fid, raw in custom_fields.items() if raw is not None and fid in by_id
+    ]
     if inquiry_date is not None and INQUIRY_DATE in catalog:
         pairs.append((INQUIRY_DATE, inquiry_date))
     prior = _read_prior(prior_reconnections)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.concurrency import run_in_threadpool
 
 from backend.api.problems import document_problems
 from backend.api.routers.tickets import AuthorizedTicket, answer_adapter, json_response
@@ -15,6 +16,7 @@ from backend.form_guidance import FormState, form_guidance, read_form
 from backend.logs import bind_request
 from backend.service import TicketGuidance
 from backend.ticket_decision import about
+from backend.zendesk.gateway import ZendeskGateway
 
 MAX_FORM_FIELDS = 500
 MAX_TAGS = 500
@@ -87,15 +89,13 @@ router = APIRouter(tags=["tickets"])
     response_model=FormGuidanceResponse,
     responses=document_problems(401, 403, 413, 422, 500, 502, 503),
 )
-def read_form_guidance(
+async def read_form_guidance(
     ticket_id: TicketId,
     body: Annotated[FormGuidanceRequest, Body()],
     ticket: AuthorizedTicket,
 ) -> Response:
     """Decide on the open form's values; Zendesk is read only for the reconnection history."""
     bind_request(ticket_id=ticket_id, source="form")
-    # A 원콜's reconnection history reused from an earlier load of this ticket.
-    gateway = ticket.cache.form_view(ticket.zendesk)
     form = FormState(
         custom_fields=read_form([entry.model_dump() for entry in body.custom_fields]),
         tags=tuple(body.tags),
@@ -103,6 +103,33 @@ def read_form_guidance(
         description=body.description,
         created_at=body.created_at,
     )
-    guidance = form_guidance(gateway, ticket_id, form, ticket.context)
-    answer = answer_adapter(FormGuidanceResponse).validate_python(guidance)
-    return json_response(answer)
+
+    def decide_on(zendesk: ZendeskGateway) -> Response:
+        # A 원콜's reconnection history reused from an earlier load of this ticket.
+        gateway = ticket.cache.form_view(zendesk)
+        guidance = form_guidance(gateway, ticket_id, form, ticket.context)
+        answer = answer_adapter(FormGuidanceResponse).validate_python(guidance)
+        return json_response(answer)
+
+    if ticket.context.fetch_facts is None:
+        # Most form loads read nothing (no history asked, or the cached one): decided on the
+        # event loop, no threadpool hop (~0.4 ms CPU). The first Zendesk read they would
+        # make ends the attempt before it starts; the load is then made in a thread.
+        try:
+            return decide_on(cast(ZendeskGateway, _NoZendesk()))
+        except _ZendeskNeededError:
+            pass
+    return await run_in_threadpool(decide_on, ticket.zendesk)
+
+
+class _ZendeskNeededError(BaseException):
+    """A loop-side form load reached a Zendesk call: it is made again in a thread."""
+
+    # A BaseException: no `except Exception` on the way may take it for a Zendesk error.
+
+
+class _NoZendesk:
+    """The gateway of a loop-side form load: any use of it means Zendesk must be read."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise _ZendeskNeededError(name)

@@ -141,7 +141,9 @@ class _AnswerProtocol(asyncio.Protocol):
         self.lost = True
         if self.transport is not None:
             with contextlib.suppress(RuntimeError):  # its loop may be closed already
-                self.transport.close()
+                # abort, not close: a TLS close waits (up to 30 s) for the peer's
+                # close_notify, past the loop's end; wire.py's sockets send none either.
+                self.transport.abort()
 
 
 class AsyncWirePool:

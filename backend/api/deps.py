@@ -25,7 +25,7 @@ from backend.field_map import FIELD_MAPS
 from backend.logs import bind_request
 from backend.service import ServiceContext
 from backend.settings import Settings
-from backend.zendesk.gateway import ZendeskGateway
+from backend.zendesk.gateway import NowaitRead, ZendeskGateway
 from backend.zendesk.read_cache import ReadCache
 
 T = TypeVar("T")
@@ -165,6 +165,28 @@ class CountedGateway:
                 self.calls += self._thread_calls() - before
 
         return counted
+
+    async def get_ticket_nowait(self, ticket_id: int) -> NowaitRead | None:
+        """The ticket read on the event loop, if the gateway can (None: it cannot).
+
+        Its call is counted here (a loop read is not in any thread's count); a Zendesk
+        error answer is raised as the blocking read raises it. A read without a record
+        is made again in a thread, after `after_nowait(read)`.
+        """
+        read = getattr(self._gateway, "get_ticket_nowait", None)
+        if read is None:
+            return None  # e.g. the FakeGateway: blocking reads only
+        result: NowaitRead = await read(ticket_id)
+        self.calls += result.calls
+        if result.error is not None:
+            raise result.error
+        return result
+
+    def after_nowait(self, read: NowaitRead) -> None:
+        """In the thread, before the blocking read: sit out what the loop attempt met."""
+        wait = getattr(self._gateway, "after_nowait", None)
+        if wait is not None and read.record is None:
+            wait(read.where, read.retry_after, read.problem)
 
     def count_during(self, action: Callable[[], T]) -> T:
         """Run `action` (e.g. an authorization read on the same transport), counting its calls."""

@@ -177,6 +177,24 @@ class TicketFormRecord:
 WaitPolicy = Literal["interactive", "batch"]
 
 
+@dataclass(frozen=True, slots=True)
+class NowaitRead:
+    """A ticket read made on the event loop (one attempt): what it gave, and its calls.
+
+    `record` None: read the ticket on the blocking path (its full retry rules), once the
+    gateway's `after_nowait` has sat out what this attempt met (a 429's Retry-After, a
+    backoff); `error`: a Zendesk error answer the blocking path raises the same (404).
+    """
+
+    record: TicketRecord | None
+    calls: int
+    error: Exception | None = None
+    where: str = ""
+    # Why the attempt gave no record: a 429's Retry-After, or a failure to back off from.
+    retry_after: float | None = None
+    problem: str | None = None
+
+
 class ZendeskGateway(Protocol):
     """Everything Guidepost asks of Zendesk."""
 

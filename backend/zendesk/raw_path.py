@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -62,6 +64,18 @@ class SentRequest:
         return headers
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedRaw:
+    """One raw request ready to send: where, its bytes, its TLS settings, the hooks' view."""
+
+    endpoint: Endpoint
+    data: bytes
+    request: SentRequest
+    tls: ssl.SSLContext | None
+    head_only: bool
+    where: str  # "GET /api/v2/…" for retry logs and errors
+
+
 class RawPath:
     """One thread's raw requests: the session's headers prepared once, its own wire client."""
 
@@ -72,18 +86,16 @@ class RawPath:
         self._endpoints: dict[str, Endpoint] = {}
         self._blocks: dict[Endpoint, bytes] = {}
 
-    def send(
+    def prepare(
         self,
-        host: RetryHost,
         target: str,
         known_base: str,
         method: str,
         path: str,
         params: Mapping[str, str] | None,
         body: Any,
-        timeout: float,
-    ) -> WireResponse:
-        """Send one request to `target` + path, guarded; the answer after the hooks.
+    ) -> PreparedRaw:
+        """The request's bytes, endpoint, TLS settings and hooks' view (no I/O).
 
         `known_base` is the base of the URL the caller knows the answer by (Zenpy's https
         one in emulator mode); `target` is where it goes.
@@ -114,17 +126,39 @@ class RawPath:
             verify = session.verify if session.verify is not None else True
             cert = tuple(session.cert) if isinstance(session.cert, list) else session.cert
             tls = tls_context(verify, cert)
+        where = f"{method} {path.partition('?')[0]}"
+        return PreparedRaw(endpoint, data, request, tls, method == "HEAD", where)
+
+    def send(
+        self,
+        host: RetryHost,
+        target: str,
+        known_base: str,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        body: Any,
+        timeout: float,
+    ) -> WireResponse:
+        """Send one request to `target` + path, guarded; the answer after the hooks."""
+        prepared = self.prepare(target, known_base, method, path, params, body)
+        endpoint, data, request = prepared.endpoint, prepared.data, prepared.request
+        tls, head_only = prepared.tls, prepared.head_only
         wire = self.wire
-        head_only = method == "HEAD"
 
         def attempt() -> WireResponse:
             answer = wire.exchange(endpoint, data, timeout=timeout, tls=tls, head_only=head_only)
             return WireResponse(answer, request.url, request)
 
-        response = send_with_retries(host, method, f"{method} {path.partition('?')[0]}", attempt)
-        # The session's response hooks (none in production) still see every answer, as a
-        # WireResponse (requests.Response's names, lighter).
-        for hook in session.hooks.get("response", ()):
+        response = send_with_retries(host, method, prepared.where, attempt)
+        return self.run_hooks(response)
+
+    def run_hooks(self, response: WireResponse) -> WireResponse:
+        """The session's response hooks (none in production) on an answer, as requests runs them.
+
+        They see a WireResponse (requests.Response's names, lighter).
+        """
+        for hook in self.session.hooks.get("response", ()):
             hooked = hook(response)  # type: ignore[arg-type]
             if hooked is not None:
                 response = hooked

@@ -30,6 +30,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
@@ -41,7 +42,7 @@ from backend.zendesk.gateway import (
     ZendeskGateway,
 )
 
-__all__ = ["ReadCache", "TtlCache"]
+__all__ = ["Prefetched", "ReadCache", "TtlCache"]
 
 V = TypeVar("V")
 MAX_ENTRIES = 1024
@@ -153,9 +154,17 @@ class ReadCache:
         self.search.clear()
         self.records.clear()
 
-    def guidance_view(self, gateway: ZendeskGateway) -> ZendeskGateway:
-        """The gateway for the first load (GET): every read fresh, record and history kept."""
-        return cast(ZendeskGateway, _GuidanceView(gateway, self, reuse_history=False))
+    def guidance_view(
+        self, gateway: ZendeskGateway, prefetched: Prefetched | None = None
+    ) -> ZendeskGateway:
+        """The gateway for the first load (GET): every read fresh, record and history kept.
+
+        `prefetched`: the ticket was just read (on the event loop); its first `get_ticket`
+        gives that record, kept as read when that read began.
+        """
+        view = _GuidanceView(gateway, self, reuse_history=False)
+        view.prefetched = prefetched
+        return cast(ZendeskGateway, view)
 
     def form_view(self, gateway: ZendeskGateway) -> ZendeskGateway:
         """The gateway for a load from the open form: a 원콜's history from the cache."""
@@ -225,11 +234,27 @@ class _View:
             self._cache.ledger.clear()
 
 
+@dataclass(frozen=True, slots=True)
+class Prefetched:
+    """A ticket read already made for this load: the record, and when its read began."""
+
+    ticket_id: int
+    record: TicketRecord
+    read_at: float
+
+
 class _GuidanceView(_View):
     """Guidance: ticket reads go to Zendesk and are kept for apply; history maybe reused."""
 
+    prefetched: Prefetched | None = None
+
     def get_ticket(self, ticket_id: int) -> TicketRecord:
         """Read the ticket (always), and keep the record for a following apply."""
+        prefetched = self.prefetched
+        if prefetched is not None and prefetched.ticket_id == ticket_id:
+            self.prefetched = None  # once: a second read of this load goes to Zendesk
+            self._cache.records.put(ticket_id, prefetched.record, prefetched.read_at)
+            return prefetched.record
         read_at = self._cache.records.now()
         record = self._inner.get_ticket(ticket_id)
         self._cache.records.put(ticket_id, record, read_at)

@@ -79,6 +79,8 @@ class OperationState(threading.local):
     """Per-thread bookkeeping of the gateway operation in progress."""
 
     waited: float = 0.0
+    # True when the next operation continues a wait already sat out (`after_nowait`).
+    carry_wait: bool = False
     # True once a request of this operation was re-sent after a 5xx / network failure.
     retried: bool = False
     calls: int = 0

@@ -34,6 +34,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
@@ -51,6 +52,7 @@ from backend.errors import (
     ZendeskUnavailableError,
 )
 from backend.logs import get_logger
+from backend.zendesk.async_wire import AsyncWirePool
 from backend.zendesk.raw_path import RawPath
 from backend.zendesk.retries import (
     NETWORK_ERRORS,
@@ -196,6 +198,8 @@ class GatewayTransport:
         self._lock = threading.Lock()
         self._sessions: list[requests.Session] = []
         self._raw_paths: list[RawPath] = []
+        # One-attempt raw reads on the event loop (`send_nowait`), its own connections.
+        self.loop_wire = AsyncWirePool()
         self._calls = 0
         self._closed = False
         # Lower bound of (Zendesk's clock − ours), from `Date` headers (whole seconds).
@@ -294,6 +298,7 @@ class GatewayTransport:
             session.close()
         for raw_path in raw_paths:
             raw_path.close()
+        self.loop_wire.close()
 
     def __enter__(self) -> Self:
         return self
@@ -346,8 +351,12 @@ class GatewayTransport:
 
     def _operation(self, resource: Resource, what: str) -> _Operation:
         """Start one gateway operation: fresh wait budget, Zenpy/requests errors → ours."""
-        self.state.waited = 0.0
-        self.state.retried = False
+        state = self.state
+        if state.carry_wait:
+            state.carry_wait = False  # the wait of a failed loop attempt counts in its budget
+        else:
+            state.waited = 0.0
+        state.retried = False
         return _Operation(resource, what)
 
     def request_json(
@@ -386,13 +395,91 @@ class GatewayTransport:
     ) -> WireResponse:
         """Send on this thread's raw path (wire.py), not through `Session.request`."""
         raw_path: RawPath = self._local.raw_path
-        if self.base_url is None:
-            target = known = self.api_base
-        else:
-            # Emulator mode: sent to the emulator, known by the URL Zenpy would have built.
-            target = self.base_url
-            known = "https://" + (os.environ.get("ZENPY_FORCE_NETLOC") or self.zendesk_host)
+        target, known = self._raw_targets()
         return raw_path.send(self, target, known, method, path, params, body, self.timeout)
+
+    def _raw_targets(self) -> tuple[str, str]:
+        """Where raw requests go, and the base URL their answers are known by."""
+        if self.base_url is None:
+            return self.api_base, self.api_base
+        # Emulator mode: sent to the emulator, known by the URL Zenpy would have built.
+        return self.base_url, "https://" + (
+            os.environ.get("ZENPY_FORCE_NETLOC") or self.zendesk_host
+        )
+
+    async def send_nowait(self, path: str) -> LoopAttempt:
+        """ONE attempt of a raw GET on the event loop.
+
+        No answer means "make it on the blocking path" (`request_json`, full retry
+        rules): a proxy is configured, the gateway is closed, or the attempt met a 429, a
+        5xx, a network failure or the timeout (`retry_after` / `problem` say which, for
+        `after_nowait`). The attempt is counted (in `calls`, not in the thread's count:
+        the caller adds it to its request) and the session's hooks see the answer it
+        returns, as on the blocking path. Other answers (2xx, 3xx, 4xx) are returned.
+        """
+        try:
+            session = self._session()  # the loop thread's: its headers, auth and hooks
+        except ZendeskError:
+            return LoopAttempt(None, 0, "")
+        if self._trust_env or session.proxies:
+            return LoopAttempt(None, 0, "")
+        raw_path: RawPath = self._local.raw_path
+        target, known = self._raw_targets()
+        try:
+            prepared = raw_path.prepare(target, known, "GET", path, None, None)
+        except (requests.RequestException, ValueError):
+            return LoopAttempt(None, 0, "")  # the blocking path raises its own error for it
+        where = prepared.where
+        with self._lock:
+            self._calls += 1
+        try:
+            answer = await self.loop_wire.exchange(
+                prepared.endpoint, prepared.data, timeout=self.timeout, tls=prepared.tls
+            )
+        except TimeoutError:
+            return LoopAttempt(None, 1, where, problem="timed out")
+        except (requests.Timeout, requests.ConnectionError):
+            return LoopAttempt(None, 1, where, problem="connection failed")
+        except Exception:  # an unreadable answer: the blocking path names its error
+            return LoopAttempt(None, 1, where)
+        response = WireResponse(answer, prepared.request.url, prepared.request)
+        self.observe_server_date(response.headers.get("Date"))
+        status = response.status_code
+        if status == 429:
+            return LoopAttempt(None, 1, where, retry_after=retry_after(response))
+        if status >= 500:
+            return LoopAttempt(None, 1, where, problem=f"answered {status}")
+        return LoopAttempt(raw_path.run_hooks(response), 1, where)
+
+    def after_nowait(self, where: str, retry_after: float | None, problem: str | None) -> None:
+        """Before the blocking read that follows a failed loop attempt: what a retry waits.
+
+        A 429 is sat out within the operation's budget (RateLimitedError past it, as on
+        the blocking path), and the read that follows continues that budget; a 5xx or a
+        network failure backs off as before a first retry.
+        """
+        state = self.state
+        if retry_after is not None:
+            state.waited = 0.0
+            self.wait_for_rate_limit(where, retry_after)
+            state.carry_wait = True
+        elif problem is not None:
+            seconds = self.policy.backoff(1)
+            log.warning(
+                "zendesk retry", where=where, problem=problem, wait_seconds=round(seconds, 2)
+            )
+            time.sleep(seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class LoopAttempt:
+    """One raw GET tried on the event loop: its answer (None: not usable) and its calls."""
+
+    response: WireResponse | None
+    calls: int
+    where: str
+    retry_after: float | None = None
+    problem: str | None = None
 
 
 def error_for_response(response: Answer | None, resource: Resource, what: str) -> ZendeskError:

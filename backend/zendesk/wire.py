@@ -136,7 +136,7 @@ class WireAnswer:
     body: bytes
 
 
-class _Reader:
+class AnswerReader:
     """httptools callbacks collecting one answer (interim 1xx answers skipped)."""
 
     def __init__(self, head_only: bool) -> None:
@@ -307,7 +307,7 @@ class WireConnection:
             raise requests.ReadTimeout(f"sending: {exc}") from None
         except OSError:
             pass  # a reset/closed peer may still have answered (as urllib3): read it
-        reader = _Reader(head_only)
+        reader = AnswerReader(head_only)
         parser = reader.parser
         head_bytes = 0
         while not reader.done:

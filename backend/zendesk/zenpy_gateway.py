@@ -27,6 +27,7 @@ from backend.zendesk.gateway import (
     MacroRecord,
     MacroSpec,
     NewTicket,
+    NowaitRead,
     ReconnectionClaim,
     ReconnectionRecord,
     TicketFormRecord,
@@ -48,7 +49,7 @@ from backend.zendesk.shapes import (
     ticket_update_payload,
     verify_written,
 )
-from backend.zendesk.transport import GatewayTransport, RetryPolicy
+from backend.zendesk.transport import GatewayTransport, RetryPolicy, error_for_response
 
 if TYPE_CHECKING:
     from backend.settings import Settings
@@ -92,6 +93,27 @@ class ZenpyGateway(GatewayTransport):
         path = f"/api/v2/tickets/{int(ticket_id)}.json"
         data = self.request_json("GET", path, "ticket", f"ticket {ticket_id}")
         return ticket_from_json(data["ticket"])
+
+    async def get_ticket_nowait(self, ticket_id: int) -> NowaitRead:
+        """Read one ticket on the event loop: ONE attempt, no retry, no wait (no proxy).
+
+        A 2xx gives the record; a 3xx/4xx (429 aside) the error `get_ticket` raises for
+        it; a 429, a 5xx, a network failure, the timeout or an unreadable answer give no
+        record: the caller reads it with `get_ticket` (in a thread), which also raises
+        exactly the error of an answer this attempt could not read.
+        """
+        attempt = await self.send_nowait(f"/api/v2/tickets/{int(ticket_id)}.json")
+        response, calls, where = attempt.response, attempt.calls, attempt.where
+        if response is None:
+            return NowaitRead(None, calls, None, where, attempt.retry_after, attempt.problem)
+        if response.status_code >= 300:
+            error = error_for_response(response, "ticket", f"ticket {ticket_id}")
+            return NowaitRead(None, calls, error, where)
+        try:
+            record = ticket_from_json(json.loads(response.content)["ticket"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return NowaitRead(None, calls, None, where)
+        return NowaitRead(record, calls, None, where)
 
     def update_ticket(self, update: TicketUpdate) -> TicketRecord:
         """Write one safe update (1 call), then check the answer holds what was sent.

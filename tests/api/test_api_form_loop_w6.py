@@ -152,10 +152,10 @@ def test_a_loop_side_answer_is_the_threadpool_answer(
     on_loop = loop_client.post(url, headers=headers, json=body)
 
     def no_attempt() -> Any:
-        raise form_router._ZendeskNeededError("forced")
+        raise form_router.ZendeskNeededError("forced")
 
     # Every loop-side attempt now gives up at once: the load is made in the threadpool.
-    monkeypatch.setattr(form_router, "_NoZendesk", no_attempt)
+    monkeypatch.setattr(form_router, "NoZendesk", no_attempt)
     before = hops.hops
     in_thread = loop_client.post(url, headers=headers, json=body)
     assert hops.hops - before == 1

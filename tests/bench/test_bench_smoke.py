@@ -164,7 +164,9 @@ def test_http_section_counts_zendesk_calls(emulator: EmulatorProcess, results: R
 def test_profile_attributes_cpu(emulator: EmulatorProcess, results: Results) -> None:
     profile = profile_guidance(emulator, requests=6)
     results.profile = profile
-    assert profile.hops_per_request >= 1
+    # A one-call GET guidance reads its ticket on the event loop (wave 6): no hop; a 원콜
+    # load still makes one.
+    assert 0 <= profile.hops_per_request <= 1
     assert is_number(profile.cpu_ms_per_request)
     total = sum(ms for _, ms in profile.components)
     assert total == pytest.approx(profile.cpu_ms_per_request, rel=0.01)

@@ -367,7 +367,7 @@ def test_any_split_of_any_answer_reads_the_same(
         raw += _chunked(payload, chunk)
     else:
         raw = answer(body=payload, headers=headers, length=False)
-    reader = wire._Reader(head_only=False)
+    reader = wire.AnswerReader(head_only=False)
     points = sorted({min(cut, len(raw)) for cut in cuts} | {0, len(raw)})
     for start, end in itertools.pairwise(points):
         reader.parser.feed_data(raw[start:end])

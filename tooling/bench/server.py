@@ -8,7 +8,8 @@ level, no access log or Server header, keep-alive timeout). Instruments, all in 
 bench process only:
 
 - the `ZendeskGateway` methods of `ZenpyGateway` are wrapped (class level) to add their
-  duration and HTTP requests to the current request's `Stopwatch`;
+  duration and HTTP requests to the current request's `Stopwatch`, and so is its
+  event-loop ticket read (`get_ticket_nowait`, the calls it reports);
 - a `requests` response hook (on every session this process creates, Zenpy's included)
   adds the service time the emulator states in `X-Emulator-Service-Ms`;
 - an outermost ASGI middleware reports, per response:
@@ -68,6 +69,8 @@ GATEWAY_METHODS = (
     "create_reconnection",
     "delete_reconnection",
 )
+# The GET guidance's ticket read on the event loop (async; not in the protocol).
+NOWAIT_READ = "get_ticket_nowait"
 
 
 @dataclass
@@ -109,12 +112,34 @@ def _timed(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _timed_nowait(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap the event-loop ticket read: its duration and the calls it reports."""
+
+    @functools.wraps(method)
+    async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        watch = _CURRENT.get()
+        if watch is None:
+            return await method(self, *args, **kwargs)
+        started = time.perf_counter()
+        calls = 0
+        try:
+            read = await method(self, *args, **kwargs)
+            calls = int(read.calls)
+            return read
+        finally:
+            watch.seconds += time.perf_counter() - started
+            # A loop read is in no thread's count: it reports its own calls (always 1).
+            watch.calls += calls
+
+    return wrapper
+
+
 def install_instruments() -> Callable[[], None]:
     """Time ZenpyGateway's calls and hook requests sessions; return a function undoing it."""
     from backend.zendesk.zenpy_gateway import ZenpyGateway
 
     plain_hooks = requests.sessions.default_hooks
-    saved = {name: ZenpyGateway.__dict__[name] for name in GATEWAY_METHODS}
+    saved = {name: ZenpyGateway.__dict__[name] for name in (*GATEWAY_METHODS, NOWAIT_READ)}
 
     def hooks() -> dict[str, list[Any]]:
         made: dict[str, list[Any]] = plain_hooks()
@@ -124,7 +149,9 @@ def install_instruments() -> Callable[[], None]:
     # Bench-only instruments, applied by patching (in the bench's own processes).
     setattr(requests.sessions, "default_hooks", hooks)  # noqa: B010
     for name, method in saved.items():
-        setattr(ZenpyGateway, name, _timed(method))
+        setattr(
+            ZenpyGateway, name, _timed_nowait(method) if name == NOWAIT_READ else _timed(method)
+        )
 
     def restore() -> None:
         setattr(requests.sessions, "default_hooks", plain_hooks)  # noqa: B010

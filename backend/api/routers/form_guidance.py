@@ -10,7 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.problems import document_problems
-from backend.api.routers.tickets import AuthorizedTicket, answer_adapter, json_response
+from backend.api.routers.tickets import (
+    AuthorizedTicket,
+    NoZendesk,
+    ZendeskNeededError,
+    answer_adapter,
+    json_response,
+)
 from backend.api.schemas import TicketId
 from backend.form_guidance import FormState, form_guidance, read_form
 from backend.logs import bind_request
@@ -116,20 +122,7 @@ async def read_form_guidance(
         # event loop, no threadpool hop (~0.4 ms CPU). The first Zendesk read they would
         # make ends the attempt before it starts; the load is then made in a thread.
         try:
-            return decide_on(cast(ZendeskGateway, _NoZendesk()))
-        except _ZendeskNeededError:
+            return decide_on(cast(ZendeskGateway, NoZendesk()))
+        except ZendeskNeededError:
             pass
     return await run_in_threadpool(decide_on, ticket.zendesk)
-
-
-class _ZendeskNeededError(BaseException):
-    """A loop-side form load reached a Zendesk call: it is made again in a thread."""
-
-    # A BaseException: no `except Exception` on the way may take it for a Zendesk error.
-
-
-class _NoZendesk:
-    """The gateway of a loop-side form load: any use of it means Zendesk must be read."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise _ZendeskNeededError(name)

@@ -1,0 +1,240 @@
+"""The event-loop ticket read (async_wire.py, `get_ticket_nowait`): wire.py's twin, one attempt.
+
+Same bytes as the blocking raw path, kept-alive connections reused, a stale one reopened,
+TLS verified with one handshake; a 429 / 5xx / timeout / dropped connection gives no
+record (the caller reads on the blocking path) and a 404 the blocking path's error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from backend.emulator.server import EmulatorServer
+from backend.errors import RateLimitedError, TicketNotFoundError
+from backend.zendesk.gateway import NowaitRead
+from backend.zendesk.wire import Endpoint
+from backend.zendesk.zenpy_gateway import RetryPolicy, ZenpyGateway
+from tests.zendesk.wire_server import ScriptedServer, answer
+from tooling.bench.tls import HandshakeCounter, make_local_ca
+
+T = TypeVar("T")
+TICKET = (
+    b'{"ticket": {"id": 1, "subject": "s", "tags": ["a"], "updated_at": "2026-01-01T00:00:00Z"}}'
+)
+
+
+def _gateway(url: str, timeout: float = 2.0, ca_bundle: str | None = None) -> ZenpyGateway:
+    return ZenpyGateway(
+        subdomain="emulator",
+        email="agent@example.com",
+        token="test-token",
+        timeout=timeout,
+        policy=RetryPolicy("interactive", 2.0, 1, backoff_base=0.01, backoff_cap=0.02),
+        base_url=url,
+        ca_bundle=ca_bundle,
+    )
+
+
+def on_loop(gateway: ZenpyGateway, work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work` on a fresh event loop; the gateway's loop connections closed on it."""
+
+    async def run() -> T:
+        try:
+            return await work()
+        finally:
+            gateway.loop_wire.close()
+
+    return asyncio.run(run())
+
+
+def reads(gateway: ZenpyGateway, ticket_id: int, count: int) -> list[NowaitRead]:
+    """`count` loop reads of one ticket, one after the other, on one loop."""
+
+    async def work() -> list[NowaitRead]:
+        return [await gateway.get_ticket_nowait(ticket_id) for _ in range(count)]
+
+    return on_loop(gateway, work)
+
+
+@pytest.fixture
+def server() -> Iterator[EmulatorServer]:
+    with EmulatorServer(rate_limit_per_minute=100_000) as running:
+        running.store.create_ticket({"subject": "s", "comment": {"body": "b"}, "tags": ["a"]})
+        yield running
+
+
+def test_the_loop_read_is_the_blocking_read_on_one_connection(server: EmulatorServer) -> None:
+    """Five reads: the blocking read's record each time, one connection, five calls."""
+    with _gateway(server.url) as gateway:
+        expected = gateway.get_ticket(1)
+        gateway.calls = 0
+        found = reads(gateway, 1, 5)
+        assert [read.record for read in found] == [expected] * 5
+        assert [read.calls for read in found] == [1] * 5
+        assert gateway.calls == 5
+        assert gateway.loop_wire.opened == 1
+
+
+def test_the_bytes_sent_are_the_blocking_paths() -> None:
+    """Request line, headers and their order: byte for byte those of `get_ticket`."""
+    with ScriptedServer(lambda index, request: [answer(body=TICKET)]) as scripted:
+        with _gateway(scripted.url) as gateway:
+            gateway.get_ticket(1)
+            (read,) = reads(gateway, 1, 1)
+        assert read.record is not None
+        assert read.record.subject == "s"
+        blocking, loop = scripted.requests
+    assert loop == blocking
+    assert loop.startswith(b"GET /api/v2/tickets/1.json HTTP/1.1\r\nHost: ")
+
+
+def test_a_stale_connection_is_reopened() -> None:
+    """The server closed the idle connection: the next read opens another, no fallback."""
+    with ScriptedServer(lambda index, request: [answer(body=TICKET), None]) as scripted:
+        with _gateway(scripted.url) as gateway:
+
+            async def work() -> list[NowaitRead]:
+                first = await gateway.get_ticket_nowait(1)
+                await asyncio.sleep(0.05)  # the close arrives while idle
+                return [first, await gateway.get_ticket_nowait(1)]
+
+            found = on_loop(gateway, work)
+            assert [read.record is not None for read in found] == [True, True]
+            assert gateway.loop_wire.opened == 2
+        assert scripted.connections == 2
+
+
+def test_the_response_hooks_see_the_answer(server: EmulatorServer) -> None:
+    """The session's hooks (the bench's stopwatch) see the loop's answer too."""
+    seen: list[int] = []
+    with _gateway(server.url) as gateway:
+        gateway._session().hooks["response"].append(lambda response, **_: seen.append(1))
+        reads(gateway, 1, 2)
+    assert seen == [1, 1]
+
+
+def test_tls_is_verified_with_one_handshake(tmp_path: Path) -> None:
+    """Over HTTPS with the bench's local CA: one handshake for many reads; refused without."""
+    ca, cert, key = make_local_ca(tmp_path)
+    with EmulatorServer(rate_limit_per_minute=100_000) as server:
+        server.store.create_ticket({"subject": "s", "comment": {"body": "b"}})
+        handshakes = HandshakeCounter(server._httpd, cert, key)
+        https = server.url.replace("http://", "https://")
+        with _gateway(https) as untrusting:
+            (refused,) = reads(untrusting, 1, 1)
+        assert (refused.record, refused.problem, refused.calls) == (None, "connection failed", 1)
+        with _gateway(https, ca_bundle=str(ca)) as trusting:
+            before = handshakes.count
+            found = reads(trusting, 1, 6)
+            assert all(read.record is not None for read in found)
+            assert handshakes.count - before == 1
+
+
+def _one_answer(raw: bytes) -> Callable[[int, bytes], list[bytes | float | None]]:
+    return lambda index, request: [raw]
+
+
+@pytest.mark.parametrize(
+    ("script", "retry_after", "problem"),
+    [
+        (_one_answer(answer("429 Too Many Requests", headers=["Retry-After: 7"])), 7.0, None),
+        (_one_answer(answer("503 Service Unavailable")), None, "answered 503"),
+        (_one_answer(answer("500 Internal Server Error")), None, "answered 500"),
+        (lambda index, request: [None], None, "connection failed"),
+        (lambda index, request: [answer(body=TICKET)[:40], None], None, "connection failed"),
+        (lambda index, request: [1.0, answer(body=TICKET)], None, "timed out"),
+    ],
+    ids=["429", "503", "500", "dropped", "cut", "timeout"],
+)
+def test_a_failed_attempt_gives_no_record(
+    script: Callable[[int, bytes], list[bytes | float | None]],
+    retry_after: float | None,
+    problem: str | None,
+) -> None:
+    """No record, one call counted, what to sit out before the blocking read; no retry here."""
+    with ScriptedServer(script) as scripted, _gateway(scripted.url, timeout=0.3) as gateway:
+        (read,) = reads(gateway, 1, 1)
+        assert (read.record, read.error, read.calls) == (None, None, 1)
+        assert (read.retry_after, read.problem) == (retry_after, problem)
+        assert read.where == "GET /api/v2/tickets/1.json"
+        assert gateway.calls == 1
+        assert len(scripted.requests) == 1
+        assert gateway.loop_wire.idle() == 0  # a failed connection is never reused
+
+
+def test_a_missing_ticket_is_the_blocking_paths_error(server: EmulatorServer) -> None:
+    """A 404 gives the error `get_ticket` raises, with the same words."""
+    with _gateway(server.url) as gateway:
+        (read,) = reads(gateway, 404, 1)
+        with pytest.raises(TicketNotFoundError) as blocking:
+            gateway.get_ticket(404)
+    assert isinstance(read.error, TicketNotFoundError)
+    assert (read.record, read.calls) == (None, 1)
+    assert str(read.error) == str(blocking.value)
+
+
+def test_an_unreadable_answer_is_left_to_the_blocking_path() -> None:
+    """A 200 that is not a ticket: no record and no error here (the blocking read names it)."""
+    script = _one_answer(answer(body=b"not json"))
+    with ScriptedServer(script) as scripted, _gateway(scripted.url) as gateway:
+        (read,) = reads(gateway, 1, 1)
+    assert (read.record, read.error, read.problem, read.calls) == (None, None, None, 1)
+
+
+def test_a_proxy_keeps_the_blocking_path(
+    server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a proxy configured nothing is sent on the loop (requests resolves the proxy)."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    with _gateway(server.url) as gateway:
+        (read,) = reads(gateway, 1, 1)
+        assert (read.record, read.calls, gateway.calls) == (None, 0, 0)
+
+
+def test_after_a_429_the_wait_is_sat_out_within_the_budget() -> None:
+    """`after_nowait`: Retry-After slept, and the blocking read continues that budget."""
+    with _gateway("http://127.0.0.1:9") as gateway:
+        slept: list[float] = []
+        gateway.wait_for_rate_limit = lambda where, wait: slept.append(wait)  # type: ignore[method-assign]
+        gateway.after_nowait("GET /x", 1.0, None)
+        assert slept == [1.0]
+        assert gateway.state.carry_wait
+        with gateway._operation("ticket", "ticket 1"):
+            pass
+        assert not gateway.state.carry_wait
+
+
+def test_a_429_past_the_budget_raises_the_blocking_paths_error() -> None:
+    """Retry-After over the budget: RateLimitedError at once, as the blocking path raises it."""
+    with _gateway("http://127.0.0.1:9") as gateway:
+        with pytest.raises(RateLimitedError) as info:
+            gateway.after_nowait("GET /api/v2/tickets/1.json", 45.0, None)
+        assert info.value.retry_after == 45.0
+        assert "retry after 45s" in str(info.value)
+
+
+def test_the_pool_keeps_at_most_max_idle(server: EmulatorServer) -> None:
+    """More concurrent reads open more connections; only `max_idle` stay open after."""
+    with _gateway(server.url) as gateway:
+        gateway.loop_wire.max_idle = 2
+
+        async def work() -> list[Any]:
+            found = await asyncio.gather(*(gateway.get_ticket_nowait(1) for _ in range(5)))
+            return [len(found), gateway.loop_wire.opened, gateway.loop_wire.idle()]
+
+        assert on_loop(gateway, work) == [5, 5, 2]
+
+
+def test_a_new_loop_forgets_the_old_loops_connections(server: EmulatorServer) -> None:
+    """asyncio.run twice: the first loop's connections closed with it, new ones opened."""
+    with _gateway(server.url) as gateway:
+        reads(gateway, 1, 1)
+        reads(gateway, 1, 1)
+        assert gateway.loop_wire.opened == 2
+        endpoint = Endpoint.from_base(server.url)
+        assert gateway.loop_wire.idle(endpoint) == 0

@@ -91,6 +91,11 @@ class _AnswerProtocol(asyncio.Protocol):
         try:
             reader.parser.feed_data(data)
         except httptools.HttpParserError as exc:
+            if reader.done:
+                # Stray bytes after a complete answer (wire.py's rule): keep it, drop the
+                # connection.
+                self._finish(reader, False)
+                return
             if reader.too_large is not None:
                 self._fail(AnswerTooLargeError(reader.too_large))
             else:

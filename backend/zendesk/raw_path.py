@@ -33,6 +33,7 @@ from backend.zendesk.wire import Endpoint, WireClient, WireResponse, tls_context
 BAD_TARGET = re.compile("[\x00-\x20\x7f]")
 BAD_HEADER_VALUE = re.compile(r"\n(?![ \t])|\r(?![ \t\n])")
 JSON_HEAD = b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+ACCEPT_ENCODING = "gzip, deflate"
 EMPTY_BODY_HEAD = b"Content-Length: 0\r\n\r\n"
 
 
@@ -201,4 +202,8 @@ def raw_headers(session: requests.Session) -> CaseInsensitiveDict[str]:
         auth = HTTPBasicAuth(*auth)
     if auth is not None:
         prepared = auth(prepared)
+    # Only the codings `wire.decode_body` undoes: requests' default grows with what is
+    # installed (br with brotli, zstd on Python 3.14), and an answer in one of those
+    # would reach json.loads still compressed.
+    prepared.headers["Accept-Encoding"] = ACCEPT_ENCODING
     return prepared.headers

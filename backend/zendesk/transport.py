@@ -33,6 +33,7 @@ import json
 import os
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -196,8 +197,11 @@ class GatewayTransport:
         self.state = OperationState()
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._sessions: list[requests.Session] = []
-        self._raw_paths: list[RawPath] = []
+        # Weak: a thread's session and raw path live in its threading.local and end with
+        # the thread (anyio retires idle workers after 10 s), their sockets closed, instead
+        # of piling up in CLOSE_WAIT until shutdown.
+        self._sessions: weakref.WeakSet[requests.Session] = weakref.WeakSet()
+        self._raw_paths: weakref.WeakSet[RawPath] = weakref.WeakSet()
         # One-attempt raw reads on the event loop (`send_nowait`), its own connections.
         self.loop_wire = AsyncWirePool()
         self._calls = 0
@@ -291,8 +295,8 @@ class GatewayTransport:
     def close(self) -> None:
         """Close every thread's session and raw connections (sockets included)."""
         with self._lock:
-            sessions, self._sessions = self._sessions, []
-            raw_paths, self._raw_paths = self._raw_paths, []
+            sessions, self._sessions = list(self._sessions), weakref.WeakSet()
+            raw_paths, self._raw_paths = list(self._raw_paths), weakref.WeakSet()
             self._closed = True
         for session in sessions:
             session.close()
@@ -335,8 +339,8 @@ class GatewayTransport:
             if self._closed:
                 session.close()
                 raise ZendeskError("gateway is closed")
-            self._sessions.append(session)
-            self._raw_paths.append(raw_path)
+            self._sessions.add(session)
+            self._raw_paths.add(raw_path)
         self._local.client = client
         self._local.session = session
         self._local.adapter = adapter

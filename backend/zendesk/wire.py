@@ -38,6 +38,8 @@ import httptools
 import requests
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_encoding_from_headers
 
+from backend.errors import ZendeskError
+
 # Bounds of one answer: its head (status line + headers), and its body (read and decoded).
 MAX_HEAD_BYTES = 64 * 1024
 MAX_HEADERS = 100  # http.client's limit
@@ -49,6 +51,14 @@ GZIP_WBITS = 16 + zlib.MAX_WBITS
 
 class AnswerTooLargeError(requests.RequestException):
     """An answer over the size bound: unreadable, not a network failure (never retried)."""
+
+
+class WireClosedError(ZendeskError):
+    """An exchange on a closed client (the gateway was closed): not a network failure."""
+
+
+class AnswerComplete(Exception):
+    """Raised by the reader when bytes follow a complete answer: parsing stops there."""
 
 
 class Headers(dict[str, str]):
@@ -156,7 +166,10 @@ class AnswerReader:
 
     def on_message_begin(self) -> None:
         if self.done:
+            # Bytes of a second answer nobody asked for: keep the first, trust nothing more
+            # (the connection is dropped); stop before its status or headers overwrite ours.
             self.extra = True
+            raise AnswerComplete
 
     def on_status(self, reason: bytes) -> None:
         self.reason = reason
@@ -180,7 +193,8 @@ class AnswerReader:
         self.head_done = True
         headers = self.headers
         length = headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        has_body = not self.head_only and status not in (204, 304)
+        if has_body and length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
             self.too_large = f"the answer announces {length} bytes"
             raise ValueError(self.too_large)
         if self.head_only:
@@ -212,8 +226,11 @@ class AnswerReader:
         self.done = True
 
     def answer(self) -> WireAnswer:
-        """The answer read, its body decoded."""
+        """The answer read, its body decoded (the reader is spent afterwards)."""
         body = b"".join(self.chunks)
+        # The parser holds our bound callbacks: without this the body lives until a GC.
+        self.chunks = []
+        self.parser = None  # type: ignore[assignment]
         coding = self.headers.get("content-encoding")
         if coding and not self.head_only:
             body = decode_body(body, coding)
@@ -328,6 +345,10 @@ class WireConnection:
             try:
                 parser.feed_data(data)
             except httptools.HttpParserError as exc:
+                if reader.done:
+                    # Stray bytes after a complete answer: the answer stands (as urllib3),
+                    # the connection is not reused.
+                    return reader.answer(), False
                 if reader.too_large is not None:
                     raise AnswerTooLargeError(reader.too_large) from None
                 raise requests.ConnectionError(f"unreadable answer: {exc}") from None
@@ -358,6 +379,7 @@ class WireClient:
 
     def __init__(self) -> None:
         self._connections: dict[Endpoint, WireConnection] = {}
+        self._closed = False
         # A client dropped without close() closes its sockets when collected (as urllib3's
         # pools do), instead of leaving them to the garbage collector's warnings.
         weakref.finalize(self, _close_all, self._connections)
@@ -372,6 +394,9 @@ class WireClient:
         head_only: bool = False,
     ) -> WireAnswer:
         """Send `data` (a whole request) to `endpoint` and read the answer."""
+        if self._closed:
+            # Closed by the gateway (shutdown): never reopen a connection nobody would close.
+            raise WireClosedError("the Zendesk wire client is closed")
         connection = self._connections.get(endpoint)
         if connection is not None and connection.dropped():
             self._forget(endpoint)
@@ -401,7 +426,8 @@ class WireClient:
             connection.close()
 
     def close(self) -> None:
-        """Close every connection."""
+        """Close every connection; later exchanges raise WireClosedError."""
+        self._closed = True
         _close_all(self._connections)
 
 

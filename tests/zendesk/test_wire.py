@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backend.zendesk import wire
+from backend.zendesk.raw_path import raw_headers
 from backend.zendesk.retries import NETWORK_ERRORS
 from backend.zendesk.wire import (
     AnswerTooLargeError,
@@ -394,3 +395,60 @@ def test_the_host_header_is_http_clients(base: str, host_header: str) -> None:
 def test_a_bad_base_url_is_refused(base: str) -> None:
     with pytest.raises(requests.exceptions.InvalidURL):
         Endpoint.from_base(base)
+
+
+def test_a_second_answer_in_the_same_read_does_not_overwrite_the_first() -> None:
+    """A 200 followed by an unasked 503 in one send: the 200 stands, the connection is dropped."""
+    sent = answer(body=b'{"ok": 1}') + answer("503 Service Unavailable", body=b"{}")
+    with _always(sent) as server:
+        client = WireClient()
+        got = _exchange(client, server)
+        assert (got.status, got.reason, got.body) == (200, "OK", b'{"ok": 1}')
+        assert client.connections() == 0
+
+
+def test_stray_bytes_after_a_complete_answer_keep_the_answer() -> None:
+    """A 201 followed by garbage (as urllib3: the answer is returned, the connection dropped)."""
+    with _always(answer("201 Created", body=b'{"id": 5}') + b"\x00junk") as server:
+        client = WireClient()
+        got = _exchange(client, server)
+        assert (got.status, got.body) == (201, b'{"id": 5}')
+        assert client.connections() == 0
+
+
+def test_a_head_or_304_may_announce_a_large_length(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The body bound applies to bodies: a HEAD or 304 states the representation's length."""
+    monkeypatch.setattr(wire, "MAX_BODY_BYTES", 1000)
+    with _always(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n") as server:
+        assert _exchange(WireClient(), server, "HEAD").status == 200
+    with _always(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5000\r\n\r\n") as server:
+        assert _exchange(WireClient(), server).status == 304
+
+
+def test_a_read_answer_leaves_no_reference_cycle() -> None:
+    """The reader lets go of its parser and chunks: a body does not wait for the collector."""
+    reader = wire.AnswerReader(head_only=False)
+    reader.parser.feed_data(answer(body=JSON))
+    assert reader.answer().body == JSON
+    assert (reader.parser, reader.chunks) == (None, [])
+
+
+def test_a_closed_client_refuses_instead_of_reopening() -> None:
+    """After close() (the gateway's shutdown) no connection is opened that nobody would close."""
+    with _always(answer(body=JSON)) as server:
+        client = WireClient()
+        assert _exchange(client, server).body == JSON
+        client.close()
+        with pytest.raises(wire.WireClosedError) as info:
+            _exchange(client, server)
+        assert not isinstance(info.value, NETWORK_ERRORS)
+        assert client.connections() == 0
+        assert server.connections == 1
+
+
+def test_raw_requests_ask_only_for_codings_the_wire_decodes() -> None:
+    """requests' default grows with what is installed (br, zstd); the raw path asks for two."""
+    session = requests.Session()
+    session.headers["Accept-Encoding"] = "gzip, deflate, br, zstd"
+    assert raw_headers(session)["Accept-Encoding"] == "gzip, deflate"
+    session.close()

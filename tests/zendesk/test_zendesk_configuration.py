@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import socket
 import threading
 
 import pytest
@@ -115,6 +117,8 @@ def test_one_gateway_serves_many_threads_and_close_closes_every_session() -> Non
         server.store.create_ticket({"subject": "s", "comment": {"body": "b"}})
         gateway = ZenpyGateway.from_settings(_settings(server.url))
         errors: list[Exception] = []
+        read_all = threading.Barrier(5)
+        release = threading.Event()
 
         def read() -> None:
             try:
@@ -122,20 +126,48 @@ def test_one_gateway_serves_many_threads_and_close_closes_every_session() -> Non
                     gateway.get_ticket(1)
             except Exception as exc:
                 errors.append(exc)
+            read_all.wait()
+            release.wait()  # alive: its session stays in its threading.local
 
         threads = [threading.Thread(target=read) for _ in range(4)]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join()
+        read_all.wait()
         assert errors == []
         sessions = list(gateway._sessions)
         assert len(sessions) == 4
         assert gateway.calls == 12
         gateway.close()
-        assert gateway._sessions == []
+        release.set()
+        for thread in threads:
+            thread.join()
+        assert list(gateway._sessions) == []
         with pytest.raises(ZendeskError, match="closed"):
             gateway.get_ticket(1)
+
+
+def test_a_thread_that_ends_takes_its_session_and_sockets_along() -> None:
+    """Worker threads come and go (anyio retires idle ones): their sockets do not pile up."""
+    with EmulatorServer(rate_limit_per_minute=100_000) as server:
+        server.store.create_ticket({"subject": "s", "comment": {"body": "b"}})
+        gateway = ZenpyGateway.from_settings(_settings(server.url))
+        sockets: list[socket.socket] = []
+
+        def read() -> None:
+            gateway.get_ticket(1)
+            raw_path = gateway._local.raw_path
+            sockets.extend(c.sock for c in raw_path.wire._connections.values())
+
+        for _ in range(3):
+            thread = threading.Thread(target=read)
+            thread.start()
+            thread.join()
+        gc.collect()
+        assert len(sockets) == 3
+        assert list(gateway._sessions) == []
+        assert list(gateway._raw_paths) == []
+        assert all(sock.fileno() == -1 for sock in sockets)  # closed
+        gateway.close()
 
 
 def test_retry_warnings_go_through_structlog() -> None:

@@ -68,6 +68,7 @@ Performance II, fourth pass (wave 6; same rules):
 | `backend/domain/facts.py` | the field map's id → key lookup built once per map content (a map changed in place is read again); empty custom fields skip parsing | record parsing 78 → 58 µs (min of alternating rounds) |
 | `backend/service.py`, `ticket_decision.py`, `backend/domain/engine.py` | before the history read the guide is only chosen (`choose_only`), the ticket decided once on its final facts (was 1.53 decisions per guidance); the settled fingerprint of a write-back that only fills empty fields from the facts they already fell back to is the engine's decision with `fields_set` emptied and the note re-rendered (`settle_by_fallback`), not a second decision | `read_decision` 561 → 462 µs median per demo ticket (40 alternating rounds); compared with the plain path on every demo ticket and 300 generated 강제재연결 tickets |
 | `backend/api/routers/form_guidance.py` | a form load that needs no Zendesk read (no history asked, or the cached one) is decided on the event loop: no threadpool hop; one that must read is redone in a thread (no connectors configured only) | form load after the GET load 3.72 → 3.02 ms CPU median (15 rounds) |
+| `backend/zendesk/async_wire.py`, `transport.py`, `zenpy_gateway.py`, `read_cache.py`, `backend/api/routers/tickets.py` | a GET guidance reads its ticket on the event loop (an asyncio twin of the wire: the same bytes and answer reader, a bounded pool of kept-alive connections, TLS verified, one attempt; a 429 / 5xx / network failure goes to the threadpool path with its retry rules and the budget already spent); a load that needs nothing else is decided on the loop, one that reads the history is made in a thread with the record already read | guidance overhead c=1 p50 4.18 → 3.63 ms (median of 4 alternating rounds of 300 requests); every demo ticket's answer and access-log calls equal to the threadpool path's (test) |
 """  # noqa: E501 (Markdown table rows cannot wrap)
 
 
@@ -86,9 +87,10 @@ def profile_section(results: Results) -> str:
 **Method.** `tooling/bench/profile.py`: {profile.requests} guidance requests (the demo mix)
 through the production app in this process (`httpx.ASGITransport`, the emulator process
 behind), cProfile with a CPU-time timer, anyio's threadpool hop replaced by a direct call
-so every line runs on one thread (the hops are counted: **{profile.hops_per_request:.0f}
-per request**, one per sync dependency plus the endpoint, each a thread switch in the real
-server). CPU per request without the profiler: {profile.cpu_ms_per_request:.1f} ms
+so every line runs on one thread (the hops are counted: **{profile.hops_per_request:.2f}
+per request**: a GET guidance whose only Zendesk read is the ticket reads it on the event
+loop and makes none, one that reads the 원콜 history makes one, each a thread switch in
+the real server). CPU per request without the profiler: {profile.cpu_ms_per_request:.1f} ms
 (test client included); the components below are the profile's inclusive shares of it:
 
 | component | CPU ms / request | share |
@@ -135,8 +137,9 @@ def remaining_section(results: Results) -> str:
             parts.append(
                 f"""- **Backend overhead at concurrency 1 is missed** (p50 {fmt(p50, 1)} ms vs
   {OVERHEAD_P50_TARGET_MS:g}, p99 {fmt(p99, 1)} ms vs {OVERHEAD_P99_TARGET_MS:g}). The engine is not
-  the cause: it costs {fmt(engine or math.nan, 2)} ms CPU per guidance (profiled; 1–3 decisions,
-  the settled fingerprint decides again when a write-back fills fields). What remains,
+  the cause: it costs {fmt(engine or math.nan, 2)} ms CPU per guidance (profiled; one decision, the
+  settled fingerprint decides again only when a write-back fills a field from elsewhere
+  than the fact it fell back to). What remains,
   biggest first:
   1. **Zendesk calls, client side** ({fmt(zenpy or math.nan, 1)} ms CPU per guidance, profiled):
      one gateway per process (0 TLS handshakes per request after warm-up, see
@@ -145,12 +148,14 @@ def remaining_section(results: Results) -> str:
      round trips themselves (each one a wake-up of this process and of the emulator on
      two shared cores) and the JSON decode.
   2. **FastAPI plumbing** ({fmt(plumbing or math.nan, 1)} ms CPU, profiled) including
-     {fmt(profile.hops_per_request if profile else math.nan, 0)} threadpool hop per request
-     (was 5, then 3: the ticket routes' dependencies are one async `authorize_ticket`
-     that goes to the threadpool only when the agent's permission must be read from
-     Zendesk; a hop costs 150–200 µs of CPU, and running the endpoint on the event loop
-     would block it during the Zendesk read); the rest is the endpoint itself, one
-     middleware and FastAPI's `solve_dependencies`.
+     {fmt(profile.hops_per_request if profile else math.nan, 2)} threadpool hops per request
+     (was 5, then 3, then 1: the ticket routes' dependencies are one async
+     `authorize_ticket`; the ticket read of a GET guidance is made on the event loop
+     (`backend/zendesk/async_wire.py`, one attempt; a 429, 5xx or network failure goes
+     to the threadpool's retry rules) and a load that needs nothing else is decided
+     there; a load that reads the 원콜 history still makes one hop, 150–200 µs of CPU);
+     the rest is the endpoint itself, one middleware and FastAPI's `solve_dependencies`
+     (~170 µs for its six levels, measured; folding them gained nothing measurable).
   3. **This machine**: 2 cores shared with the emulator, the load client and other jobs
      (load average in "Environment"); the uvicorn process spends
      {fmt(timed.backend_cpu_ms if timed else math.nan, 1)} ms of CPU per guidance (`/proc`,

@@ -27,6 +27,7 @@ from backend.bootstrap import bootstrap_fields
 from backend.demo import seed_demo
 from backend.domain.fields import load_field_catalog
 from backend.emulator.server import EmulatorServer
+from backend.logs import configure_logging
 from backend.settings import Settings
 from backend.zendesk.zenpy_gateway import ZenpyGateway
 from tooling.harness.proxy import ZendeskSigner
@@ -111,6 +112,8 @@ def hops(monkeypatch: pytest.MonkeyPatch) -> HopCounter:
 @pytest.fixture
 def client(seeded: Seeded) -> Iterator[TestClient]:
     """The production app on the seeded emulator (its gateway opened and closed by lifespan)."""
+    # Access lines to the current stdout (capsys), whatever stream an earlier test chose.
+    configure_logging("INFO")
     seeded.emulator.store.set_faults([])
     with TestClient(create_app(seeded.settings), raise_server_exceptions=False) as test_client:
         yield test_client

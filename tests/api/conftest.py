@@ -7,9 +7,11 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio.to_thread
 import pytest
 from api_helpers import TicketFactory
 from fastapi import FastAPI
+from hop_counter import HopCounter
 from pydantic import SecretStr
 from starlette.exceptions import StarletteDeprecationWarning
 
@@ -117,3 +119,26 @@ def tickets(
 ) -> TicketFactory:
     """A factory of FakeGateway tickets from semantic values."""
     return TicketFactory(gateway, field_map, catalog_fields)
+
+
+@pytest.fixture
+def async_app(app: FastAPI, gateway: FakeGateway, directory: FakeDirectory) -> FastAPI:
+    """The API with async overrides (sync ones would add hops of their own)."""
+
+    async def fake_gateway() -> FakeGateway:
+        return gateway
+
+    async def fake_directory() -> FakeDirectory:
+        return directory
+
+    app.dependency_overrides[deps.get_gateway] = fake_gateway
+    app.dependency_overrides[deps.get_directory] = fake_directory
+    return app
+
+
+@pytest.fixture
+def hops(monkeypatch: pytest.MonkeyPatch) -> HopCounter:
+    """The threadpool hops of the test's requests."""
+    counter = HopCounter()
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counter.run_sync)
+    return counter

@@ -6,57 +6,19 @@ history) still reads it, once, from a thread.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import anyio.to_thread
 import pytest
 from api_helpers import PARKING_OFFER, RECONNECT_ELIGIBLE, TicketFactory
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hop_counter import HopCounter
 
-from backend.api import deps
 from backend.api.routers import form_guidance as form_router
 from backend.demo import DEMO_CASES
 from backend.domain.fields import FieldCatalog
 from backend.zendesk.fake_gateway import FakeGateway
-from tooling.fake_directory import FakeDirectory
-
-
-class HopCounter:
-    """Counts calls that leave the event loop for anyio's threadpool."""
-
-    def __init__(self) -> None:
-        self.hops = 0
-        self.original = anyio.to_thread.run_sync
-
-    async def run_sync(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Count, then hop as usual."""
-        self.hops += 1
-        return await self.original(func, *args, **kwargs)
-
-
-@pytest.fixture
-def async_app(app: FastAPI, gateway: FakeGateway, directory: FakeDirectory) -> FastAPI:
-    """The API with async overrides (sync ones would add hops of their own)."""
-
-    async def fake_gateway() -> FakeGateway:
-        return gateway
-
-    async def fake_directory() -> FakeDirectory:
-        return directory
-
-    app.dependency_overrides[deps.get_gateway] = fake_gateway
-    app.dependency_overrides[deps.get_directory] = fake_directory
-    return app
-
-
-@pytest.fixture
-def hops(monkeypatch: pytest.MonkeyPatch) -> HopCounter:
-    """The threadpool hops of the test's requests."""
-    counter = HopCounter()
-    monkeypatch.setattr(anyio.to_thread, "run_sync", counter.run_sync)
-    return counter
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import anyio.to_thread
 import pytest
+from hop_counter import HopCounter
 from pydantic import SecretStr
 from starlette.exceptions import StarletteDeprecationWarning
 
@@ -86,27 +86,6 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-class HopCounter:
-    """Counts calls that leave the event loop for anyio's threadpool."""
-
-    def __init__(self) -> None:
-        self.hops = 0
-        self.original = anyio.to_thread.run_sync
-
-    async def run_sync(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Count, then hop as usual."""
-        self.hops += 1
-        return await self.original(func, *args, **kwargs)
-
-
-@pytest.fixture
-def hops(monkeypatch: pytest.MonkeyPatch) -> HopCounter:
-    """The threadpool hops of the test's requests."""
-    counter = HopCounter()
-    monkeypatch.setattr(anyio.to_thread, "run_sync", counter.run_sync)
-    return counter
 
 
 @pytest.fixture

@@ -4,24 +4,21 @@ responses validated once — with authorization deciding exactly as before."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-import anyio.to_thread
 import pytest
 from api_helpers import PARKING_OFFER, TicketFactory
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hop_counter import HopCounter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from backend.api import deps
 from backend.api.deps import VerifiedSessions
 from backend.api.schemas import GuidanceResponse
 from backend.authz import Agent, Permissions, TicketAuthorizer
 from backend.errors import AuthError, ForbiddenError
 from backend.settings import Settings
-from backend.zendesk.fake_gateway import FakeGateway
 from tooling.fake_directory import FakeDirectory
 from tooling.testing import TEST_AGENT_ID
 
@@ -30,45 +27,16 @@ RESTRICTIONS = (None, "groups", "assigned", "organization")
 ROLE_ACCESS = ("all", "within-groups", "assigned-only", "none-such")
 
 
-class HopCounter:
-    """Counts calls that leave the event loop for anyio's threadpool."""
-
-    def __init__(self) -> None:
-        self.hops = 0
-        self.original = anyio.to_thread.run_sync
-
-    async def run_sync(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Count, then hop as usual."""
-        self.hops += 1
-        return await self.original(func, *args, **kwargs)
-
-
-@pytest.fixture
-def async_app(app: FastAPI, gateway: FakeGateway, directory: FakeDirectory) -> FastAPI:
-    """The API with async overrides (sync ones would add hops of their own)."""
-
-    async def fake_gateway() -> FakeGateway:
-        return gateway
-
-    async def fake_directory() -> FakeDirectory:
-        return directory
-
-    app.dependency_overrides[deps.get_gateway] = fake_gateway
-    app.dependency_overrides[deps.get_directory] = fake_directory
-    return app
-
-
 def test_a_guidance_with_cached_permissions_hops_to_a_thread_once(
     async_app: FastAPI,
     headers: dict[str, str],
     tickets: TicketFactory,
     directory: FakeDirectory,
-    monkeypatch: pytest.MonkeyPatch,
+    hops: HopCounter,
 ) -> None:
     """First request: the permission read + the endpoint (2); then the endpoint only (1)."""
     ticket_id = tickets.add(PARKING_OFFER)
-    counter = HopCounter()
-    monkeypatch.setattr(anyio.to_thread, "run_sync", counter.run_sync)
+    counter = hops
     with TestClient(async_app) as client:
         hops = []
         for _ in range(3):

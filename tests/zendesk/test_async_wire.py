@@ -238,3 +238,17 @@ def test_a_new_loop_forgets_the_old_loops_connections(server: EmulatorServer) ->
         assert gateway.loop_wire.opened == 2
         endpoint = Endpoint.from_base(server.url)
         assert gateway.loop_wire.idle(endpoint) == 0
+
+
+@pytest.mark.parametrize(
+    "after", [b"\x00junk", answer("503 Service Unavailable", body=b"{}")], ids=["junk", "answer"]
+)
+def test_bytes_after_a_complete_answer_keep_it_and_drop_the_connection(after: bytes) -> None:
+    """wire.py's rule on the loop too: the record stands, the connection is not kept."""
+    with ScriptedServer(lambda index, request: [answer(body=TICKET) + after]) as scripted:
+        with _gateway(scripted.url) as gateway:
+            found = reads(gateway, 1, 2)
+            assert [read.record is not None for read in found] == [True, True]
+            assert [read.calls for read in found] == [1, 1]
+            assert gateway.loop_wire.opened == 2
+        assert scripted.connections == 2

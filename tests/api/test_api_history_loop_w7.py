@@ -27,6 +27,7 @@ from seeded_app import (
     seeded_emulator,
 )
 
+from backend import service
 from backend.zendesk.gateway import NowaitList
 from backend.zendesk.read_cache import ReadCache
 from backend.zendesk.transport import LoopAttempt
@@ -231,3 +232,31 @@ def test_a_loop_read_made_stale_before_the_load_used_it_is_not_cached(
     cache.clear()
     guidance(client, seeded, ticket_id)
     assert cache.ledger.get(origin) is not None  # without the change it is kept
+
+
+@pytest.mark.parametrize("fault", [None, {"kind": "status", "status": 503}], ids=["loop", "thread"])
+def test_a_load_run_again_parses_and_chooses_once(
+    client: TestClient,
+    seeded: Seeded,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    fault: dict[str, Any] | None,
+) -> None:
+    """The runs of one GET (on the loop, then maybe in a thread) reuse the first's parse."""
+    ticket_id = history_ticket(client, seeded, capsys)
+    expected = guidance(client, seeded, ticket_id).json()
+    counts = {"parse_record": 0, "choose_ticket_guide": 0}
+    for name in counts:
+        original = getattr(service, name)
+
+        def counted(*args: Any, _name: str = name, _original: Any = original) -> Any:
+            counts[_name] += 1
+            return _original(*args)
+
+        monkeypatch.setattr(service, name, counted)
+    if fault is not None:
+        seeded.emulator.store.set_faults(
+            [{**fault, "method": "GET", "path": SEARCH_PATH, "times": 1}]
+        )
+    assert guidance(client, seeded, ticket_id).json() == expected
+    assert counts == {"parse_record": 1, "choose_ticket_guide": 1}

@@ -21,7 +21,7 @@ from backend.api.schemas import ApplyRequest, ApplyResponse, GuidanceResponse, T
 from backend.audit_log import record_write_back
 from backend.domain.decision import Decision
 from backend.logs import bind_request
-from backend.service import apply_decision, decision_outcome, get_guidance
+from backend.service import LoadMemo, apply_decision, decision_outcome, get_guidance
 from backend.zendesk.gateway import NowaitList, ZendeskGateway
 from backend.zendesk.read_cache import HistoryKey, HistoryRead, Prefetched
 
@@ -125,11 +125,12 @@ async def read_guidance(ticket_id: TicketId, ticket: AuthorizedTicket) -> Respon
     # The 원콜 history read on the loop for this load, each stamped when its read began.
     history: dict[HistoryKey, HistoryRead] = {}
     failed: NowaitList[Any] | None = None
+    memo = LoadMemo()  # each run's parse and guide choice of the prefetched record: once
 
     def guidance_from(zendesk: ZendeskGateway) -> Response:
         # The first load's gateway: reads Zendesk, keeps the record and history for what follows.
         gateway = cache.guidance_view(zendesk, prefetched, history)
-        return json_response(get_guidance(gateway, ticket_id, ticket.context))
+        return json_response(get_guidance(gateway, ticket_id, ticket.context, memo))
 
     def guidance_in_thread() -> Response:
         if read is not None and record is None:

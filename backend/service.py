@@ -63,6 +63,7 @@ from backend.ticket_decision import (
 )
 from backend.zendesk.gateway import (
     JSONScalar,
+    TicketRecord,
     TicketUpdate,
     ZendeskGateway,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "OWN_OUTCOME_TAGS",
     "OWN_TAG_PREFIXES",
     "ApplyResult",
+    "LoadMemo",
     "Outcome",
     "ReconnectionHistory",
     "ServiceContext",
@@ -107,21 +109,55 @@ OWN_TAG_PREFIXES = ("gp_guide_", "gp_branch_", "gp_block_", "gp_applied_")
 OWN_OUTCOME_TAGS = frozenset({"gp_eligible", "gp_blocked", "gp_pending"})
 
 
+class LoadMemo:
+    """A load's parsed ticket and chosen guide, for when the same load is run again.
+
+    The GET guidance may run a load several times (backend/api/routers/tickets.py: on the
+    event loop until its history is read, maybe then in a thread); each run gets the same
+    record object and context, so what was computed from them before the first history
+    read is reused instead of parsed and chosen again.
+    """
+
+    __slots__ = ("_ctx", "_known", "_record")
+
+    def __init__(self) -> None:
+        self._record: TicketRecord | None = None
+        self._ctx: ServiceContext | None = None
+        self._known: tuple[TicketInput, Decision] | None = None
+
+    def known(
+        self, record: TicketRecord, ctx: ServiceContext
+    ) -> tuple[TicketInput, Decision] | None:
+        """The ticket parsed from this very record and context, and its guide, if kept."""
+        return self._known if record is self._record and ctx is self._ctx else None
+
+    def keep(
+        self, record: TicketRecord, ctx: ServiceContext, ticket: TicketInput, chosen: Decision
+    ) -> None:
+        """Remember what a run computed from `record` and `ctx`."""
+        self._record, self._ctx, self._known = record, ctx, (ticket, chosen)
+
+
 def read_decision(
     gateway: ZendeskGateway,
     ticket_id: int,
     ctx: ServiceContext,
     *,
     agent_source: Literal["ticket", "form"] = "ticket",
+    memo: LoadMemo | None = None,
 ) -> TicketDecision:
     """Read the ticket, fetch admin facts beside the history reads, merge and decide."""
     record = gateway.get_ticket(ticket_id)
-    ticket = parse_record(record, ctx)
+    known = None if memo is None else memo.known(record, ctx)
+    ticket = parse_record(record, ctx) if known is None else known[0]
     # The connectors run while Zendesk is asked for the reconnection history.
     pending = start_fetch(ctx.fetch_facts, ticket.values)
     # Which history to read depends on the guide alone: the decision is made once, on the
     # final facts (a history or fetched facts would change its texts).
-    history = _read_history(gateway, ticket_id, choose_ticket_guide(ticket, ctx), ticket, ctx)
+    chosen = choose_ticket_guide(ticket, ctx) if known is None else known[1]
+    if memo is not None and known is None:
+        memo.keep(record, ctx, ticket, chosen)
+    history = _read_history(gateway, ticket_id, chosen, ticket, ctx)
     merged: MergedFacts | None = None
     if pending is not None:
         merged = merge_fetched(ticket.values, pending.result(), agent_source)
@@ -166,9 +202,11 @@ def _read_history(
     return history
 
 
-def get_guidance(gateway: ZendeskGateway, ticket_id: int, ctx: ServiceContext) -> TicketGuidance:
+def get_guidance(
+    gateway: ZendeskGateway, ticket_id: int, ctx: ServiceContext, memo: LoadMemo | None = None
+) -> TicketGuidance:
     """The decision for a Zendesk ticket, plus `ticket_id`, `ticket_updated_at`, fingerprint."""
-    return build_guidance(read_decision(gateway, ticket_id, ctx), ctx)
+    return build_guidance(read_decision(gateway, ticket_id, ctx, memo=memo), ctx)
 
 
 def build_guidance(found: TicketDecision, ctx: ServiceContext | None = None) -> TicketGuidance:

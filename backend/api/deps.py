@@ -25,7 +25,7 @@ from backend.field_map import FIELD_MAPS
 from backend.logs import bind_request
 from backend.service import ServiceContext
 from backend.settings import Settings
-from backend.zendesk.gateway import NowaitRead, ZendeskGateway
+from backend.zendesk.gateway import NowaitList, NowaitRead, ZendeskGateway
 from backend.zendesk.read_cache import ReadCache
 
 T = TypeVar("T")
@@ -182,10 +182,25 @@ class CountedGateway:
             raise result.error
         return result
 
-    def after_nowait(self, read: NowaitRead) -> None:
+    async def list_nowait(self, name: str, argument: str) -> NowaitList[Any] | None:
+        """A list read (`list_reconnections` / `search_tickets`) on the event loop.
+
+        None when the gateway has no such read (e.g. the FakeGateway). Its calls are
+        counted here; a read without items is made again in a thread, after
+        `after_nowait(read)`.
+        """
+        read = getattr(self._gateway, f"{name}_nowait", None)
+        if read is None:
+            return None
+        result: NowaitList[Any] = await read(argument)
+        self.calls += result.calls
+        return result
+
+    def after_nowait(self, read: NowaitRead | NowaitList[Any]) -> None:
         """In the thread, before the blocking read: sit out what the loop attempt met."""
         wait = getattr(self._gateway, "after_nowait", None)
-        if wait is not None and read.record is None:
+        got = read.record if isinstance(read, NowaitRead) else read.items
+        if wait is not None and got is None:
             wait(read.where, read.retry_after, read.problem)
 
     def count_during(self, action: Callable[[], T]) -> T:

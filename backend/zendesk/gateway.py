@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 JSONScalar = str | int | float | bool | None
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,22 @@ class NowaitRead:
     error: Exception | None = None
     where: str = ""
     # Why the attempt gave no record: a 429's Retry-After, or a failure to back off from.
+    retry_after: float | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NowaitList(Generic[T]):
+    """A list read made on the event loop (one attempt per page): its items, and its calls.
+
+    `items` None: any answer but a clean 2xx, or a failure, on some page; the caller reads
+    it on the blocking path (its retry rules, its errors) once `after_nowait` has sat out
+    what that page met (`where`, `retry_after`, `problem`, as in `NowaitRead`).
+    """
+
+    items: list[T] | None
+    calls: int
+    where: str = ""
     retry_after: float | None = None
     problem: str | None = None
 

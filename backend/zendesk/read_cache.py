@@ -29,7 +29,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
@@ -42,7 +42,7 @@ from backend.zendesk.gateway import (
     ZendeskGateway,
 )
 
-__all__ = ["Prefetched", "ReadCache", "TtlCache"]
+__all__ = ["HistoryKey", "HistoryRead", "Prefetched", "ReadCache", "TtlCache"]
 
 V = TypeVar("V")
 MAX_ENTRIES = 1024
@@ -155,15 +155,23 @@ class ReadCache:
         self.records.clear()
 
     def guidance_view(
-        self, gateway: ZendeskGateway, prefetched: Prefetched | None = None
+        self,
+        gateway: ZendeskGateway,
+        prefetched: Prefetched | None = None,
+        history: Mapping[HistoryKey, HistoryRead] | None = None,
     ) -> ZendeskGateway:
         """The gateway for the first load (GET): every read fresh, record and history kept.
 
         `prefetched`: the ticket was just read (on the event loop); its first `get_ticket`
-        gives that record, kept as read when that read began.
+        gives that record, kept as read when that read began. `history`: reads of the
+        ledger list / search made for this load already (on the event loop), keyed by
+        method and argument; each serves the first such call, stored in the cache as of
+        when *its* read began (so a drop since keeps it out).
         """
         view = _GuidanceView(gateway, self, reuse_history=False)
         view.prefetched = prefetched
+        if history:
+            view.history = dict(history)
         return cast(ZendeskGateway, view)
 
     def form_view(self, gateway: ZendeskGateway) -> ZendeskGateway:
@@ -243,10 +251,43 @@ class Prefetched:
     read_at: float
 
 
+# A history read made ahead for one load: ("list_reconnections", 원콜) or ("search_tickets", query).
+HistoryKey = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRead:
+    """A ledger list or search already read for this load, and when its read began."""
+
+    items: list[Any]
+    read_at: float
+
+
 class _GuidanceView(_View):
     """Guidance: ticket reads go to Zendesk and are kept for apply; history maybe reused."""
 
     prefetched: Prefetched | None = None
+    history: dict[HistoryKey, HistoryRead] | None = None
+
+    def list_reconnections(self, origin_call_id: str) -> list[ReconnectionRecord]:
+        """The ledger read ahead for this load (once), else as any view reads it."""
+        early = self._read_ahead("list_reconnections", origin_call_id)
+        if early is None:
+            return super().list_reconnections(origin_call_id)
+        self._cache.ledger.put(origin_call_id, early.items, early.read_at)
+        return list(early.items)
+
+    def search_tickets(self, query: str) -> list[TicketRecord]:
+        """The search read ahead for this load (once), else as any view reads it."""
+        early = self._read_ahead("search_tickets", query)
+        if early is None:
+            return super().search_tickets(query)
+        self._cache.search.put(query, early.items, early.read_at)
+        return list(early.items)
+
+    def _read_ahead(self, name: str, argument: str) -> HistoryRead | None:
+        # Once: a second such call of this load reads Zendesk, as the record's does.
+        return None if self.history is None else self.history.pop((name, argument), None)
 
     def get_ticket(self, ticket_id: int) -> TicketRecord:
         """Read the ticket (always), and keep the record for a following apply."""

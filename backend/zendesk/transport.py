@@ -411,8 +411,8 @@ class GatewayTransport:
             os.environ.get("ZENPY_FORCE_NETLOC") or self.zendesk_host
         )
 
-    async def send_nowait(self, path: str) -> LoopAttempt:
-        """ONE attempt of a raw GET on the event loop.
+    async def send_nowait(self, path: str, params: Mapping[str, str] | None = None) -> LoopAttempt:
+        """ONE attempt of a raw GET (path, query `params`) on the event loop.
 
         No answer means "make it on the blocking path" (`request_json`, full retry
         rules): a proxy is configured, the gateway is closed, or the attempt met a 429, a
@@ -430,7 +430,7 @@ class GatewayTransport:
         raw_path: RawPath = self._local.raw_path
         target, known = self._raw_targets()
         try:
-            prepared = raw_path.prepare(target, known, "GET", path, None, None)
+            prepared = raw_path.prepare(target, known, "GET", path, params, None)
         except (requests.RequestException, ValueError):
             return LoopAttempt(None, 0, "")  # the blocking path raises its own error for it
         where = prepared.where

@@ -8,8 +8,9 @@ with the shared `shapes` readers. Never imports `backend.domain`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from zenpy.lib.api_objects import Comment, Macro, Ticket, TicketField
@@ -27,6 +28,7 @@ from backend.zendesk.gateway import (
     MacroRecord,
     MacroSpec,
     NewTicket,
+    NowaitList,
     NowaitRead,
     ReconnectionClaim,
     ReconnectionRecord,
@@ -57,8 +59,14 @@ if TYPE_CHECKING:
 __all__ = ["RetryPolicy", "ZenpyGateway"]
 
 LEDGER_PATH = f"/api/v2/custom_objects/{LEDGER_KEY}"
+LEDGER_RECORDS = f"{LEDGER_PATH}/records"
+SEARCH_PATH = "/api/v2/search.json"
 # Zendesk Search API: at most 1,000 results per query (offset pages of up to 100).
 SEARCH_RESULT_LIMIT = 1000
+
+R = TypeVar("R")
+# One page's answer → its items, and the path + query of the next page (None: the last).
+PageReader = Callable[[Any], tuple[list[R], str | None]]
 
 
 class ZenpyGateway(GatewayTransport):
@@ -110,7 +118,7 @@ class ZenpyGateway(GatewayTransport):
             error = error_for_response(response, "ticket", f"ticket {ticket_id}")
             return NowaitRead(None, calls, error, where)
         try:
-            record = ticket_from_json(json.loads(response.content)["ticket"])
+            record = ticket_from_json(response.json()["ticket"])
         except (ValueError, KeyError, TypeError, AttributeError):
             return NowaitRead(None, calls, None, where)
         return NowaitRead(record, calls, None, where)
@@ -171,24 +179,14 @@ class ZenpyGateway(GatewayTransport):
 
     def search_tickets(self, query: str) -> list[TicketRecord]:
         """Every ticket the query finds, all pages (1 call per page of up to 100)."""
-        if "type:" not in query:
-            query = f"type:ticket {query}"
         # Raw JSON like get_ticket (a read on the hot guidance path of a 원콜): Zenpy's
         # search built an object per result, then a JSON round trip to plain values.
-        tickets: list[TicketRecord] = []
-        seen = 0
-        path = "/api/v2/search.json"
-        params: dict[str, str] | None = {"query": query}
-        while True:
-            data = self.request_json("GET", path, "other", "ticket search", params=params)
-            results = data.get("results") or []
-            seen += len(results)
-            tickets += [ticket_from_json(r) for r in results if r.get("result_type") == "ticket"]
-            following = data.get("next_page")
-            if not following or seen >= SEARCH_RESULT_LIMIT:
-                # Zendesk answers 422 past its limit; Zenpy stopped there too.
-                return tickets
-            path, params = path_and_query(following), None
+        path, params = SEARCH_PATH, _search_params(query)
+        return self._pages(path, params, "ticket search", _SearchPages())
+
+    async def search_tickets_nowait(self, query: str) -> NowaitList[TicketRecord]:
+        """`search_tickets` on the event loop: ONE attempt per page (see `_pages_nowait`)."""
+        return await self._pages_nowait(SEARCH_PATH, _search_params(query), _SearchPages())
 
     # ---- ticket fields ------------------------------------------------------------
 
@@ -285,17 +283,63 @@ class ZenpyGateway(GatewayTransport):
 
     def list_reconnections(self, origin_call_id: str) -> list[ReconnectionRecord]:
         """Every ledger record of a 원콜, lowest id first (1 call: a database read)."""
-        records: list[ReconnectionRecord] = []
-        params: dict[str, str] | None = {"filter[external_ids]": origin_call_id}
-        path = f"{LEDGER_PATH}/records"
-        while True:
-            data = self.request_json("GET", path, "other", "reconnection ledger", params=params)
-            records += [reconnection_from_json(r) for r in data.get("custom_object_records", [])]
-            following = (data.get("links") or {}).get("next")
-            if not following or not (data.get("meta") or {}).get("has_more"):
-                break
-            path, params = path_and_query(following), None
+        params = {"filter[external_ids]": origin_call_id}
+        records = self._pages(LEDGER_RECORDS, params, "reconnection ledger", _ledger_page)
         return sorted(records, key=lambda r: r.id)
+
+    async def list_reconnections_nowait(
+        self, origin_call_id: str
+    ) -> NowaitList[ReconnectionRecord]:
+        """`list_reconnections` on the event loop: ONE attempt per page (`_pages_nowait`)."""
+        params = {"filter[external_ids]": origin_call_id}
+        read = await self._pages_nowait(LEDGER_RECORDS, params, _ledger_page)
+        if read.items is None:
+            return read
+        return replace(read, items=sorted(read.items, key=lambda r: r.id))
+
+    # ---- paged reads (blocking, and their one-attempt twins on the event loop) ---------
+
+    def _pages(
+        self, path: str, params: dict[str, str] | None, what: str, page: PageReader[R]
+    ) -> list[R]:
+        """Every page of a raw GET, each with the full retry rules."""
+        items: list[R] = []
+        while True:
+            data = self.request_json("GET", path, "other", what, params=params)
+            found, following = page(data)
+            items += found
+            if following is None:
+                return items
+            path, params = following, None
+
+    async def _pages_nowait(
+        self, path: str, params: dict[str, str] | None, page: PageReader[R]
+    ) -> NowaitList[R]:
+        """Every page of a raw GET on the event loop, ONE attempt each (no retry, no wait).
+
+        A clean 2xx with a readable page on every page gives the items; anything else (a
+        3xx/4xx/5xx, a 429, a network failure, the timeout, an unreadable answer) gives
+        None: the caller reads it all on the blocking path, which raises its own errors.
+        Every attempt is counted in `calls`.
+        """
+        items: list[R] = []
+        calls = 0
+        while True:
+            attempt = await self.send_nowait(path, params)
+            calls += attempt.calls
+            response, where = attempt.response, attempt.where
+            if response is None:
+                return NowaitList(None, calls, where, attempt.retry_after, attempt.problem)
+            if not 200 <= response.status_code < 300:
+                return NowaitList(None, calls, where)
+            try:
+                found, following = page(response.json())
+            except (ValueError, KeyError, TypeError, AttributeError):
+                return NowaitList(None, calls, where)
+            items += found
+            if following is None:
+                return NowaitList(items, calls, where)
+            path, params = following, None
 
     def create_reconnection(self, claim: ReconnectionClaim) -> ReconnectionRecord:
         """Record a claim (1 call, never retried)."""
@@ -332,6 +376,38 @@ class ZenpyGateway(GatewayTransport):
 
 
 # ---- helpers ---------------------------------------------------------------------------
+
+
+def _search_params(query: str) -> dict[str, str]:
+    """The search's query parameters (tickets only unless the query names a type)."""
+    return {"query": query if "type:" in query else f"type:ticket {query}"}
+
+
+class _SearchPages:
+    """Reads search pages, until the last or Zendesk's result limit."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def __call__(self, data: Any) -> tuple[list[TicketRecord], str | None]:
+        """One page's tickets, and the next page's path (None: stop here)."""
+        results = data.get("results") or []
+        self.seen += len(results)
+        tickets = [ticket_from_json(r) for r in results if r.get("result_type") == "ticket"]
+        following = data.get("next_page")
+        if not following or self.seen >= SEARCH_RESULT_LIMIT:
+            # Zendesk answers 422 past its limit; Zenpy stopped there too.
+            return tickets, None
+        return tickets, path_and_query(following)
+
+
+def _ledger_page(data: Any) -> tuple[list[ReconnectionRecord], str | None]:
+    """One ledger page's records, and the next page's path (None: the last)."""
+    records = [reconnection_from_json(r) for r in data.get("custom_object_records", [])]
+    following = (data.get("links") or {}).get("next")
+    if not following or not (data.get("meta") or {}).get("has_more"):
+        return records, None
+    return records, path_and_query(following)
 
 
 def path_and_query(url: str) -> str:

@@ -88,9 +88,9 @@ def profile_section(results: Results) -> str:
 through the production app in this process (`httpx.ASGITransport`, the emulator process
 behind), cProfile with a CPU-time timer, anyio's threadpool hop replaced by a direct call
 so every line runs on one thread (the hops are counted: **{profile.hops_per_request:.2f}
-per request**: a GET guidance whose only Zendesk read is the ticket reads it on the event
-loop and makes none, one that reads the 원콜 history makes one, each a thread switch in
-the real server). CPU per request without the profiler: {profile.cpu_ms_per_request:.1f} ms
+per request**: a GET guidance reads its ticket and a 원콜's history on the event loop and
+makes none; a failed loop read makes one, a thread switch in the real server). CPU per
+request without the profiler: {profile.cpu_ms_per_request:.1f} ms
 (test client included); the components below are the profile's inclusive shares of it:
 
 | component | CPU ms / request | share |

@@ -9,7 +9,8 @@ bench process only:
 
 - the `ZendeskGateway` methods of `ZenpyGateway` are wrapped (class level) to add their
   duration and HTTP requests to the current request's `Stopwatch`, and so is its
-  event-loop ticket read (`get_ticket_nowait`, the calls it reports);
+  event-loop reads (`get_ticket_nowait`, `list_reconnections_nowait`,
+  `search_tickets_nowait`: the calls they report);
 - a `requests` response hook (on every session this process creates, Zenpy's included)
   adds the service time the emulator states in `X-Emulator-Service-Ms`;
 - an outermost ASGI middleware reports, per response:
@@ -69,8 +70,9 @@ GATEWAY_METHODS = (
     "create_reconnection",
     "delete_reconnection",
 )
-# The GET guidance's ticket read on the event loop (async; not in the protocol).
-NOWAIT_READ = "get_ticket_nowait"
+# The GET guidance's reads on the event loop (async; not in the protocol): the ticket,
+# and a 원콜's ledger list and search.
+NOWAIT_READS = ("get_ticket_nowait", "list_reconnections_nowait", "search_tickets_nowait")
 
 
 @dataclass
@@ -113,7 +115,7 @@ def _timed(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _timed_nowait(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap the event-loop ticket read: its duration and the calls it reports."""
+    """Wrap an event-loop read: its duration and the calls it reports."""
 
     @functools.wraps(method)
     async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -128,7 +130,7 @@ def _timed_nowait(method: Callable[..., Any]) -> Callable[..., Any]:
             return read
         finally:
             watch.seconds += time.perf_counter() - started
-            # A loop read is in no thread's count: it reports its own calls (always 1).
+            # A loop read is in no thread's count: it reports its own calls (1 per page).
             watch.calls += calls
 
     return wrapper
@@ -139,7 +141,7 @@ def install_instruments() -> Callable[[], None]:
     from backend.zendesk.zenpy_gateway import ZenpyGateway
 
     plain_hooks = requests.sessions.default_hooks
-    saved = {name: ZenpyGateway.__dict__[name] for name in (*GATEWAY_METHODS, NOWAIT_READ)}
+    saved = {name: ZenpyGateway.__dict__[name] for name in (*GATEWAY_METHODS, *NOWAIT_READS)}
 
     def hooks() -> dict[str, list[Any]]:
         made: dict[str, list[Any]] = plain_hooks()
@@ -150,7 +152,7 @@ def install_instruments() -> Callable[[], None]:
     setattr(requests.sessions, "default_hooks", hooks)  # noqa: B010
     for name, method in saved.items():
         setattr(
-            ZenpyGateway, name, _timed_nowait(method) if name == NOWAIT_READ else _timed(method)
+            ZenpyGateway, name, _timed_nowait(method) if name in NOWAIT_READS else _timed(method)
         )
 
     def restore() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, NoReturn, cast
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 from pydantic import BaseModel, TypeAdapter
@@ -21,24 +21,43 @@ from backend.api.schemas import ApplyRequest, ApplyResponse, GuidanceResponse, T
 from backend.audit_log import record_write_back
 from backend.domain.decision import Decision
 from backend.logs import bind_request
-from backend.service import apply_decision, decision_outcome, get_guidance
-from backend.zendesk.gateway import ZendeskGateway
-from backend.zendesk.read_cache import Prefetched
+from backend.service import LoadMemo, apply_decision, decision_outcome, get_guidance
+from backend.zendesk.gateway import NowaitList, ZendeskGateway
+from backend.zendesk.read_cache import HistoryKey, HistoryRead, Prefetched
 
 router = APIRouter(tags=["tickets"])
 
 
+# The Zendesk reads a loop-side load may make on the event loop itself (their `_nowait`
+# twins: one attempt per page), then run again; and how many runs a load may take.
+LOOP_READS = frozenset({"list_reconnections", "search_tickets"})
+MAX_LOOP_RUNS = 4
+
+
 class ZendeskNeededError(BaseException):
-    """A loop-side load reached a Zendesk call: it is made again in a thread."""
+    """A loop-side load reached a Zendesk call it does not hold the answer of."""
 
     # A BaseException: no `except Exception` on the way may take it for a Zendesk error.
+
+    def __init__(self, name: str, key: HistoryKey | None = None) -> None:
+        super().__init__(name)
+        self.name = name
+        # Set for a read with a loop twin: what to read, then run the load again.
+        self.key = key
 
 
 class NoZendesk:
     """The gateway of a loop-side load: any use of it means Zendesk must be read."""
 
     def __getattr__(self, name: str) -> Any:
-        raise ZendeskNeededError(name)
+        if name not in LOOP_READS:
+            raise ZendeskNeededError(name)
+
+        def needed(*args: Any, **kwargs: Any) -> NoReturn:
+            plain = len(args) == 1 and not kwargs and isinstance(args[0], str)
+            raise ZendeskNeededError(name, (name, args[0]) if plain else None)
+
+        return needed
 
 
 async def authorize_ticket(
@@ -103,27 +122,44 @@ async def read_guidance(ticket_id: TicketId, ticket: AuthorizedTicket) -> Respon
     read = await ticket.gateway.get_ticket_nowait(ticket_id)
     record = None if read is None else read.record
     prefetched = None if record is None else Prefetched(ticket_id, record, read_at)
+    # The 원콜 history read on the loop for this load, each stamped when its read began.
+    history: dict[HistoryKey, HistoryRead] = {}
+    failed: NowaitList[Any] | None = None
+    memo = LoadMemo()  # each run's parse and guide choice of the prefetched record: once
 
     def guidance_from(zendesk: ZendeskGateway) -> Response:
         # The first load's gateway: reads Zendesk, keeps the record and history for what follows.
-        gateway = cache.guidance_view(zendesk, prefetched)
-        return json_response(get_guidance(gateway, ticket_id, ticket.context))
+        gateway = cache.guidance_view(zendesk, prefetched, history)
+        return json_response(get_guidance(gateway, ticket_id, ticket.context, memo))
 
     def guidance_in_thread() -> Response:
         if read is not None and record is None:
             # The loop attempt met a 429 or a failure: waited out as before a retry.
             ticket.gateway.after_nowait(read)
+        elif failed is not None:
+            ticket.gateway.after_nowait(failed)  # the same for a history read
         return guidance_from(ticket.zendesk)
 
     if prefetched is not None and ticket.context.fetch_facts is None:
-        # A load whose only Zendesk read was the ticket (no 원콜 history asked) is decided
-        # on the event loop: no threadpool hop (~0.25–0.5 ms CPU, two thread wake-ups).
-        # The first other Zendesk read ends the attempt; the load is then made in a
-        # thread, with the record already read.
-        try:
-            return guidance_from(cast(ZendeskGateway, NoZendesk()))
-        except ZendeskNeededError:
-            pass
+        # A load is decided on the event loop: no threadpool hop (~0.25–0.5 ms CPU, two
+        # thread wake-ups). It runs on what was read; a 원콜's ledger list or search it
+        # reaches is read on the loop too (one attempt per page) and the load run again.
+        # Any other Zendesk read, or a failed loop read, ends the attempt: the load is
+        # then made in a thread, with what the loop read already.
+        for _ in range(MAX_LOOP_RUNS):
+            try:
+                return guidance_from(cast(ZendeskGateway, NoZendesk()))
+            except ZendeskNeededError as needed:
+                key = needed.key
+            if key is None or key in history:
+                break
+            name, argument = key
+            began = (cache.ledger if name == "list_reconnections" else cache.search).now()
+            listed = await ticket.gateway.list_nowait(name, argument)
+            if listed is None or listed.items is None:
+                failed = listed
+                break
+            history[key] = HistoryRead(listed.items, began)
     return await run_in_threadpool(guidance_in_thread)
 
 

@@ -1,0 +1,68 @@
+"""The bench's stopwatch sees the GET guidance's event-loop reads: ticket, ledger list, search."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable
+
+from backend.zendesk.zenpy_gateway import RetryPolicy, ZenpyGateway
+from tests.zendesk.wire_server import Action, ScriptedServer, answer
+from tooling.bench.server import _CURRENT, NOWAIT_READS, Stopwatch, install_instruments
+
+TICKET = {"ticket": {"id": 1, "subject": "s", "updated_at": "2026-01-01T00:00:00Z"}}
+SERVICE = ["X-Emulator-Service-Ms: 2.5"]
+
+
+def pages(index: int, request: bytes) -> Iterable[Action]:
+    """The ticket; a ledger list and a search of two pages each."""
+    line = request.split(b"\r\n", 1)[0]
+    body: dict[str, object]
+    if b"/tickets/" in line:
+        body = TICKET
+    elif b"/search" in line:
+        more = b"page=2" not in line
+        body = {"results": [], "next_page": "https://x/api/v2/search.json?page=2" if more else None}
+    else:
+        more = b"after" not in line
+        body = {
+            "custom_object_records": [],
+            "meta": {"has_more": more},
+            "links": {"next": "https://x/api/v2/custom_objects/k/records?after=1"},
+        }
+    return [answer(body=json.dumps(body).encode(), headers=SERVICE)]
+
+
+def test_the_loop_reads_are_timed_and_their_calls_counted() -> None:
+    """5 calls (1 + 2 pages + 2 pages), each answer's service time; undone by restore."""
+    plain = {name: ZenpyGateway.__dict__[name] for name in NOWAIT_READS}
+    restore = install_instruments()
+    try:
+        assert all(ZenpyGateway.__dict__[name] is not plain[name] for name in NOWAIT_READS)
+        with ScriptedServer(pages) as scripted:
+            gateway = ZenpyGateway(
+                subdomain="emulator",
+                email="agent@example.com",
+                token="test-token",
+                policy=RetryPolicy("interactive", 2.0, 1),
+                base_url=scripted.url,
+            )
+            watch = Stopwatch()
+
+            async def work() -> None:
+                _CURRENT.set(watch)
+                try:
+                    await gateway.get_ticket_nowait(1)
+                    await gateway.list_reconnections_nowait("7001")
+                    await gateway.search_tickets_nowait("tags:x")
+                finally:
+                    gateway.loop_wire.close()
+
+            with gateway:
+                asyncio.run(work())
+        assert watch.calls == 5
+        assert abs(watch.service_seconds - 5 * 0.0025) < 1e-9
+        assert watch.seconds > 0
+    finally:
+        restore()
+    assert all(ZenpyGateway.__dict__[name] is plain[name] for name in NOWAIT_READS)

@@ -9,10 +9,9 @@ from pydantic import BaseModel, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.deps import (
-    AgentDep,
-    DirectoryDep,
-    RawGatewayDep,
+    SessionAgentDep,
     TicketRequest,
+    gateway_and_directory,
     open_ticket_request,
     process_authorizer,
 )
@@ -43,16 +42,17 @@ class NoZendesk:
 
 async def authorize_ticket(
     ticket_id: TicketId,
-    agent: AgentDep,
-    gateway: RawGatewayDep,
-    directory: DirectoryDep,
+    agent: SessionAgentDep,
     request: Request,
 ) -> TicketRequest:
     """The ticket's request, once Zendesk's permissions say the agent may see it (403 otherwise).
 
-    One dependency instead of one per piece (FastAPI's solving costs per dependency); a
-    cached permission is checked on the event loop, a Zendesk read in the threadpool.
+    Two dependencies instead of one per piece (FastAPI's solving costs per dependency):
+    the session's scheme, and this one resolving the gateway and directory (overrides
+    honoured); a cached permission is checked on the event loop, a Zendesk read in the
+    threadpool.
     """
+    gateway, directory = await gateway_and_directory(request)
     bind_request(ticket_id=ticket_id)
     state = request.app.state
     ticket = open_ticket_request(state, ticket_id, agent, gateway)

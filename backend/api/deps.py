@@ -392,5 +392,22 @@ def open_ticket_request(
         agent=agent,
         gateway=count_calls(gateway),
         cache=cast(ReadCache, state.read_cache),
-        context=build_service_context(settings, engine, FIELD_MAPS.read(settings.field_map)),
+        context=ticket_service_context(state, settings, engine),
     )
+
+
+def ticket_service_context(state: Any, settings: Settings, engine: Engine) -> ServiceContext:
+    """The service context for these guides and the current field map, made once per change.
+
+    The same (frozen) context while the field map object is the same (FIELD_MAPS shares
+    it until the file changes): it is built from nothing else that can change.
+    """
+    field_map = FIELD_MAPS.read_shared(settings.field_map)
+    made = getattr(state, "ticket_context", None)
+    if made is not None and made[0] is field_map and made[1] is engine and made[2] is settings:
+        return cast(ServiceContext, made[3])
+    context = build_service_context(
+        settings, engine, None if field_map is None else dict(field_map)
+    )
+    state.ticket_context = (field_map, engine, settings, context)
+    return context

@@ -1,0 +1,141 @@
+"""Ticket routes with fewer dependency nodes: the same agent, overrides, OpenAPI and context."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import pytest
+from api_helpers import PARKING_OFFER, TicketFactory
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from backend.api import deps
+from backend.api.auth import verify_session
+from backend.api.deps import build_service_context, load_engine, ticket_service_context
+from backend.api.routers.tickets import router as tickets_router
+from backend.authz import Agent
+from backend.field_map import FIELD_MAPS
+from backend.settings import Settings
+from backend.zendesk.fake_gateway import FakeGateway
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.mark.parametrize("action", ["guidance", "apply"])
+def test_the_ticket_routes_solve_three_dependencies(action: str) -> None:
+    """The route → authorize_ticket → the session scheme: nothing else to solve."""
+    path = f"/v1/tickets/{{ticket_id}}/{action}"
+    route = next(r for r in tickets_router.routes if getattr(r, "path", "") == path)
+
+    def calls(dependant: object) -> list[object]:
+        subs = getattr(dependant, "dependencies", [])
+        return [getattr(dependant, "call", None)] + [c for sub in subs for c in calls(sub)]
+
+    solved = calls(route.dependant)  # type: ignore[attr-defined]
+    assert len(solved) == 3
+    assert deps.session_bearer in solved
+
+
+def test_openapi_keeps_the_bearer_scheme_on_ticket_routes(client: TestClient) -> None:
+    """Both ticket routes require the one HTTPBearer scheme, as the other agent routes do."""
+    schema = client.get("/openapi.json").json()
+    paths = schema["paths"]
+    for path, method in (
+        ("/v1/tickets/{ticket_id}/guidance", "get"),
+        ("/v1/tickets/{ticket_id}/apply", "post"),
+        ("/v1/guides", "get"),
+    ):
+        assert paths[path][method]["security"] == [{"HTTPBearer": []}], path
+    scheme = schema["components"]["securitySchemes"]["HTTPBearer"]
+    assert scheme == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": deps.bearer_scheme.model.description,
+    }
+
+
+def test_an_override_of_require_agent_is_honoured(
+    app: FastAPI,
+    client: TestClient,
+    headers: dict[str, str],
+    settings: Settings,
+    tickets: TicketFactory,
+) -> None:
+    """No token at all: the overriding agent is used (as FastAPI would solve it)."""
+    ticket_id = tickets.add(PARKING_OFFER)
+    response = client.get(f"/v1/tickets/{ticket_id}/guidance")
+    assert response.status_code == 401
+    seen: list[str] = []
+    agent = verify_session(headers["Authorization"].removeprefix("Bearer "), settings)
+
+    def admin() -> Agent:
+        seen.append("called")
+        return agent
+
+    app.dependency_overrides[deps.require_agent] = admin
+    response = client.get(f"/v1/tickets/{ticket_id}/guidance")
+    assert response.status_code == 200, response.text
+    assert seen == ["called"]
+
+
+def test_async_and_sync_gateway_overrides_both_answer(
+    app: FastAPI,
+    client: TestClient,
+    headers: dict[str, str],
+    tickets: TicketFactory,
+    gateway: FakeGateway,
+) -> None:
+    """A sync override (threadpool) and an async one give the same answer."""
+    ticket_id = tickets.add(PARKING_OFFER)
+    sync_answer = client.get(f"/v1/tickets/{ticket_id}/guidance", headers=headers).json()
+
+    async def async_gateway() -> FakeGateway:
+        return gateway
+
+    app.dependency_overrides[deps.get_gateway] = async_gateway
+    assert client.get(f"/v1/tickets/{ticket_id}/guidance", headers=headers).json() == sync_answer
+
+
+def test_an_override_with_parameters_is_refused_loudly(
+    app: FastAPI, client: TestClient, headers: dict[str, str], tickets: TicketFactory
+) -> None:
+    """Overrides are called, not solved: one asking for parameters is a 500, never ignored."""
+    ticket_id = tickets.add(PARKING_OFFER)
+
+    def needs(settings: Settings) -> None:
+        raise AssertionError("never called")
+
+    app.dependency_overrides[deps.get_directory] = needs
+    response = client.get(f"/v1/tickets/{ticket_id}/guidance", headers=headers)
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_auth_still_comes_before_path_validation(client: TestClient) -> None:
+    """A malformed ticket id without a token is 401, not 422 (nothing revealed)."""
+    assert client.get("/v1/tickets/abc/guidance").status_code == 401
+
+
+def test_the_shared_context_is_the_plain_one_until_the_map_changes(
+    app: FastAPI, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The remembered context equals a freshly built one; a new field map makes a new one."""
+    now = [0.0]
+    monkeypatch.setattr(FIELD_MAPS, "clock", lambda: now[0])
+    engine = load_engine(settings.guides_dir)
+    first = ticket_service_context(app.state, settings, engine)
+    plain = build_service_context(settings, engine, FIELD_MAPS.read(settings.field_map))
+    assert dataclasses.replace(first, fetch_facts=None) == dataclasses.replace(
+        plain, fetch_facts=None
+    )
+    assert ticket_service_context(app.state, settings, engine) is first
+    settings.field_map.write_text(json.dumps({"call_type": 42}), encoding="utf-8")
+    stat = settings.field_map.stat()
+    os.utime(settings.field_map, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10_000_000))
+    now[0] += FIELD_MAPS.recheck_seconds
+    changed = ticket_service_context(app.state, settings, engine)
+    assert changed is not first
+    assert changed.field_map == {"call_type": 42}

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from backend.api import deps
+from backend.api.app import NO_TELEMETRY, create_app, telemetry_config
 from backend.api.auth import verify_session
 from backend.api.deps import build_service_context, load_engine, ticket_service_context
 from backend.api.routers.tickets import router as tickets_router
@@ -139,3 +140,21 @@ def test_the_shared_context_is_the_plain_one_until_the_map_changes(
     changed = ticket_service_context(app.state, settings, engine)
     assert changed is not first
     assert changed.field_map == {"call_type": 42}
+
+
+def test_fastapi_telemetry_is_off_unless_the_process_has_an_otel_environment() -> None:
+    """No OTEL_ variable: off (no provider look-ups per request); one: FastAPI's defaults."""
+    assert telemetry_config({"PATH": "/bin"}) == NO_TELEMETRY
+    assert telemetry_config({"OTEL_SERVICE_NAME": "guidepost"}) is None
+    assert FastAPI(telemetry=NO_TELEMETRY)._native_telemetry.enabled() is False
+
+
+def test_the_app_is_made_with_the_telemetry_setting(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """create_app passes telemetry_config() to FastAPI."""
+    for name in [name for name in os.environ if name.startswith("OTEL_")]:
+        monkeypatch.delenv(name)
+    assert create_app(settings)._telemetry["tracing"] is False
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "guidepost")
+    assert create_app(settings)._telemetry["tracing"] is True

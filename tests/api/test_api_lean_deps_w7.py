@@ -12,9 +12,17 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from backend.api import deps
-from backend.api.app import NO_TELEMETRY, create_app, telemetry_config
+from backend.api.app import (
+    DOCUMENTED_ORDER,
+    MATCH_ORDER,
+    NO_TELEMETRY,
+    create_app,
+    telemetry_config,
+)
 from backend.api.auth import verify_session
 from backend.api.deps import build_service_context, load_engine, ticket_service_context
+from backend.api.routers import form_guidance
+from backend.api.routers import tickets as ticket_routes
 from backend.api.routers.tickets import router as tickets_router
 from backend.authz import Agent
 from backend.field_map import FIELD_MAPS
@@ -158,3 +166,42 @@ def test_the_app_is_made_with_the_telemetry_setting(
     assert create_app(settings)._telemetry["tracing"] is False
     monkeypatch.setenv("OTEL_SERVICE_NAME", "guidepost")
     assert create_app(settings)._telemetry["tracing"] is True
+
+
+def test_reordering_the_routers_changes_no_match() -> None:
+    """Same routers; no (path, method) in two of them; tickets before form_guidance."""
+    assert set(MATCH_ORDER) == set(DOCUMENTED_ORDER)
+    assert len(MATCH_ORDER) == len(DOCUMENTED_ORDER)
+    seen: dict[tuple[str, str], str] = {}
+    for module in MATCH_ORDER:
+        for route in module.router.routes:
+            for method in getattr(route, "methods", None) or ():
+                key = (getattr(route, "path", ""), method)
+                assert key not in seen, (key, seen.get(key), module.__name__)
+                seen[key] = module.__name__
+    assert MATCH_ORDER.index(ticket_routes) < MATCH_ORDER.index(form_guidance)
+    assert DOCUMENTED_ORDER.index(ticket_routes) < DOCUMENTED_ORDER.index(form_guidance)
+
+
+def test_the_openapi_paths_keep_the_documented_order(client: TestClient) -> None:
+    """/healthz first, as the routers are documented, whatever order requests try them in."""
+    paths = list(client.get("/openapi.json").json()["paths"])
+    documented = [
+        route.path
+        for module in DOCUMENTED_ORDER
+        for route in module.router.routes
+        if getattr(route, "include_in_schema", False)
+    ]
+    assert paths == list(dict.fromkeys(documented))
+    assert paths[0] == "/healthz"
+
+
+def test_get_and_post_guidance_still_reach_their_routes(
+    client: TestClient, headers: dict[str, str], tickets: TicketFactory
+) -> None:
+    """GET is the ticket guidance, POST the form guidance; a wrong method is 405."""
+    ticket_id = tickets.add(PARKING_OFFER)
+    assert client.get(f"/v1/tickets/{ticket_id}/guidance", headers=headers).status_code == 200
+    posted = client.post(f"/v1/tickets/{ticket_id}/guidance", headers=headers, json={})
+    assert posted.status_code not in (404, 405)
+    assert client.get(f"/v1/tickets/{ticket_id}/apply", headers=headers).status_code == 405

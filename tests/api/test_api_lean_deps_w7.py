@@ -5,11 +5,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from urllib.parse import quote
 
 import pytest
 from api_helpers import PARKING_OFFER, TicketFactory
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
+from hypothesis import assume, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from backend.api import deps
 from backend.api.app import (
@@ -21,9 +25,12 @@ from backend.api.app import (
 )
 from backend.api.auth import verify_session
 from backend.api.deps import build_service_context, load_engine, ticket_service_context
+from backend.api.problems import install_problem_handlers
 from backend.api.routers import form_guidance
 from backend.api.routers import tickets as ticket_routes
+from backend.api.routers.tickets import route_ticket_id
 from backend.api.routers.tickets import router as tickets_router
+from backend.api.schemas import TicketId
 from backend.authz import Agent
 from backend.field_map import FIELD_MAPS
 from backend.settings import Settings
@@ -205,3 +212,52 @@ def test_get_and_post_guidance_still_reach_their_routes(
     posted = client.post(f"/v1/tickets/{ticket_id}/guidance", headers=headers, json={})
     assert posted.status_code not in (404, 405)
     assert client.get(f"/v1/tickets/{ticket_id}/apply", headers=headers).status_code == 405
+
+
+def _plain_app() -> FastAPI:
+    """A route declaring ticket_id as FastAPI validates it (the plain path)."""
+    plain = FastAPI()
+    install_problem_handlers(plain)
+
+    @plain.get("/t/{ticket_id}")
+    async def echo(ticket_id: TicketId) -> dict[str, int]:
+        return {"id": ticket_id}
+
+    return plain
+
+
+PLAIN = TestClient(_plain_app())
+SEGMENTS = st.one_of(
+    st.integers(-5, 2**54).map(str),
+    st.text(alphabet="0123456789 +-.e١٢", min_size=1, max_size=20),
+    st.sampled_from(["0015", "15.0", " 15", "9007199254740992", "9007199254740993", "1e3"]),
+)
+
+
+@hypothesis_settings(max_examples=80, deadline=None)
+@given(SEGMENTS)
+def test_the_ticket_id_is_read_as_the_route_validates_it(segment: str) -> None:
+    """route_ticket_id gives the route's int, or None exactly when the route answers 422."""
+    answer = PLAIN.get(f"/t/{quote(segment, safe='')}")
+    assume(answer.status_code != 404)  # "." or ".." never reach the route
+    request = Request({"type": "http", "path_params": {"ticket_id": segment}})
+    if answer.status_code == 422:
+        assert route_ticket_id(request) is None
+    else:
+        assert answer.status_code == 200
+        assert route_ticket_id(request) == answer.json()["id"]
+
+
+def test_an_invalid_ticket_id_is_the_routes_422_and_reads_nothing(
+    client: TestClient, headers: dict[str, str], gateway: FakeGateway
+) -> None:
+    """With a good token: the same problem the plain route gives, and no Zendesk call."""
+    for segment in ("0", "abc", "0015", "9007199254740993"):
+        expected = PLAIN.get(f"/t/{segment}").json()
+        for method, action, body in (("GET", "guidance", None), ("POST", "apply", {})):
+            response = client.request(
+                method, f"/v1/tickets/{segment}/{action}", headers=headers, json=body
+            )
+            assert response.status_code == 422, (segment, action, response.text)
+            assert response.json()["detail"] == expected["detail"]
+    assert gateway.calls == 0

@@ -18,7 +18,7 @@ from backend.domain.decision import Decision
 from backend.domain.facts import (
     TicketInput,
 )
-from backend.domain.fields import option_tag
+from backend.domain.fields import FieldCatalog, option_tag
 from backend.errors import (
     ConflictError,
     DecisionChangedError,
@@ -257,11 +257,28 @@ def build_update(
     )
 
 
+# The option tags of the catalogs seen (id → (catalog, tags)): the same on every apply.
+_OPTION_TAGS: dict[int, tuple[FieldCatalog, frozenset[str]]] = {}
+
+
 def _field_option_tags(ctx: ServiceContext) -> frozenset[str]:
     """Every tag a Guidepost dropdown or yes/no field value can be (gp_<key>_<code>)."""
+    fields = ctx.catalog.fields
+    known = _OPTION_TAGS.get(id(fields))
+    if known is not None and known[0] is fields:
+        return known[1]
+    tags = field_option_tags_plain(fields)
+    if len(_OPTION_TAGS) >= 8:
+        _OPTION_TAGS.clear()  # bound memory (one catalog per guides folder)
+    _OPTION_TAGS[id(fields)] = (fields, tags)
+    return tags
+
+
+def field_option_tags_plain(fields: FieldCatalog) -> frozenset[str]:
+    """The option tags, computed (what `_field_option_tags` remembers)."""
     return frozenset(
         option_tag(field.key, code)
-        for field in ctx.catalog.fields.fields()
+        for field in fields.fields()
         for code in (*field.options, "yes", "no")
     )
 
@@ -319,8 +336,11 @@ def apply_decision(
             return _build_result(found, applied=False, updated_at=found.record.updated_at)
         _check_writable(found, fingerprint, ctx)
         # A lost ledger claim turns the decision blocked: the agent must see that first.
-        found = claim_reconnection(gateway, found, branch, ctx)
-        _check_writable(found, fingerprint, ctx)
+        claimed = claim_reconnection(gateway, found, branch, ctx)
+        if claimed is not found:
+            # (The same object was checked just above: the check is a function of it.)
+            found = claimed
+            _check_writable(found, fingerprint, ctx)
         update = build_update(found, ctx, author_id)
         try:
             written = gateway.update_ticket(update)

@@ -217,8 +217,30 @@ def _parse_offset(key: str, raw: str, text: str | None) -> timezone | None:
         raise FieldValueError(key, f"{show_value(raw)} has an impossible UTC offset") from None
 
 
+# Date-times parsed from text so far (text → Asia/Seoul datetime, immutable): a ticket's
+# created_at and date-time fields come back on every read of it. Errors are not kept
+# (their message names the field).
+_PARSED_DATETIMES: dict[str, datetime] = {}
+MAX_PARSED_DATETIMES = 4096
+
+
 def parse_datetime(key: str, raw: object) -> datetime | None:
     """Parse an ISO 8601 date-time into Asia/Seoul time (no offset means Asia/Seoul)."""
+    if type(raw) is not str:
+        return parse_datetime_plain(key, raw)
+    known = _PARSED_DATETIMES.get(raw)
+    if known is not None:
+        return known
+    stamp = parse_datetime_plain(key, raw)
+    if stamp is not None:
+        if len(_PARSED_DATETIMES) >= MAX_PARSED_DATETIMES:
+            _PARSED_DATETIMES.clear()  # bound memory
+        _PARSED_DATETIMES[raw] = stamp
+    return stamp
+
+
+def parse_datetime_plain(key: str, raw: object) -> datetime | None:
+    """parse_datetime without remembering (what the remembered values must equal)."""
     if is_blank(raw):
         return None
     if isinstance(raw, datetime):

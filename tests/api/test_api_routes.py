@@ -17,6 +17,7 @@ from backend.errors import (
     ZendeskRejectedError,
     ZendeskUnavailableError,
 )
+from backend.field_map import FIELD_MAPS
 from backend.settings import Settings
 from backend.zendesk.fake_gateway import FakeGateway
 
@@ -47,14 +48,20 @@ def test_guides_lists_guides_labels_and_field_map(
 
 
 def test_guides_field_map_is_reread_when_the_file_changes(
-    client: TestClient, headers: dict[str, str], settings: Settings
+    client: TestClient,
+    headers: dict[str, str],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A re-run of `fields bootstrap` is picked up without a restart."""
+    """A re-run of `fields bootstrap` is picked up without a restart (within the recheck)."""
+    now = [0.0]
+    monkeypatch.setattr(FIELD_MAPS, "clock", lambda: now[0])
     settings.field_map.write_text(json.dumps({"call_type": 42}), encoding="utf-8")
     stat = settings.field_map.stat()
     os.utime(settings.field_map, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10_000_000))
     assert client.get("/v1/guides", headers=headers).json()["field_map"] == {"call_type": 42}
     settings.field_map.unlink()
+    now[0] += FIELD_MAPS.recheck_seconds
     assert client.get("/v1/guides", headers=headers).json()["field_map"] == {}
 
 

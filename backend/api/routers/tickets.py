@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any, NoReturn, cast
 
 from fastapi import APIRouter, Body, Depends, Request, Response
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.deps import (
-    AgentDep,
-    DirectoryDep,
-    RawGatewayDep,
+    SessionAgentDep,
     TicketRequest,
+    gateway_and_directory,
     open_ticket_request,
     process_authorizer,
 )
@@ -60,18 +59,33 @@ class NoZendesk:
         return needed
 
 
-async def authorize_ticket(
-    ticket_id: TicketId,
-    agent: AgentDep,
-    gateway: RawGatewayDep,
-    directory: DirectoryDep,
-    request: Request,
-) -> TicketRequest:
+# The route's own validation of its ticket_id path parameter, for authorize_ticket.
+TICKET_ID = TypeAdapter(TicketId)
+
+
+def route_ticket_id(request: Request) -> int | None:
+    """The path's ticket id as the route validates it; None when the route will refuse it."""
+    try:
+        return TICKET_ID.validate_python(request.path_params.get("ticket_id"))
+    except ValidationError:
+        return None
+
+
+async def authorize_ticket(agent: SessionAgentDep, request: Request) -> TicketRequest:
     """The ticket's request, once Zendesk's permissions say the agent may see it (403 otherwise).
 
-    One dependency instead of one per piece (FastAPI's solving costs per dependency); a
-    cached permission is checked on the event loop, a Zendesk read in the threadpool.
+    Two dependencies instead of one per piece (FastAPI's solving costs per dependency):
+    the session's scheme, and this one resolving the gateway and directory (overrides
+    honoured); a cached permission is checked on the event loop, a Zendesk read in the
+    threadpool. The ticket id is read as the route reads it (FastAPI would validate a
+    declared one a second time).
     """
+    ticket_id = route_ticket_id(request)
+    if ticket_id is None:
+        # The route's own ticket_id validation answers 422 (with any body error) before
+        # its endpoint could see this: nothing is read or bound, as before.
+        return cast(TicketRequest, None)
+    gateway, directory = await gateway_and_directory(request)
     bind_request(ticket_id=ticket_id)
     state = request.app.state
     ticket = open_ticket_request(state, ticket_id, agent, gateway)

@@ -10,6 +10,8 @@ event loop. What it does:
   same `wire.tls_context` and server_hostname (SNI and hostname check).
 - An idle connection the server closed (or wrote to) is detected before reuse and
   dropped; a connection that fails mid-request is closed.
+- Each request's deadline (`timeout`, connecting included) is kept in one dict per loop,
+  watched by one timer at the earliest deadline (`_Deadlines`), not a timer per request.
 - The pool belongs to one event loop; used from another (a new loop in tests) it forgets
   the old loop's connections.
 - Failures are raised as wire.py raises them (requests' errors; TimeoutError for the

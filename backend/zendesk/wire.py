@@ -13,6 +13,8 @@ C parser it costs ~0.17 ms (0.66 → 0.22 ms over TLS; A/B rounds, wave 6). What
 - Answers: Content-Length, chunked, no body (1xx/204/304/HEAD), `Connection: close`,
   a body read until close; gzip/deflate decoded (the headers advertise them); head and
   body bounded in size.
+- Headers are read as raw pairs and decoded once per head (`read_headers`); JSON bodies
+  are parsed by `parse_json` (orjson, json.loads' answers).
 - Failures are raised as the `requests` errors `HTTPAdapter.send` raises for the same
   failure (ConnectionError, ConnectTimeout, ReadTimeout, SSLError, ContentDecodingError),
   so the transport's retry rules see what they saw before.

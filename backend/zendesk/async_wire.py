@@ -10,6 +10,8 @@ event loop. What it does:
   same `wire.tls_context` and server_hostname (SNI and hostname check).
 - An idle connection the server closed (or wrote to) is detected before reuse and
   dropped; a connection that fails mid-request is closed.
+- Each request's deadline (`timeout`, connecting included) is kept in one dict per loop,
+  watched by one timer at the earliest deadline (`_Deadlines`), not a timer per request.
 - The pool belongs to one event loop; used from another (a new loop in tests) it forgets
   the old loop's connections.
 - Failures are raised as wire.py raises them (requests' errors; TimeoutError for the
@@ -26,6 +28,7 @@ import contextlib
 import select
 import socket
 import ssl
+import time
 from typing import cast
 
 import httptools
@@ -40,6 +43,7 @@ from backend.zendesk.wire import (
 )
 
 MAX_IDLE_PER_ENDPOINT = 32
+CLOCK_RESOLUTION = time.get_clock_info("monotonic").resolution
 
 
 class _AnswerProtocol(asyncio.Protocol):
@@ -122,6 +126,12 @@ class _AnswerProtocol(asyncio.Protocol):
         if self._reader is not None:
             self._fail(requests.ConnectionError(f"connection lost: {exc or 'closed'}"))
 
+    def time_out(self) -> None:
+        """The request's deadline passed: it fails with TimeoutError, the connection closes."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            self._fail(TimeoutError("no answer within the timeout"))
+
     def _finish(self, reader: AnswerReader, reusable: bool) -> None:
         self._reader = None
         waiter = self._waiter
@@ -151,6 +161,49 @@ class _AnswerProtocol(asyncio.Protocol):
                 self.transport.abort()
 
 
+class _Deadlines:
+    """One loop's requests in flight and their deadlines, watched by ONE timer at the earliest.
+
+    Why: an `asyncio.timeout` per request (a timer made, rescheduled and cancelled) cost
+    ~35 µs of CPU per read; here a read costs a dict entry, and the timer is remade only
+    when it fires or a nearer deadline comes.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.pending: dict[_AnswerProtocol, float] = {}
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = 0.0
+
+    def watch(self, connection: _AnswerProtocol, deadline: float) -> None:
+        """Time out `connection`'s request at `deadline` unless `forget` comes first."""
+        self.pending[connection] = deadline
+        if self.timer is None or deadline < self.timer_at:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer = self.loop.call_at(deadline, self._expire)
+            self.timer_at = deadline
+
+    def forget(self, connection: _AnswerProtocol) -> None:
+        """The request ended (answered, failed or cancelled)."""
+        self.pending.pop(connection, None)
+
+    def _expire(self) -> None:
+        self.timer = None
+        # call_at may run a timer up to the clock's resolution early (asyncio's own rule).
+        now = self.loop.time() + CLOCK_RESOLUTION
+        later: list[float] = []
+        for connection, deadline in list(self.pending.items()):
+            if deadline <= now:
+                del self.pending[connection]
+                connection.time_out()
+            else:
+                later.append(deadline)
+        if later:
+            self.timer_at = min(later)
+            self.timer = self.loop.call_at(self.timer_at, self._expire)
+
+
 class AsyncWirePool:
     """Kept-alive connections per endpoint on one event loop (bounded idle list)."""
 
@@ -161,6 +214,7 @@ class AsyncWirePool:
         self._idle: dict[Endpoint, list[_AnswerProtocol]] = {}
         self._closed = False
         self._guard: asyncio.Task[None] | None = None
+        self._deadlines: _Deadlines | None = None  # the bound loop's
 
     async def exchange(
         self,
@@ -175,15 +229,22 @@ class AsyncWirePool:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._bind(loop)
-        async with asyncio.timeout(timeout):
-            connection = self._take_idle(endpoint)
-            if connection is None:
+        deadlines = self._deadlines
+        assert deadlines is not None
+        deadline = loop.time() + timeout
+        connection = self._take_idle(endpoint)
+        if connection is None:
+            async with asyncio.timeout_at(deadline):  # opening is rare: a timer of its own
                 connection = await self._open(loop, endpoint, tls)
-            try:
-                answer, reusable = await connection.send(data, head_only)
-            except BaseException:
-                connection.close()
-                raise
+        waiter = connection.send(data, head_only)
+        deadlines.watch(connection, deadline)
+        try:
+            answer, reusable = await waiter
+        except BaseException:
+            connection.close()
+            raise
+        finally:
+            deadlines.forget(connection)
         if reusable and not self._closed:
             self._give_back(endpoint, connection)
         else:
@@ -205,6 +266,7 @@ class AsyncWirePool:
         """Serve `loop` from now on: the previous loop's connections are forgotten."""
         self._forget_all()
         self._loop = loop
+        self._deadlines = _Deadlines(loop)  # a previous loop's requests keep theirs
         # Closed with the loop: asyncio.run / Runner cancel every task before closing it,
         # and an app served without lifespan never closes its gateway.
         self._guard = loop.create_task(self._close_with(loop), name="zendesk-loop-wire")
@@ -228,7 +290,15 @@ class AsyncWirePool:
 
     def _give_back(self, endpoint: Endpoint, connection: _AnswerProtocol) -> None:
         kept = self._idle.setdefault(endpoint, [])
-        if len(kept) >= self.max_idle or not connection.usable():
+        # Bytes arriving after the answer are seen by data_received, or by the poll in
+        # `usable()` when the connection is taken again: no poll here.
+        transport = connection.transport
+        if (
+            len(kept) >= self.max_idle
+            or connection.lost
+            or transport is None
+            or transport.is_closing()
+        ):
             connection.close()
         else:
             kept.append(connection)

@@ -29,7 +29,6 @@ Never imports `backend.domain`.
 from __future__ import annotations
 
 import email.utils
-import json
 import os
 import threading
 import time
@@ -64,7 +63,7 @@ from backend.zendesk.retries import (
     send_with_retries,
 )
 from backend.zendesk.shapes import Resource, error_for_status
-from backend.zendesk.wire import WireResponse
+from backend.zendesk.wire import WireResponse, parse_json
 
 __all__ = ["NETWORK_ERRORS", "GatewayTransport", "RetryPolicy", "error_for_response"]
 
@@ -387,7 +386,7 @@ class GatewayTransport:
             if response.status_code >= 300:
                 raise error_for_response(response, resource, what)
             content = response.content
-            return json.loads(content) if content else None
+            return parse_json(content) if content else None
 
     def _send_direct(
         self,

@@ -13,6 +13,8 @@ C parser it costs ~0.17 ms (0.66 → 0.22 ms over TLS; A/B rounds, wave 6). What
 - Answers: Content-Length, chunked, no body (1xx/204/304/HEAD), `Connection: close`,
   a body read until close; gzip/deflate decoded (the headers advertise them); head and
   body bounded in size.
+- Headers are read as raw pairs and decoded once per head (`read_headers`); JSON bodies
+  are parsed by `parse_json` (orjson, json.loads' answers).
 - Failures are raised as the `requests` errors `HTTPAdapter.send` raises for the same
   failure (ConnectionError, ConnectTimeout, ReadTimeout, SSLError, ContentDecodingError),
   so the transport's retry rules see what they saw before.
@@ -32,9 +34,10 @@ import ssl
 import weakref
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import httptools
+import orjson
 import requests
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_encoding_from_headers
 
@@ -47,6 +50,9 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 RECV_BYTES = 64 * 1024
 DEFAULT_PORTS = {"http": 80, "https": 443}
 GZIP_WBITS = 16 + zlib.MAX_WBITS
+# parse_json: every digit read as "0", so that a run of 19 digits is one `in` test.
+DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+LONG_DIGIT_RUN = b"0" * 19  # -9223372036854775808 .. 18446744073709551615 have fewer
 
 
 class AnswerTooLargeError(requests.RequestException):
@@ -75,9 +81,12 @@ class Headers(dict[str, str]):
         return isinstance(name, str) and super().__contains__(name.lower())
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """Where a connection goes: scheme, host, port."""
+class Endpoint(NamedTuple):
+    """Where a connection goes: scheme, host, port.
+
+    A NamedTuple: hashed in C (a frozen dataclass's Python __hash__ cost ~0.5 µs on each
+    of the three lookups a request makes).
+    """
 
     scheme: str
     host: str
@@ -152,6 +161,9 @@ class AnswerReader:
     def __init__(self, head_only: bool) -> None:
         self.head_only = head_only
         self.reason = b""
+        # Raw (name, value) pairs of the head being read: decoded once, when it is complete
+        # (a Python callback per header is the reader's main cost: it does only this).
+        self.fields: list[tuple[bytes, bytes]] = []
         self.headers = Headers()
         self.chunks: list[bytes] = []
         self.size = 0
@@ -175,25 +187,21 @@ class AnswerReader:
         self.reason = reason
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if self.head_done:
-            return  # a chunked body's trailer: ignored, as requests ignores it
-        headers = self.headers
-        if len(headers) >= MAX_HEADERS:
-            raise ValueError("too many headers")
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        known = headers.get(key)
-        dict.__setitem__(headers, key, text if known is None else f"{known}, {text}")
+        if not self.head_done:  # after the head: a chunked body's trailer, ignored as requests does
+            self.fields.append((name, value))
 
     def on_headers_complete(self) -> None:
+        fields = self.fields
+        if len(fields) > MAX_HEADERS:
+            raise ValueError("too many headers")
         status = self.parser.get_status_code()
         if 100 <= status < 200:
             return  # interim (100 Continue): the real answer follows
         self.status = status
         self.head_done = True
-        headers = self.headers
-        length = headers.get("content-length")
-        has_body = not self.head_only and status not in (204, 304)
+        headers = self.headers = read_headers(fields)
+        length = dict.get(headers, "content-length")
+        has_body = not self.head_only and status != 204 and status != 304
         if has_body and length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
             self.too_large = f"the answer announces {length} bytes"
             raise ValueError(self.too_large)
@@ -202,8 +210,8 @@ class AnswerReader:
             self.keep_alive = self.parser.should_keep_alive()
         elif (
             length is None
-            and "chunked" not in headers.get("transfer-encoding", "").lower()
-            and status not in (204, 304)
+            and has_body
+            and "chunked" not in dict.get(headers, "transfer-encoding", "").lower()
         ):
             self.until_close = True  # no length: the body ends when the server closes
 
@@ -219,7 +227,7 @@ class AnswerReader:
     def on_message_complete(self) -> None:
         if not self.head_done:  # the end of an interim answer
             self.reason = b""
-            self.headers = Headers()
+            self.fields = []
             return
         # Read it now: llhttp forgets the answer's flags once this callback returns.
         self.keep_alive = self.parser.should_keep_alive()
@@ -227,14 +235,32 @@ class AnswerReader:
 
     def answer(self) -> WireAnswer:
         """The answer read, its body decoded (the reader is spent afterwards)."""
-        body = b"".join(self.chunks)
+        chunks = self.chunks
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         # The parser holds our bound callbacks: without this the body lives until a GC.
         self.chunks = []
         self.parser = None  # type: ignore[assignment]
-        coding = self.headers.get("content-encoding")
+        headers = self.headers
+        coding = dict.get(headers, "content-encoding")
         if coding and not self.head_only:
             body = decode_body(body, coding)
-        return WireAnswer(self.status, self.reason.decode("latin-1"), self.headers, body)
+        return WireAnswer(self.status, self.reason.decode("latin-1"), headers, body)
+
+
+def read_headers(fields: list[tuple[bytes, bytes]]) -> Headers:
+    """Headers from raw (name, value) pairs: names lower-cased, repeats joined with ", "."""
+    headers = Headers(
+        {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in fields}
+    )
+    if len(headers) < len(fields):  # a name repeated: join its values in order
+        joined: dict[str, str] = {}
+        for name, value in fields:
+            key = name.decode("latin-1").lower()
+            text = value.decode("latin-1")
+            known = joined.get(key)
+            joined[key] = text if known is None else f"{known}, {text}"
+        headers = Headers(joined)
+    return headers
 
 
 def decode_body(body: bytes, coding: str) -> bytes:
@@ -286,6 +312,23 @@ def _inflate(data: bytes) -> bytes:
             raise AnswerTooLargeError(f"the decoded answer is over {MAX_BODY_BYTES} bytes")
         return piece + decoder.flush()
     raise zlib.error("undecodable deflate stream")  # pragma: no cover (the loop returns)
+
+
+def parse_json(body: bytes) -> Any:
+    """`json.loads(body)`, faster: orjson (~2.5x on a ticket), json.loads where they differ.
+
+    orjson refuses some documents json.loads accepts (NaN/Infinity, 1e400, lone
+    surrogates, UTF-16/32 bytes, a BOM): json.loads decides those, and the invalid ones,
+    so odd values and the error raised stay json.loads' own. It reads an integer past
+    64 bits as a float: a run of 19 digits or more (a rare id-free answer has none)
+    goes to json.loads too.
+    """
+    if LONG_DIGIT_RUN in body.translate(DIGITS_AS_ZERO):
+        return json.loads(body)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
 
 
 class WireConnection:
@@ -463,7 +506,7 @@ class WireResponse:
 
     def json(self) -> Any:
         """The body parsed as JSON (ValueError when it is not JSON)."""
-        return json.loads(self.content)
+        return parse_json(self.content)
 
     def close(self) -> None:
         """Nothing to release: the body is read and the connection back in its client."""

@@ -8,6 +8,7 @@ record (the caller reads on the blocking path) and a 404 the blocking path's err
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ import pytest
 
 from backend.emulator.server import EmulatorServer
 from backend.errors import RateLimitedError, TicketNotFoundError
+from backend.zendesk.async_wire import AsyncWirePool
 from backend.zendesk.gateway import NowaitRead
 from backend.zendesk.wire import Endpoint
 from backend.zendesk.zenpy_gateway import RetryPolicy, ZenpyGateway
@@ -252,3 +254,80 @@ def test_bytes_after_a_complete_answer_keep_it_and_drop_the_connection(after: by
             assert [read.calls for read in found] == [1, 1]
             assert gateway.loop_wire.opened == 2
         assert scripted.connections == 2
+
+
+def _pool_exchanges(
+    url: str, timeouts: list[float], *, first: float | None = None
+) -> tuple[list[object], AsyncWirePool]:
+    """Concurrent pool exchanges (timeouts in seconds), after an optional warm-up one."""
+    pool = AsyncWirePool()
+    endpoint = Endpoint.from_base(url)
+    request = b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n"
+
+    async def one(timeout: float) -> object:
+        try:
+            return (await pool.exchange(endpoint, request, timeout=timeout, tls=None)).status
+        except TimeoutError:
+            return "timeout"
+
+    async def work() -> list[object]:
+        try:
+            if first is not None:
+                await one(first)
+            return list(await asyncio.gather(*(one(timeout) for timeout in timeouts)))
+        finally:
+            pool.close()
+
+    return asyncio.run(work()), pool
+
+
+def test_a_kept_connection_that_goes_quiet_times_out() -> None:
+    """On a reused connection the deadline still holds: TimeoutError, the connection dropped."""
+    script = _slow_after_first(0.6)
+    with ScriptedServer(script) as scripted:
+        started = time.monotonic()
+        found, pool = _pool_exchanges(scripted.url, [0.2], first=2.0)
+        elapsed = time.monotonic() - started
+    assert found == ["timeout"]
+    assert (pool.opened, pool.idle(), scripted.connections) == (1, 0, 1)
+    assert elapsed < 0.55  # the 0.2 s deadline, not the server's 0.6 s
+    assert pool._deadlines is not None
+    assert pool._deadlines.pending == {}
+
+
+def test_each_request_keeps_its_own_deadline() -> None:
+    """A shorter deadline after a longer one fires first; the patient request is answered."""
+    with ScriptedServer(_slow_after_first(0.5)) as scripted:
+        found, pool = _pool_exchanges(scripted.url, [2.0, 0.15, 0.2], first=2.0)
+    assert found == [200, "timeout", "timeout"]
+    assert pool._deadlines is not None
+    assert pool._deadlines.pending == {}
+
+
+def test_a_cancelled_read_forgets_its_deadline_and_connection() -> None:
+    """The caller cancelled (a client gone): the connection closed, nothing left watched."""
+    with ScriptedServer(_slow_after_first(1.0)) as scripted:
+        pool = AsyncWirePool()
+        endpoint = Endpoint.from_base(scripted.url)
+        request = b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n"
+
+        async def work() -> list[object]:
+            await pool.exchange(endpoint, request, timeout=2.0, tls=None)
+            task = asyncio.ensure_future(pool.exchange(endpoint, request, timeout=2.0, tls=None))
+            await asyncio.sleep(0.1)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert pool._deadlines is not None
+            return [len(pool._deadlines.pending), pool.idle()]
+
+        assert asyncio.run(work()) == [0, 0]
+
+
+def _slow_after_first(seconds: float) -> Callable[[int, bytes], list[bytes | float | None]]:
+    """Answers the first request at once, every later one after `seconds`."""
+
+    def script(index: int, request: bytes) -> list[bytes | float | None]:
+        return [answer(body=TICKET)] if index == 0 else [seconds, answer(body=TICKET)]
+
+    return script

@@ -452,3 +452,56 @@ def test_raw_requests_ask_only_for_codings_the_wire_decodes() -> None:
     session.headers["Accept-Encoding"] = "gzip, deflate, br, zstd"
     assert raw_headers(session)["Accept-Encoding"] == "gzip, deflate"
     session.close()
+
+
+def _headers_one_by_one(fields: list[tuple[str, str]]) -> dict[str, str]:
+    """The plain rule, one header at a time: lower-cased names, repeats joined with ", "."""
+    headers: dict[str, str] = {}
+    for name, value in fields:
+        key = name.lower()
+        headers[key] = value if key not in headers else f"{headers[key]}, {value}"
+    return headers
+
+
+HEADER_NAMES = st.sampled_from(["Date", "date", "DATE", "Vary", "vary", "Set-Cookie", "X-a_b"])
+HEADER_VALUES = st.text(  # visible ASCII and obs-text (latin-1), inner spaces
+    st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=12
+).map(str.strip)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    fields=st.lists(st.tuples(HEADER_NAMES, HEADER_VALUES), max_size=wire.MAX_HEADERS - 1),
+    cut=st.integers(0, 600),
+)
+def test_headers_read_at_once_are_the_header_by_header_ones(
+    fields: list[tuple[str, str]], cut: int
+) -> None:
+    """The reader's headers (decoded once the head is complete) match the per-header rule."""
+    raw = answer(body=b"{}", headers=[f"{name}: {value}" for name, value in fields])
+    reader = wire.AnswerReader(head_only=False)
+    reader.parser.feed_data(raw[:cut])
+    reader.parser.feed_data(raw[cut:])
+    got = reader.answer()
+    expected = _headers_one_by_one([*fields, ("Content-Length", "2")])
+    assert (dict(got.headers), list(got.headers)) == (expected, list(expected))
+    assert got.body == b"{}"
+
+
+def test_an_interim_answers_headers_are_not_the_answers() -> None:
+    """103 Early Hints' headers are dropped with it; the answer keeps only its own."""
+    hints = b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\nVary: x\r\n\r\n"
+    with _always(hints + answer(body=JSON, headers=["Vary: y"])) as server:
+        got = _exchange(WireClient(), server)
+    assert (got.status, got.body, "link" in got.headers, got.headers["vary"]) == (
+        200,
+        JSON,
+        False,
+        "y",
+    )
+
+
+def test_too_many_headers_in_an_interim_answer_are_refused() -> None:
+    interim = answer("100 Continue", headers=[f"X-{n}: v" for n in range(150)], length=False)
+    with _always(interim + answer(body=JSON)) as server, pytest.raises(requests.ConnectionError):
+        _exchange(WireClient(), server)

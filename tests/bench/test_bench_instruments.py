@@ -66,3 +66,43 @@ def test_the_loop_reads_are_timed_and_their_calls_counted() -> None:
     finally:
         restore()
     assert all(ZenpyGateway.__dict__[name] is plain[name] for name in NOWAIT_READS)
+
+
+def user_answer(index: int, request: bytes) -> Iterable[Action]:
+    """A user read, with the emulator's stated service time."""
+    body = {"user": {"id": 5, "role": "admin", "active": True}}
+    return [answer(body=json.dumps(body).encode(), headers=SERVICE)]
+
+
+def test_a_directory_read_is_timed_as_gateway_time_not_counted_as_a_call() -> None:
+    """Its service time reaches the stopwatch (hook), so its duration must too; restore undoes."""
+    from backend.zendesk.users import ZenpyDirectory
+    from tooling.bench.server import DIRECTORY_READS
+
+    plain = {name: ZenpyDirectory.__dict__[name] for name in DIRECTORY_READS}
+    restore = install_instruments()
+    try:
+        assert all(ZenpyDirectory.__dict__[name] is not plain[name] for name in DIRECTORY_READS)
+        with ScriptedServer(user_answer) as scripted:
+            gateway = ZenpyGateway(
+                subdomain="emulator",
+                email="agent@example.com",
+                token="test-token",
+                policy=RetryPolicy("interactive", 2.0, 1),
+                base_url=scripted.url,
+            )
+            watch = Stopwatch()
+            token = _CURRENT.set(watch)
+            try:
+                with gateway:
+                    profile = ZenpyDirectory(gateway).get_user_profile(5)
+            finally:
+                _CURRENT.reset(token)
+        assert profile.role == "admin"
+        assert abs(watch.service_seconds - 0.0025) < 1e-9
+        # Its duration is gateway time (was 0: "Zendesk client" went negative by its service time).
+        assert watch.seconds > 0
+        assert watch.calls == 0  # authorization reads are counted apart
+    finally:
+        restore()
+    assert all(ZenpyDirectory.__dict__[name] is plain[name] for name in DIRECTORY_READS)

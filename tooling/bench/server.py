@@ -73,6 +73,14 @@ GATEWAY_METHODS = (
 # The GET guidance's reads on the event loop (async; not in the protocol): the ticket,
 # and a 원콜's ledger list and search.
 NOWAIT_READS = ("get_ticket_nowait", "list_reconnections_nowait", "search_tickets_nowait")
+# The agent directory's permission reads (authorization, cached): their service time
+# reaches the stopwatch through the session hook, so their duration must too.
+DIRECTORY_READS = (
+    "get_user_profile",
+    "get_role_ticket_access",
+    "list_group_ids",
+    "get_ticket_placement",
+)
 
 
 @dataclass
@@ -136,12 +144,30 @@ def _timed_nowait(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _timed_only(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a directory read: its duration only (its calls are counted apart, as authz)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        watch = _CURRENT.get()
+        started = time.perf_counter()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            if watch is not None:
+                watch.seconds += time.perf_counter() - started
+
+    return wrapper
+
+
 def install_instruments() -> Callable[[], None]:
     """Time ZenpyGateway's calls and hook requests sessions; return a function undoing it."""
+    from backend.zendesk.users import ZenpyDirectory
     from backend.zendesk.zenpy_gateway import ZenpyGateway
 
     plain_hooks = requests.sessions.default_hooks
     saved = {name: ZenpyGateway.__dict__[name] for name in (*GATEWAY_METHODS, *NOWAIT_READS)}
+    directory = {name: ZenpyDirectory.__dict__[name] for name in DIRECTORY_READS}
 
     def hooks() -> dict[str, list[Any]]:
         made: dict[str, list[Any]] = plain_hooks()
@@ -154,11 +180,15 @@ def install_instruments() -> Callable[[], None]:
         setattr(
             ZenpyGateway, name, _timed_nowait(method) if name in NOWAIT_READS else _timed(method)
         )
+    for name, method in directory.items():
+        setattr(ZenpyDirectory, name, _timed_only(method))
 
     def restore() -> None:
         setattr(requests.sessions, "default_hooks", plain_hooks)  # noqa: B010
         for name, method in saved.items():
             setattr(ZenpyGateway, name, method)
+        for name, method in directory.items():
+            setattr(ZenpyDirectory, name, method)
 
     return restore
 

@@ -192,16 +192,19 @@ class _Deadlines:
         self.timer = None
         # call_at may run a timer up to the clock's resolution early (asyncio's own rule).
         now = self.loop.time() + CLOCK_RESOLUTION
-        later: list[float] = []
-        for connection, deadline in list(self.pending.items()):
-            if deadline <= now:
-                del self.pending[connection]
-                connection.time_out()
-            else:
-                later.append(deadline)
-        if later:
-            self.timer_at = min(later)
+        due = [connection for connection, deadline in self.pending.items() if deadline <= now]
+        for connection in due:
+            del self.pending[connection]
+        if self.pending:
+            # Armed before any request is failed: the others keep their deadline whatever
+            # failing one does.
+            self.timer_at = min(self.pending.values())
             self.timer = self.loop.call_at(self.timer_at, self._expire)
+        for connection in due:
+            # Its waiter is failed before the close that could raise (a closed loop's
+            # transport): nothing of that close may keep the next request from timing out.
+            with contextlib.suppress(Exception):
+                connection.time_out()
 
 
 class AsyncWirePool:
@@ -236,9 +239,10 @@ class AsyncWirePool:
         if connection is None:
             async with asyncio.timeout_at(deadline):  # opening is rare: a timer of its own
                 connection = await self._open(loop, endpoint, tls)
-        waiter = connection.send(data, head_only)
-        deadlines.watch(connection, deadline)
         try:
+            # Inside the try: a write that fails (a transport closing under us) closes it.
+            waiter = connection.send(data, head_only)
+            deadlines.watch(connection, deadline)
             answer, reusable = await waiter
         except BaseException:
             connection.close()

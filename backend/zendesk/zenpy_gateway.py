@@ -119,7 +119,7 @@ class ZenpyGateway(GatewayTransport):
             return NowaitRead(None, calls, error, where)
         try:
             record = ticket_from_json(response.json()["ticket"])
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except Exception:  # any unreadable answer (e.g. OverflowError): the blocking path names it
             return NowaitRead(None, calls, None, where)
         return NowaitRead(record, calls, None, where)
 
@@ -334,7 +334,9 @@ class ZenpyGateway(GatewayTransport):
                 return NowaitList(None, calls, where)
             try:
                 found, following = page(response.json())
-            except (ValueError, KeyError, TypeError, AttributeError):
+            except (
+                Exception
+            ):  # any unreadable page (e.g. OverflowError): the blocking path names it
                 return NowaitList(None, calls, where)
             items += found
             if following is None:

@@ -150,8 +150,9 @@ def _one_answer(raw: bytes) -> Callable[[int, bytes], list[bytes | float | None]
         (lambda index, request: [None], None, "connection failed"),
         (lambda index, request: [answer(body=TICKET)[:40], None], None, "connection failed"),
         (lambda index, request: [1.0, answer(body=TICKET)], None, "timed out"),
+        (_one_answer(answer(body=b'{"ticket": {"id": 1e400}}')), None, None),
     ],
-    ids=["429", "503", "500", "dropped", "cut", "timeout"],
+    ids=["429", "503", "500", "dropped", "cut", "timeout", "overflow"],
 )
 def test_a_failed_attempt_gives_no_record(
     script: Callable[[int, bytes], list[bytes | float | None]],
@@ -159,7 +160,9 @@ def test_a_failed_attempt_gives_no_record(
     problem: str | None,
 ) -> None:
     """No record, one call counted, what to sit out before the blocking read; no retry here."""
-    with ScriptedServer(script) as scripted, _gateway(scripted.url, timeout=0.3) as gateway:
+    # A short timeout only where the timeout is the failure (a loaded machine is slow).
+    timeout = 0.3 if problem == "timed out" else 5.0
+    with ScriptedServer(script) as scripted, _gateway(scripted.url, timeout=timeout) as gateway:
         (read,) = reads(gateway, 1, 1)
         assert (read.record, read.error, read.calls) == (None, None, 1)
         assert (read.retry_after, read.problem) == (retry_after, problem)
@@ -331,3 +334,52 @@ def _slow_after_first(seconds: float) -> Callable[[int, bytes], list[bytes | flo
         return [answer(body=TICKET)] if index == 0 else [seconds, answer(body=TICKET)]
 
     return script
+
+
+class _FailingClose:
+    """A connection whose time-out raises after failing its waiter (as a closed loop's close)."""
+
+    def __init__(self) -> None:
+        self.timed_out = False
+
+    def time_out(self) -> None:
+        self.timed_out = True
+        raise RuntimeError("the transport's loop is closed")
+
+
+def test_a_time_out_that_raises_keeps_the_other_deadlines() -> None:
+    """Both due requests are timed out and the later one keeps its timer."""
+    from backend.zendesk.async_wire import _Deadlines
+
+    async def work() -> list[bool]:
+        loop = asyncio.get_running_loop()
+        deadlines = _Deadlines(loop)
+        first, second, later = _FailingClose(), _FailingClose(), _FailingClose()
+        now = loop.time()
+        for connection, at in ((first, now + 0.01), (second, now + 0.01), (later, now + 0.1)):
+            deadlines.watch(connection, at)  # type: ignore[arg-type]
+        await asyncio.sleep(0.3)
+        return [first.timed_out, second.timed_out, later.timed_out, not deadlines.pending]
+
+    assert asyncio.run(work()) == [True, True, True, True]
+
+
+def test_a_write_that_fails_closes_the_connection(server: EmulatorServer) -> None:
+    """A request whose write raises: the error reaches the caller, the connection is closed."""
+    pool = AsyncWirePool()
+    endpoint = Endpoint.from_base(server.url)
+    request = b"GET /api/v2/tickets/1.json HTTP/1.1\r\nHost: t\r\n\r\n"
+
+    async def work() -> tuple[bool, int]:
+        await pool.exchange(endpoint, request, timeout=2.0, tls=None)
+        (connection,) = pool._idle[endpoint]
+
+        def broken(data: bytes, head_only: bool) -> None:
+            raise RuntimeError("write on a closing transport")
+
+        connection.send = broken  # type: ignore[method-assign,assignment]
+        with pytest.raises(RuntimeError):
+            await pool.exchange(endpoint, request, timeout=2.0, tls=None)
+        return connection.lost, pool.idle()
+
+    assert asyncio.run(work()) == (True, 0)

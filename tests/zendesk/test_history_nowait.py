@@ -148,6 +148,10 @@ def test_the_response_hooks_see_every_page() -> None:
     assert all(url.startswith(known) for url in seen)
 
 
+OVERFLOWING = (
+    b'{"custom_object_records": [{"id": 1e400}], "meta": {"has_more": false},'
+    b' "results": [{"id": 1e400, "result_type": "ticket"}], "next_page": null}'
+)
 FAILURES: list[tuple[list[Action], float | None, str | None]] = [
     ([answer("429 Too Many Requests", headers=["Retry-After: 7"])], 7.0, None),
     ([answer("503 Service Unavailable")], None, "answered 503"),
@@ -158,8 +162,12 @@ FAILURES: list[tuple[list[Action], float | None, str | None]] = [
     ([answer(body=b'{"custom_object_records": 5, "results": 5}')], None, None),
     ([answer("404 Not Found", body=b'{"error": "RecordNotFound"}')], None, None),
     ([answer("301 Moved Permanently", headers=["Location: /x"])], None, None),
+    # int(1e400) raises OverflowError, not ValueError: still an unreadable page.
+    ([answer(body=OVERFLOWING)], None, None),
 ]
-FAILURE_IDS = ["429", "503", "500", "dropped", "timeout", "not-json", "shape", "404", "301"]
+FAILURE_IDS = [
+    *("429", "503", "500", "dropped", "timeout", "not-json", "shape", "404", "301", "overflow")
+]
 
 
 @pytest.mark.parametrize("read", [ledger_on_loop, search_on_loop], ids=["ledger", "search"])

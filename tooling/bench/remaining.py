@@ -71,9 +71,12 @@ Performance II, fourth pass (wave 6; same rules):
 | `backend/zendesk/async_wire.py`, `transport.py`, `zenpy_gateway.py`, `read_cache.py`, `backend/api/routers/tickets.py` | a GET guidance reads its ticket on the event loop (an asyncio twin of the wire: the same bytes and answer reader, a bounded pool of kept-alive connections, TLS verified, one attempt; a 429 / 5xx / network failure goes to the threadpool path with its retry rules and the budget already spent); a load that needs nothing else is decided on the loop, one that reads the history is made in a thread with the record already read | guidance overhead c=1 p50 4.18 → 3.63 ms (median of 4 alternating rounds of 300 requests); every demo ticket's answer and access-log calls equal to the threadpool path's (test) |
 
 Performance II, fifth pass (wave 7; same rules). Together, against the code before it, the
-instrumented server alternating with the old one on one emulator (6 rounds of 300 guidance
-loads at concurrency 1, 0 ms): guidance overhead p50 3.63 → 2.80 ms (lower in every round),
-backend CPU 3.55 → 2.83 ms per guidance.
+instrumented server alternating with the old one on one emulator (two runs twenty minutes
+apart, 6 and 4 rounds of 300 guidance loads at concurrency 1, 0 ms): guidance overhead p50
+3.63 → 2.80 and 3.94 → 3.24 ms (lower in every round), backend CPU 3.55 → 2.83 and
+3.83 → 3.23 ms per guidance. This report's own run of the same code, minutes earlier, measured
+4.4 ms with 4.0 ms of backend CPU per guidance: on this machine the same code's CPU per
+request drifts by up to 40 % from one half hour to the next, so compare rows of one run.
 
 | file | change | why / measured |
 |---|---|---|

@@ -74,7 +74,7 @@ Performance II, fifth pass (wave 7; same rules). Together, against the code befo
 instrumented server alternating with the old one on one emulator (two runs twenty minutes
 apart, 6 and 4 rounds of 300 guidance loads at concurrency 1, 0 ms): guidance overhead p50
 3.63 → 2.80 and 3.94 → 3.24 ms (lower in every round), backend CPU 3.55 → 2.83 and
-3.83 → 3.23 ms per guidance. This report's own run of the same code, minutes earlier, measured
+3.83 → 3.23 ms per guidance. This report's own run of the same code, between the two, measured
 4.4 ms with 4.0 ms of backend CPU per guidance: on this machine the same code's CPU per
 request drifts by up to 40 % from one half hour to the next, so compare rows of one run.
 

@@ -6,7 +6,8 @@ import asyncio
 import json
 from collections.abc import Iterable
 
-from backend.zendesk.zenpy_gateway import RetryPolicy, ZenpyGateway
+from backend.zendesk.zenpy_gateway import ZenpyGateway
+from tests.zendesk.loop_gateway import loop_gateway
 from tests.zendesk.wire_server import Action, ScriptedServer, answer
 from tooling.bench.server import _CURRENT, NOWAIT_READS, Stopwatch, install_instruments
 
@@ -40,13 +41,7 @@ def test_the_loop_reads_are_timed_and_their_calls_counted() -> None:
     try:
         assert all(ZenpyGateway.__dict__[name] is not plain[name] for name in NOWAIT_READS)
         with ScriptedServer(pages) as scripted:
-            gateway = ZenpyGateway(
-                subdomain="emulator",
-                email="agent@example.com",
-                token="test-token",
-                policy=RetryPolicy("interactive", 2.0, 1),
-                base_url=scripted.url,
-            )
+            gateway = loop_gateway(scripted.url)
             watch = Stopwatch()
 
             async def work() -> None:
@@ -84,13 +79,7 @@ def test_a_directory_read_is_timed_as_gateway_time_not_counted_as_a_call() -> No
     try:
         assert all(ZenpyDirectory.__dict__[name] is not plain[name] for name in DIRECTORY_READS)
         with ScriptedServer(user_answer) as scripted:
-            gateway = ZenpyGateway(
-                subdomain="emulator",
-                email="agent@example.com",
-                token="test-token",
-                policy=RetryPolicy("interactive", 2.0, 1),
-                base_url=scripted.url,
-            )
+            gateway = loop_gateway(scripted.url)
             watch = Stopwatch()
             token = _CURRENT.set(watch)
             try:

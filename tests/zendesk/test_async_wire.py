@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -20,38 +20,15 @@ from backend.errors import RateLimitedError, TicketNotFoundError
 from backend.zendesk.async_wire import AsyncWirePool
 from backend.zendesk.gateway import NowaitRead
 from backend.zendesk.wire import Endpoint
-from backend.zendesk.zenpy_gateway import RetryPolicy, ZenpyGateway
+from backend.zendesk.zenpy_gateway import ZenpyGateway
+from tests.zendesk.loop_gateway import loop_gateway as _gateway
+from tests.zendesk.loop_gateway import on_loop
 from tests.zendesk.wire_server import ScriptedServer, answer
 from tooling.bench.tls import HandshakeCounter, make_local_ca
 
-T = TypeVar("T")
 TICKET = (
     b'{"ticket": {"id": 1, "subject": "s", "tags": ["a"], "updated_at": "2026-01-01T00:00:00Z"}}'
 )
-
-
-def _gateway(url: str, timeout: float = 2.0, ca_bundle: str | None = None) -> ZenpyGateway:
-    return ZenpyGateway(
-        subdomain="emulator",
-        email="agent@example.com",
-        token="test-token",
-        timeout=timeout,
-        policy=RetryPolicy("interactive", 2.0, 1, backoff_base=0.01, backoff_cap=0.02),
-        base_url=url,
-        ca_bundle=ca_bundle,
-    )
-
-
-def on_loop(gateway: ZenpyGateway, work: Callable[[], Awaitable[T]]) -> T:
-    """Run `work` on a fresh event loop; the gateway's loop connections closed on it."""
-
-    async def run() -> T:
-        try:
-            return await work()
-        finally:
-            gateway.loop_wire.close()
-
-    return asyncio.run(run())
 
 
 def reads(gateway: ZenpyGateway, ticket_id: int, count: int) -> list[NowaitRead]:

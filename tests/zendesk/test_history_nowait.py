@@ -8,44 +8,21 @@ on the blocking path), each attempt counted, the session's hooks run.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import pytest
 
 from backend.zendesk.gateway import NowaitList
-from backend.zendesk.zenpy_gateway import RetryPolicy, ZenpyGateway
+from backend.zendesk.zenpy_gateway import ZenpyGateway
+from tests.zendesk.loop_gateway import loop_gateway as _gateway
+from tests.zendesk.loop_gateway import on_loop
 from tests.zendesk.wire_server import Action, ScriptedServer, answer
 
-T = TypeVar("T")
 ORIGIN = "원콜 7001"  # not ASCII, a space: percent-encoded in the query
 QUERY = "type:ticket tags:fr_origin_7001"
 LEDGER_RECORDS = "/api/v2/custom_objects/gp_reconnection/records"
-
-
-def _gateway(url: str, timeout: float = 2.0) -> ZenpyGateway:
-    return ZenpyGateway(
-        subdomain="emulator",
-        email="agent@example.com",
-        token="test-token",
-        timeout=timeout,
-        policy=RetryPolicy("interactive", 2.0, 1, backoff_base=0.01, backoff_cap=0.02),
-        base_url=url,
-    )
-
-
-def on_loop(gateway: ZenpyGateway, work: Callable[[], Awaitable[T]]) -> T:
-    """Run `work` on a fresh event loop; the gateway's loop connections closed on it."""
-
-    async def run() -> T:
-        try:
-            return await work()
-        finally:
-            gateway.loop_wire.close()
-
-    return asyncio.run(run())
 
 
 def ledger_record(record_id: int) -> dict[str, Any]:

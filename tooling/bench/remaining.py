@@ -158,10 +158,11 @@ def remaining_section(results: Results) -> str:
   biggest first:
   1. **Idle wake-ups at 150 ms Zendesk latency.** At concurrency 1 with 150 ms per call the
      backend, the emulator and the load client sleep through each Zendesk wait; every
-     answer then wakes a process whose core went idle (this machine is a virtual machine
-     on a virtual machine: a wake from idle is a round trip through two hypervisors) and
-     the code after it runs on cold caches. The same loads cost more overhead there than
-     at 0 ms latency ({fmt(g150, 1)} vs {fmt(g0, 1)} ms p50 for guidance), although
+     answer then wakes a process whose core went idle (this machine is a Firecracker
+     virtual machine, `nested_pvm=1` on its kernel command line: an idle virtual core is
+     woken through the hypervisor) and the code after it runs on cold caches. The same
+     loads cost more overhead there than at 0 ms latency ({fmt(g150, 1)} vs {fmt(g0, 1)} ms
+     p50 for guidance), although
      Guidepost's work per load is the same. Measured beside this run on the same code: a
      bare `/healthz` after 150 ms idle takes ~1.2 ms p50 (new connection included)
      against ~0.4 ms back to back.

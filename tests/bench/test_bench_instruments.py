@@ -1,4 +1,4 @@
-"""The bench's stopwatch sees the GET guidance's event-loop reads: ticket, ledger list, search."""
+"""The bench's stopwatch sees the GET guidance's event-loop reads; the floor route reads once."""
 
 from __future__ import annotations
 
@@ -6,10 +6,21 @@ import asyncio
 import json
 from collections.abc import Iterable
 
+import httpx
+from fastapi import FastAPI
+
+from backend.api.deps import get_directory, get_gateway
 from backend.zendesk.zenpy_gateway import ZenpyGateway
 from tests.zendesk.loop_gateway import loop_gateway
 from tests.zendesk.wire_server import Action, ScriptedServer, answer
-from tooling.bench.server import _CURRENT, NOWAIT_READS, Stopwatch, install_instruments
+from tooling.bench.server import (
+    _CURRENT,
+    NOWAIT_READS,
+    READ_FLOOR_PATH,
+    Stopwatch,
+    add_read_floor,
+    install_instruments,
+)
 
 TICKET = {"ticket": {"id": 1, "subject": "s", "updated_at": "2026-01-01T00:00:00Z"}}
 SERVICE = ["X-Emulator-Service-Ms: 2.5"]
@@ -95,3 +106,52 @@ def test_a_directory_read_is_timed_as_gateway_time_not_counted_as_a_call() -> No
     finally:
         restore()
     assert all(ZenpyDirectory.__dict__[name] is plain[name] for name in DIRECTORY_READS)
+
+
+def floor_app(gateway: object) -> FastAPI:
+    """A bare app with the bench's floor route and this gateway (dependency overrides)."""
+    app = FastAPI()
+    add_read_floor(app)
+    app.dependency_overrides[get_gateway] = lambda: gateway
+    app.dependency_overrides[get_directory] = lambda: None
+    return app
+
+
+def test_the_read_floor_route_makes_one_loop_read_and_nothing_else() -> None:
+    """The stack's floor: one GET of the ticket on the event loop, answered as id + updated_at."""
+    seen: list[bytes] = []
+
+    def ticket(index: int, request: bytes) -> Iterable[Action]:
+        seen.append(request.split(b"\r\n", 1)[0])
+        return [answer(body=json.dumps(TICKET).encode(), headers=SERVICE)]
+
+    with ScriptedServer(ticket) as scripted:
+        gateway = loop_gateway(scripted.url)
+        app = floor_app(gateway)
+
+        async def work() -> httpx.Response:
+            transport = httpx.ASGITransport(app=app)
+            try:
+                async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                    return await client.get(READ_FLOOR_PATH.format(ticket_id=1))
+            finally:
+                gateway.loop_wire.close()
+
+        with gateway:
+            response = asyncio.run(work())
+    assert response.status_code == 200
+    assert response.json() == {"id": 1, "updated_at": "2026-01-01T00:00:00Z"}
+    assert seen == [b"GET /api/v2/tickets/1.json HTTP/1.1"]
+
+
+def test_the_read_floor_refuses_a_gateway_without_a_loop_read() -> None:
+    """A gateway with no event-loop read (a fake) measures nothing: 502, not a floor."""
+    app = floor_app(object())
+
+    async def work() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return await client.get(READ_FLOOR_PATH.format(ticket_id=1))
+
+    response = asyncio.run(work())
+    assert response.status_code == 502

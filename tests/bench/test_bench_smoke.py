@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tooling.bench.api import LEDGER_CLAIM, LEDGER_RECHECK, run_api
+from tooling.bench.api import run_api
 from tooling.bench.cli import run_cli
 from tooling.bench.common import describe_environment, percentile
 from tooling.bench.connectors import run_connectors
@@ -26,6 +26,7 @@ from tooling.bench.report import Results, write_report
 from tooling.bench.scale import run_scale
 from tooling.bench.sidebar import CHROMIUM, run_sidebar
 from tooling.bench.stack import EmulatorProcess
+from tooling.bench.targets import LEDGER_CLAIM, LEDGER_RECHECK
 
 TINY_HTTP = {0: {1: 4, 2: 4}, 150: {1: 2}}
 
@@ -115,6 +116,31 @@ def test_http_section_counts_zendesk_calls(emulator: EmulatorProcess, results: R
     assert api.authz_calls == 0  # the warm-up's cached permissions
     assert sum(c.tickets for c in api.calls if c.action == "guidance") == 37
     assert len(api.runs) == 2 * (2 + 1)  # guidance and apply at (0 ms: c=1, 2) and (150 ms: c=1)
+    # Listed by latency, action, concurrency although the guidance rows ran first.
+    assert [(r.latency_ms, r.action, r.concurrency) for r in api.runs] == [
+        (0, "guidance", 1),
+        (0, "guidance", 2),
+        (0, "apply", 1),
+        (0, "apply", 2),
+        (150, "guidance", 1),
+        (150, "apply", 1),
+    ]
+    # The stack's floor: one bare ticket read per request at each latency, c=1.
+    assert [(f.latency_ms, f.concurrency, f.requests) for f in api.read_floor] == [
+        (0, 1, 4),
+        (150, 1, 2),
+    ]
+    for floor in api.read_floor:
+        assert floor.errors == 0
+        assert floor.calls_per_action == floor.header_calls_per_action == 1
+        if floor.latency_ms == 150:
+            assert floor.mean_zendesk >= 150 * 0.99
+    assert api.grown_store is not None
+    assert (api.grown_store.action, api.grown_store.latency_ms, api.grown_store.errors) == (
+        "guidance",
+        0,
+        0,
+    )
     for run in api.runs:
         assert run.errors == 0
         assert run.requests > 0
@@ -246,6 +272,9 @@ def test_report_is_written(tmp_path: Path, results: Results) -> None:
     assert "## 5. Scale" in text
     assert "## 6. CLI" in text
     assert "## 7. Connectors" in text
+    assert "**The stack's floor for one Zendesk call.**" in text
+    assert "zendesk read (floor)" in text
+    assert "**The emulator's store.**" in text
     charts = {p.name for p in (tmp_path / "bench").glob("*.png")}
     assert {"engine.png", "http_latency.png", "http_breakdown.png", "macro_sync.png"} <= charts
     assert "scale.png" in charts

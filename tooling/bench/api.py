@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from backend.demo import DEMO_CASES, DemoCase, build_new_ticket
-from backend.domain.engine import EngineOptions, decide
-from backend.domain.facts import parse_input
-from backend.domain.guides import GuideCatalog, load_catalog
-from backend.domain.render import TextRenderer
-from backend.service import decision_fingerprint
+from backend.demo import DEMO_CASES
 from tooling.bench.clients import PARALLEL, ClientControl, compare_clients
 from tooling.bench.common import mean, percentile
 from tooling.bench.load import LoadRun, RequestSpec, run_load
+from tooling.bench.server import READ_FLOOR_PATH
 from tooling.bench.stack import BackendProcess, EmulatorProcess, backend_settings
+from tooling.bench.targets import LEDGER_CLAIM, TicketFactory, apply_spec, ticket_class
 from tooling.testing import make_token
 
 LATENCIES_MS = (0, 150)
 CONCURRENCY = (1, 16, 64)
 ACTIONS = ("guidance", "apply")
+READ_FLOOR = "zendesk read"  # the floor's action name in the tables
 OVERHEAD_P50_TARGET_MS = 3.0
 OVERHEAD_P99_TARGET_MS = 10.0
 RPS_TARGET = 150.0  # guidance requests/s, one worker, 0 ms Zendesk latency
@@ -38,30 +34,12 @@ QUICK_SIZES = {0: {1: 36, 16: 64, 64: 128}, 150: {1: 10, 16: 48, 64: 128}}
 # c=1 at 150 ms: 200 guidance loads, 120 applies, so p99 is not simply the slowest sample.
 FULL_SIZES = {0: {1: 400, 16: 1200, 64: 2400}, 150: {1: 200, 16: 480, 64: 1280}}
 APPLY_SHARE = {0: 0.6, 150: 0.6}
-ORIGIN_KEYS = ("origin_call_id", "forced_call_id")
 CLIENT_CONTROL_MAX = 200  # guidance requests per client and round in the client control
-
-
-def ticket_class(case: DemoCase) -> str:
-    """Which Zendesk call pattern a demo ticket has."""
-    fields = case.ticket.get("fields", {})
-    consult = str(fields.get("consult_type") or "")
-    if case.guide is None or case.branch == "none" or not consult:
-        return "no guide / suggested"
-    if case.guide == "force_reconnect":
-        if "origin_call_id" in fields:
-            return "force_reconnect, 원콜 ID known (+search)"
-        return "force_reconnect, no 원콜 ID"
-    return case.guide
 
 
 # Zendesk's permissions of the agent (an admin: one user read), cached per process for
 # GUIDEPOST_AUTHZ_CACHE_SECONDS: counted apart from the per-action model below.
 AUTHZ_ROUTE_PREFIXES = ("GET /api/v2/users", "GET /api/v2/custom_roles", "GET /api/v2/group")
-LEDGER_CLAIM = ", eligible (claims the ledger)"
-# Eligible with no 강콜 ID: nothing to claim, so apply lists the ledger again (from Zendesk;
-# free when apply's history read was itself Zendesk's, as with the read cache off).
-LEDGER_RECHECK = ", eligible, no 강콜 ID (lists the ledger again)"
 
 
 def expected_calls(action: str, klass: str) -> int:
@@ -87,24 +65,6 @@ def expected_calls(action: str, klass: str) -> int:
 def is_authz_route(route: str) -> bool:
     """True for the reads of the agent's Zendesk permissions (cached per process)."""
     return route.startswith(AUTHZ_ROUTE_PREFIXES)
-
-
-def is_appliable(case: DemoCase) -> bool:
-    """True when apply writes for this case (a guide, not only suggested)."""
-    return ticket_class(case) != "no guide / suggested"
-
-
-@dataclass(frozen=True)
-class ApplyTarget:
-    """A fresh ticket to apply on, with the branch the agent saw."""
-
-    ticket_id: int
-    branch: str
-    updated_at: str
-    klass: str
-    fingerprint: str = ""
-    # The open form as the sidebar posts it (C2): custom_fields, tags, subject, description.
-    form: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -168,6 +128,10 @@ class ApiResult:
     tls: list[Any] = field(default_factory=list)
     # The lean load client against the httpx one, same backend (tooling/bench/clients.py).
     clients: list[ClientControl] = field(default_factory=list)
+    # One bare Zendesk read through the same stack, c=1, per latency (the stack's floor).
+    read_floor: list[ApiRun] = field(default_factory=list)
+    # Guidance at c=1, lowest latency, again after the apply runs grew the emulator's store.
+    grown_store: ApiRun | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON."""
@@ -182,6 +146,8 @@ class ApiResult:
             "handled": [run.to_json() for run in self.handled],
             "tls": [run.to_json() for run in self.tls],
             "clients": [control.to_json() for control in self.clients],
+            "read_floor": [run.to_json() for run in self.read_floor],
+            "grown_store": None if self.grown_store is None else self.grown_store.to_json(),
         }
 
     def find(self, action: str, latency: int, concurrency: int) -> ApiRun | None:
@@ -192,93 +158,18 @@ class ApiResult:
         return None
 
 
-class TicketFactory:
-    """Creates fresh apply targets in the emulator from the demo cases."""
-
-    def __init__(self, emulator: EmulatorProcess) -> None:
-        self.emulator = emulator
-        settings = backend_settings(emulator)
-        self.catalog: GuideCatalog = load_catalog(settings.guides_dir)
-        self.renderer = TextRenderer(self.catalog)
-        self.options = EngineOptions(admin_call_url=settings.admin_call_url)
-        self.cases = [case for case in DEMO_CASES if is_appliable(case)]
-        self._serial = 0
-
-    def _variant(self, case: DemoCase) -> tuple[dict[str, Any], str, str, str]:
-        """A copy of a case's input with unique call ids (no shared search history)."""
-        ticket = copy.deepcopy(case.ticket)
-        ticket.pop("prior_reconnections", None)
-        fields = ticket.setdefault("fields", {})
-        self._serial += 1
-        for offset, key in enumerate(ORIGIN_KEYS):
-            if key in fields:
-                fields[key] = f"9{offset}{self._serial:08d}"
-        parsed = parse_input(ticket, self.catalog.fields, None)
-        decision = decide(parsed, self.catalog, self.renderer, self.options)
-        klass = ticket_class(case)
-        # The service claims only an eligible 강콜 that names its 강콜 ID.
-        if "+search" in klass and decision.eligible and "forced_call_id" in fields:
-            klass += LEDGER_CLAIM
-        elif "+search" in klass and decision.eligible:
-            klass += LEDGER_RECHECK
-        return ticket, klass, decision.branch, decision_fingerprint(decision)
-
-    def create(self, count: int) -> list[ApplyTarget]:
-        """Create `count` tickets (cycling through the cases) and return them as targets."""
-        jobs = []
-        for index in range(count):
-            case = self.cases[index % len(self.cases)]
-            ticket, klass, branch, fingerprint = self._variant(case)
-            new = build_new_ticket(ticket, self.catalog.fields, self.emulator.field_map)
-            payload = {
-                "ticket": {
-                    "subject": new.subject,
-                    "comment": {"body": new.description},
-                    "tags": list(new.tags),
-                    "custom_fields": [
-                        {"id": fid, "value": value} for fid, value in new.custom_fields.items()
-                    ],
-                }
-            }
-            jobs.append((payload, branch, klass, fingerprint))
-        headers = self.emulator.api_headers()
-        with (
-            httpx.Client(base_url=self.emulator.url, headers=headers, timeout=30.0) as client,
-            ThreadPoolExecutor(max_workers=8) as pool,
-        ):
-
-            def post(job: tuple[dict[str, Any], str, str, str]) -> ApplyTarget:
-                response = client.post("/api/v2/tickets.json", json=job[0])
-                response.raise_for_status()
-                created = response.json()["ticket"]
-                ticket = job[0]["ticket"]
-                form = {
-                    "custom_fields": ticket["custom_fields"],
-                    "tags": ticket["tags"],
-                    "subject": ticket["subject"],
-                    "description": ticket["comment"]["body"],
-                }
-                return ApplyTarget(
-                    int(created["id"]), job[1], str(created["updated_at"]), job[2], job[3], form
-                )
-
-            return list(pool.map(post, jobs))
-
-
-def apply_spec(target: ApplyTarget) -> RequestSpec:
-    """The apply request for a target."""
-    body = {
-        "branch": target.branch,
-        "ticket_updated_at": target.updated_at,
-        "fingerprint": target.fingerprint,
-    }
-    return RequestSpec("POST", f"/v1/tickets/{target.ticket_id}/apply", body)
-
-
 def guidance_specs(ticket_ids: Sequence[int], count: int) -> list[RequestSpec]:
     """`count` guidance requests cycling through the demo tickets."""
     return [
         RequestSpec("GET", f"/v1/tickets/{ticket_ids[i % len(ticket_ids)]}/guidance")
+        for i in range(count)
+    ]
+
+
+def read_floor_specs(ticket_ids: Sequence[int], count: int) -> list[RequestSpec]:
+    """`count` bare ticket reads through the bench server's floor route, cycling the tickets."""
+    return [
+        RequestSpec("GET", READ_FLOOR_PATH.format(ticket_id=ticket_ids[i % len(ticket_ids)]))
         for i in range(count)
     ]
 
@@ -357,6 +248,27 @@ def measure(
     return summary
 
 
+def _row(
+    emulator: EmulatorProcess,
+    backend: BackendProcess,
+    specs: Sequence[RequestSpec],
+    action: str,
+    latency: int,
+    concurrency: int,
+    progress: Any,
+) -> ApiRun:
+    """Measure one row at the emulator's current latency and print its progress line."""
+    run = measure(
+        emulator, backend, specs, action=action, latency_ms=latency, concurrency=concurrency
+    )
+    progress(
+        f"  {action:8s} {latency:3d} ms c={concurrency:<2d} n={run.requests:<5d} "
+        f"{run.rps:7.1f} req/s  p50 {run.total_p50:7.1f} ms  "
+        f"overhead p50 {run.overhead_p50:6.1f} ms  calls {run.calls_per_action:.2f}"
+    )
+    return run
+
+
 def count_calls(
     emulator: EmulatorProcess, backend: BackendProcess, factory: TicketFactory
 ) -> tuple[list[CallCount], int]:
@@ -426,33 +338,40 @@ def run_api(
         result.healthz_p50_ms = percentile([s.total_ms for s in healthz.samples], 50)
         result.healthz_p99_ms = percentile([s.total_ms for s in healthz.samples], 99)
         result.healthz_client_cpu_ms = healthz.client_cpu_seconds * 1000 / len(probes)
+        # Guidance rows and the floor first, on the demo store: the emulator's search
+        # scans its whole store (Zendesk's is an index), so the apply pools (thousands of
+        # tickets) would make each 원콜 load's search cost the emulator CPU on the cores the
+        # backend shares, and the backend's caches with it. The control below measures it.
         for latency in sizes:
-            pools = {
-                c: factory.create(max(2, int(sizes[latency][c] * APPLY_SHARE[latency])))
-                for c in sizes[latency]
-            }
             emulator.set_latency(latency)
-            for action in ACTIONS:
-                for concurrency in sizes[latency]:
-                    if action == "guidance":
-                        specs = guidance_specs(emulator.ticket_ids, sizes[latency][concurrency])
-                    else:
-                        specs = [apply_spec(target) for target in pools[concurrency]]
-                    run = measure(
-                        emulator,
-                        backend,
-                        specs,
-                        action=action,
-                        latency_ms=latency,
-                        concurrency=concurrency,
-                    )
-                    progress(
-                        f"  {action:8s} {latency:3d} ms c={concurrency:<2d} n={run.requests:<5d} "
-                        f"{run.rps:7.1f} req/s  p50 {run.total_p50:7.1f} ms  "
-                        f"overhead p50 {run.overhead_p50:6.1f} ms  calls {run.calls_per_action:.2f}"
-                    )
-                    result.runs.append(run)
+            for concurrency, count in sizes[latency].items():
+                specs = guidance_specs(emulator.ticket_ids, count)
+                result.runs.append(
+                    _row(emulator, backend, specs, "guidance", latency, concurrency, progress)
+                )
+            if 1 in sizes[latency]:
+                # The stack's floor for one Zendesk call at this latency (no Guidepost code).
+                specs = read_floor_specs(emulator.ticket_ids, sizes[latency][1])
+                result.read_floor.append(
+                    _row(emulator, backend, specs, READ_FLOOR, latency, 1, progress)
+                )
             emulator.set_latency(0)
+        for latency in sizes:
+            for concurrency, count in sizes[latency].items():
+                # Made at 0 ms latency, each pool just before its run.
+                pool = factory.create(max(2, int(count * APPLY_SHARE[latency])))
+                specs = [apply_spec(target) for target in pool]
+                emulator.set_latency(latency)
+                result.runs.append(
+                    _row(emulator, backend, specs, "apply", latency, concurrency, progress)
+                )
+                emulator.set_latency(0)
+        result.runs.sort(key=lambda r: (r.latency_ms, ACTIONS.index(r.action), r.concurrency))
+        if 1 in sizes[min(sizes)]:
+            # Control: guidance at c=1 and the lowest latency again, on the store as the
+            # apply pools left it.
+            specs = guidance_specs(emulator.ticket_ids, sizes[min(sizes)][1])
+            result.grown_store = _row(emulator, backend, specs, "guidance", min(sizes), 1, progress)
     # Controls, measured back to back: the instrumented server again, the unmodified
     # `guidepost serve`, and the what-if of the old code: a new gateway per request.
     count = sizes[min(sizes)][min(sizes[min(sizes)])]

@@ -8,6 +8,7 @@ from pathlib import Path
 from tooling.bench.api import (
     OVERHEAD_P50_TARGET_MS,
     OVERHEAD_P99_TARGET_MS,
+    READ_FLOOR,
     RPS_TARGET,
     ApiResult,
     ApiRun,
@@ -16,6 +17,7 @@ from tooling.bench.clients import clients_text
 from tooling.bench.common import fmt
 from tooling.bench.handled import handled_section
 from tooling.bench.markdown import Verdict, plt, save_chart, table, times_over
+from tooling.bench.server import READ_FLOOR_PATH
 from tooling.bench.tls import tls_section
 
 RUN_HEADERS = [
@@ -117,10 +119,12 @@ def _http_charts(result: ApiResult, out_dir: Path) -> tuple[str, str]:
 
     fig, ax = plt.subplots(figsize=(11, 4))
     picked = [r for r in result.runs if r.concurrency == 1]
+    picked += result.read_floor
     picked += [r for r in result.what_if if r.variant == "per_request"]
     labels = [
         f"{r.action}\n{r.latency_ms} ms"
         + ("\n(old: gateway per request)" if r.variant == "per_request" else "")
+        + ("\n(floor)" if r.action == READ_FLOOR else "")
         for r in picked
     ]
     parts = (
@@ -139,6 +143,45 @@ def _http_charts(result: ApiResult, out_dir: Path) -> tuple[str, str]:
     ax.legend(fontsize=8)
     breakdown_chart = save_chart(fig, out_dir, "http_breakdown.png")
     return latency_chart, breakdown_chart
+
+
+def floor_text(result: ApiResult) -> str:
+    """What one bare Zendesk read costs through the same stack, and what guidance adds."""
+    lines = []
+    for floor in result.read_floor:
+        guidance = result.find("guidance", floor.latency_ms, 1)
+        if guidance is None:
+            continue
+        lines.append(
+            f"at {floor.latency_ms} ms the floor is {fmt(floor.overhead_p50, 1)} / "
+            f"{fmt(floor.overhead_p99, 1)} ms p50 / p99 and guidance "
+            f"{fmt(guidance.overhead_p50, 1)} / {fmt(guidance.overhead_p99, 1)} ms "
+            f"({fmt(guidance.calls_per_action, 2)} Zendesk calls per load): Guidepost's own "
+            f"share {fmt(guidance.overhead_p50 - floor.overhead_p50, 1)} ms at p50"
+        )
+    text = ""
+    if lines:
+        text += f"""
+**The stack's floor for one Zendesk call.** The bench server's one extra route
+(`{READ_FLOOR_PATH}`, `tooling/bench/server.py`) reads the ticket on the event loop
+through the app's gateway and answers its id: the same uvicorn, middleware, routing,
+HTTP client, sockets and wake-ups as a guidance load, and nothing of Guidepost's (no
+session, permission, decision, rendering or log of a decision). Measured at concurrency 1
+right after the guidance rows, one call per request: {"; ".join(lines)}.
+"""
+    grown, plain = result.grown_store, result.find("guidance", 0, 1)
+    if grown is not None and plain is not None:
+        text += f"""
+**The emulator's store.** The guidance rows run before the apply runs make their ticket
+pools ({fmt(grown.calls_per_action, 2)} calls per load either way): the emulator's search
+scans its whole store (Zendesk's is an index), so thousands of pool tickets make each 원콜
+load's search cost emulator CPU on the two cores the backend shares, and the backend's
+caches with it. The same guidance run at concurrency 1 after the apply runs: overhead
+p50 / p99 {fmt(grown.overhead_p50, 1)} / {fmt(grown.overhead_p99, 1)} ms, backend CPU
+{fmt(grown.backend_cpu_ms, 1)} ms per load (on the demo store: {fmt(plain.overhead_p50, 1)} /
+{fmt(plain.overhead_p99, 1)} ms, {fmt(plain.backend_cpu_ms, 1)} ms).
+"""
+    return text
 
 
 def http_section(result: ApiResult, out_dir: Path) -> tuple[str, list[Verdict]]:
@@ -160,12 +203,13 @@ def http_section(result: ApiResult, out_dir: Path) -> tuple[str, list[Verdict]]:
         "All counts are as expected" if calls_ok else "Some counts differ from the expectation"
     )
     run_rows = [_run_row(run) for run in result.runs]
+    grown = [] if result.grown_store is None else [result.grown_store]
     comp_rows = [
         [
-            r.action,
+            r.action + (" (floor)" if r.action == READ_FLOOR else ""),
             f"{r.latency_ms} ms",
             str(r.concurrency),
-            r.variant,
+            r.variant + (", grown store" if r is result.grown_store else ""),
             fmt(r.mean_total, 1),
             fmt(r.mean_zendesk, 1),
             fmt(r.mean_zenpy, 1),
@@ -174,7 +218,7 @@ def http_section(result: ApiResult, out_dir: Path) -> tuple[str, list[Verdict]]:
             fmt(r.backend_cpu_ms, 1),
             fmt(r.client_cpu_ms, 2),
         ]
-        for r in [*result.runs, *result.what_if]
+        for r in [*result.runs, *result.read_floor, *grown, *result.what_if]
         if r.concurrency == 1
     ]
     c1 = [r for r in result.runs if r.concurrency == 1]
@@ -291,7 +335,7 @@ request; client CPU = the load generator's own CPU per request.
 {table(PARTS_HEADERS, comp_rows)}
 
 ![breakdown]({breakdown_chart})
-{what_if}
+{floor_text(result)}{what_if}
 **Target:** backend overhead at concurrency 1 p50 < {OVERHEAD_P50_TARGET_MS:g} ms and
 p99 < {OVERHEAD_P99_TARGET_MS:g} ms, or the floor of a bare `/healthz` measured in the
 same run (p50 {fmt(result.healthz_p50_ms, 1)} ms, p99 {fmt(result.healthz_p99_ms, 1)} ms),

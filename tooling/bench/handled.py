@@ -20,17 +20,11 @@ from typing import Any
 
 import httpx
 
-from tooling.bench.api import (
-    LEDGER_CLAIM,
-    LEDGER_RECHECK,
-    ApplyTarget,
-    TicketFactory,
-    auth_headers,
-    is_authz_route,
-)
+from tooling.bench.api import auth_headers, is_authz_route
 from tooling.bench.common import fmt, mean
 from tooling.bench.markdown import Verdict, table
 from tooling.bench.stack import BackendProcess, EmulatorProcess
+from tooling.bench.targets import LEDGER_CLAIM, LEDGER_RECHECK, ApplyTarget, TicketFactory
 
 FORM_LOADS = 3  # after the first (GET) load: 4 guidance loads per handled ticket
 TARGET_CALLS = 3.0

@@ -149,6 +149,8 @@ def remaining_section(results: Results) -> str:
         g150_run = api.find("guidance", 150, 1)
         g0 = g0_run.overhead_p50 if g0_run else math.nan
         g150 = g150_run.overhead_p50 if g150_run else math.nan
+        floors = {run.latency_ms: run.overhead_p50 for run in api.read_floor}
+        f0, f150 = floors.get(0, math.nan), floors.get(150, math.nan)
         if p50 >= OVERHEAD_P50_TARGET_MS or p99 >= OVERHEAD_P99_TARGET_MS:
             parts.append(
                 f"""- **Backend overhead at concurrency 1 is missed** (worst row p50
@@ -162,10 +164,13 @@ def remaining_section(results: Results) -> str:
      virtual machine, `nested_pvm=1` on its kernel command line: an idle virtual core is
      woken through the hypervisor) and the code after it runs on cold caches. The same
      loads cost more overhead there than at 0 ms latency ({fmt(g150, 1)} vs {fmt(g0, 1)} ms
-     p50 for guidance), although
-     Guidepost's work per load is the same. Measured beside this run on the same code: a
-     bare `/healthz` after 150 ms idle takes ~1.2 ms p50 (new connection included)
-     against ~0.4 ms back to back.
+     p50 for guidance), although Guidepost's work per load is the same. The stack's floor
+     for one Zendesk call (section 2: the same server, one ticket read, none of Guidepost's
+     code) shows how much of that is the stack's: {fmt(f150, 1)} ms p50 at 150 ms against
+     {fmt(f0, 1)} ms at 0 ms, so at 150 ms the floor alone leaves
+     {fmt(OVERHEAD_P50_TARGET_MS - f150, 1)} ms of the {OVERHEAD_P50_TARGET_MS:g} ms bar for
+     everything Guidepost does (guidance's own share: {fmt(g150 - f150, 1)} ms at 150 ms,
+     {fmt(g0 - f0, 1)} ms at 0 ms).
   2. **Apply** does more per request than guidance (a ledger claim and list for an
      eligible 강콜, one safe write built, sent and checked, the note rendered): its CPU per
      request is about twice a guidance's.

@@ -20,6 +20,11 @@ bench process only:
     x-bench-zendesk-calls: 2      HTTP requests the gateway sent
     x-bench-app-ms: 153.911       ASGI app start → response start (uvicorn excluded)
 
+One bench-only route, `GET /__bench/zendesk-read/{ticket_id}`, is the stack's floor for one
+Zendesk call: the same uvicorn, middleware and routing, one ticket read on the event loop
+through the app's gateway, and nothing of Guidepost's (no session, permission, decision or
+rendering).
+
 `BENCH_PER_REQUEST_GATEWAY=1` is the what-if of the old code, not production: the app's
 gateway is closed after every request, so the next one builds a new `ZenpyGateway` (a
 new Zenpy client, `requests` session and connection — against real Zendesk a new TLS
@@ -39,9 +44,12 @@ from typing import Any
 
 import requests
 import uvicorn
+from fastapi import FastAPI, Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.api.app import create_app
+from backend.api.deps import gateway_and_directory
 from backend.api.server import uvicorn_options
 from backend.logs import configure_logging
 from backend.settings import Settings
@@ -52,6 +60,7 @@ ZENDESK_CALLS = "x-bench-zendesk-calls"
 APP_MS = "x-bench-app-ms"
 SERVICE_HEADER = "X-Emulator-Service-Ms"
 PER_REQUEST_GATEWAY_ENV = "BENCH_PER_REQUEST_GATEWAY"
+READ_FLOOR_PATH = "/__bench/zendesk-read/{ticket_id}"
 # The ZendeskGateway protocol's methods.
 GATEWAY_METHODS = (
     "get_ticket",
@@ -257,6 +266,22 @@ class StopwatchMiddleware:
             _CURRENT.reset(token)
 
 
+async def zendesk_read_floor(ticket_id: int, request: Request) -> Response:
+    """Bench only: one ticket read on the event loop, answered as its id and updated_at."""
+    gateway, _ = await gateway_and_directory(request)
+    # ZenpyGateway's loop read (not in the ZendeskGateway protocol: fakes have none).
+    read_nowait = getattr(gateway, "get_ticket_nowait", None)
+    read = None if read_nowait is None else await read_nowait(ticket_id)
+    if read is None or read.record is None:
+        return JSONResponse({"error": "no record on the loop"}, status_code=502)
+    return JSONResponse({"id": read.record.id, "updated_at": read.record.updated_at})
+
+
+def add_read_floor(app: FastAPI) -> None:
+    """Mount the floor route (after the app's own routes, outside its OpenAPI)."""
+    app.add_api_route(READ_FLOOR_PATH, zendesk_read_floor, methods=["GET"], include_in_schema=False)
+
+
 def create_bench_app() -> ASGIApp:
     """The production app for the GUIDEPOST_* settings, instrumented (uvicorn factory)."""
     settings = Settings()
@@ -264,6 +289,7 @@ def create_bench_app() -> ASGIApp:
     configure_logging(settings.log_level)
     install_instruments()
     app = create_app(settings)
+    add_read_floor(app)
     if os.environ.get(PER_REQUEST_GATEWAY_ENV) == "1":
         return StopwatchMiddleware(PerRequestGateway(app))
     return StopwatchMiddleware(app)

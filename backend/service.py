@@ -18,7 +18,6 @@ from backend.domain.decision import Decision
 from backend.domain.facts import (
     TicketInput,
 )
-from backend.domain.fields import FieldCatalog, option_tag
 from backend.errors import (
     ConflictError,
     DecisionChangedError,
@@ -242,7 +241,7 @@ def build_update(
             )
         custom_fields[field_id] = ctx.catalog.fields.zendesk_value(key, value)
     current = [*found.decision.tags, found.fingerprint]
-    options = _field_option_tags(ctx)
+    options = ctx.catalog.fields.option_tags
     kept = [tag for tag in found.record.tags if not _is_stale_own_tag(tag, current, options)]
     tags = tuple(dict.fromkeys([*kept, *current]))
     return TicketUpdate(
@@ -254,32 +253,6 @@ def build_update(
         note_body=found.decision.note,
         note_public=False,
         note_author_id=author_id,
-    )
-
-
-# The option tags of the catalogs seen (id → (catalog, tags)): the same on every apply.
-_OPTION_TAGS: dict[int, tuple[FieldCatalog, frozenset[str]]] = {}
-
-
-def _field_option_tags(ctx: ServiceContext) -> frozenset[str]:
-    """Every tag a Guidepost dropdown or yes/no field value can be (gp_<key>_<code>)."""
-    fields = ctx.catalog.fields
-    known = _OPTION_TAGS.get(id(fields))
-    if known is not None and known[0] is fields:
-        return known[1]
-    tags = field_option_tags_plain(fields)
-    if len(_OPTION_TAGS) >= 8:
-        _OPTION_TAGS.clear()  # bound memory (one catalog per guides folder)
-    _OPTION_TAGS[id(fields)] = (fields, tags)
-    return tags
-
-
-def field_option_tags_plain(fields: FieldCatalog) -> frozenset[str]:
-    """The option tags, computed (what `_field_option_tags` remembers)."""
-    return frozenset(
-        option_tag(field.key, code)
-        for field in fields.fields()
-        for code in (*field.options, "yes", "no")
     )
 
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, cast
 
@@ -146,6 +146,16 @@ class FieldCatalog:
     def fields(self) -> tuple[FieldDef, ...]:
         """List the field definitions in catalog order."""
         return tuple(self._fields.values())
+
+    @cached_property
+    def option_tags(self) -> frozenset[str]:
+        """Every tag a dropdown or yes/no value of these fields can be (gp_<key>_<code>)."""
+        # Computed once per catalog: apply filters stale decision tags with it every time.
+        return frozenset(
+            option_tag(field.key, code)
+            for field in self._fields.values()
+            for code in (*field.options, "yes", "no")
+        )
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key in self._fields

@@ -1,46 +1,33 @@
-"""The apply path's remembered option tags equal the computed ones; applies still write once."""
+"""The apply path's option tags: computed once per field catalog, equal to the plain set."""
 
 from __future__ import annotations
 
-from backend.domain.engine import EngineOptions
-from backend.domain.fields import FieldCatalog
+from backend.domain.fields import FieldCatalog, option_tag
 from backend.domain.guides import GuideCatalog, load_catalog
-from backend.domain.render import TextRenderer
-from backend.service import ServiceContext, _field_option_tags, field_option_tags_plain
 from backend.settings import REPO_ROOT
 
 CATALOG: GuideCatalog = load_catalog(REPO_ROOT / "macros")
 
 
-def context(catalog: GuideCatalog) -> ServiceContext:
-    """A context over this catalog (no field map needed for option tags)."""
-    return ServiceContext(
-        catalog=catalog, renderer=TextRenderer(catalog), options=EngineOptions(), field_map=None
+def plain_option_tags(fields: FieldCatalog) -> frozenset[str]:
+    """Every gp_<key>_<code> a field value can be, computed from scratch."""
+    return frozenset(
+        option_tag(field.key, code)
+        for field in fields.fields()
+        for code in (*field.options, "yes", "no")
     )
 
 
-def test_remembered_option_tags_are_the_computed_ones() -> None:
-    """Every call gives the computed set; the second call the very same object."""
-    ctx = context(CATALOG)
-    first = _field_option_tags(ctx)
-    assert first == field_option_tags_plain(CATALOG.fields)
-    assert _field_option_tags(ctx) is first
+def test_option_tags_are_the_computed_ones_and_computed_once() -> None:
+    """The set equals the plain computation; the second read gives the very same object."""
+    first = CATALOG.fields.option_tags
+    assert first == plain_option_tags(CATALOG.fields)
+    assert CATALOG.fields.option_tags is first
     assert "gp_call_type_partner" in first
 
 
 def test_another_catalog_gets_its_own_tags() -> None:
-    """A different field catalog (fewer fields) is never answered from another's entry."""
-    fields = list(CATALOG.fields.fields())
-    smaller = FieldCatalog(fields[:2])
-    other = GuideCatalog.__new__(GuideCatalog)
-    object.__setattr__(other, "fields", smaller)
-    tags = _field_option_tags(
-        ServiceContext(
-            catalog=other,
-            renderer=None,
-            options=EngineOptions(),
-            field_map=None,  # type: ignore[arg-type]
-        )
-    )
-    assert tags == field_option_tags_plain(smaller)
-    assert tags != _field_option_tags(context(CATALOG))
+    """A different field catalog (fewer fields) never shares another's set."""
+    smaller = FieldCatalog(list(CATALOG.fields.fields())[:2])
+    assert smaller.option_tags == plain_option_tags(smaller)
+    assert smaller.option_tags != CATALOG.fields.option_tags

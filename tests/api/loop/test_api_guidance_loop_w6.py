@@ -11,7 +11,6 @@ problem+json as before.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,27 +21,11 @@ from seeded_app import (
     access_calls,
     emulator_calls,
     guidance,
-    production_client,
-    seeded_emulator,
 )
 
 from backend.zendesk.zenpy_gateway import ZenpyGateway
 
 TICKET_PATH = r"^/api/v2/tickets/\d+(\.json)?$"
-
-
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
-    """One emulator for the module, fields bootstrapped and the demo seeded."""
-    with seeded_emulator(tmp_path_factory.mktemp("loop")) as running:
-        yield running
-
-
-@pytest.fixture
-def client(seeded: Seeded) -> Iterator[TestClient]:
-    """The production app on the seeded emulator."""
-    with production_client(seeded) as test_client:
-        yield test_client
 
 
 def test_every_demo_answer_is_the_threadpool_answer(

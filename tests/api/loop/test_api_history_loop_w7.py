@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,8 +22,6 @@ from seeded_app import (
     access_calls,
     emulator_calls,
     guidance,
-    production_client,
-    seeded_emulator,
 )
 
 from backend import service
@@ -36,20 +33,6 @@ from backend.zendesk.zenpy_gateway import ZenpyGateway
 LEDGER_PATH = r"^/api/v2/custom_objects/[^/]+/records$"
 SEARCH_PATH = r"^/api/v2/search(\.json)?$"
 HISTORY_TWINS = ("list_reconnections_nowait", "search_tickets_nowait")
-
-
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
-    """One emulator for the module, fields bootstrapped and the demo seeded."""
-    with seeded_emulator(tmp_path_factory.mktemp("history")) as running:
-        yield running
-
-
-@pytest.fixture
-def client(seeded: Seeded) -> Iterator[TestClient]:
-    """The production app on the seeded emulator."""
-    with production_client(seeded) as test_client:
-        yield test_client
 
 
 def read_cache(client: TestClient) -> ReadCache:

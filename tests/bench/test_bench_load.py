@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from starlette.routing import Route
 from backend.api.server import uvicorn_options
 from backend.settings import Settings
 from tooling.bench.load import (
+    BlockingStream,
     Connection,
     ProtocolError,
     RequestSpec,
@@ -116,6 +118,12 @@ def base_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(params=[False, True], ids=["asyncio", "blocking"])
+def blocking(request: pytest.FixtureRequest) -> bool:
+    """Each connection test on asyncio streams and on a blocking socket."""
+    return bool(request.param)
+
+
 def exchange(connection: Connection, calls: list[tuple[str, str, Any]]) -> list[Any]:
     """Run requests one after another on one connection; close it; return the answers."""
 
@@ -128,8 +136,8 @@ def exchange(connection: Connection, calls: list[tuple[str, str, Any]]) -> list[
     return asyncio.run(run())
 
 
-def test_content_length_answers_on_one_kept_alive_connection(base_url: str) -> None:
-    connection = Connection(base_url, {"Authorization": "Bearer t"})
+def test_content_length_answers_on_one_kept_alive_connection(base_url: str, blocking: bool) -> None:
+    connection = Connection(base_url, {"Authorization": "Bearer t"}, blocking=blocking)
     body = {"branch": "주차", "n": 1}
     get, post, put, head = exchange(
         connection,
@@ -161,8 +169,8 @@ def test_content_length_answers_on_one_kept_alive_connection(base_url: str) -> N
     assert int(head.headers["content-length"]) > 0  # HEAD: the length of a body not sent
 
 
-def test_chunked_empty_closing_and_error_answers(base_url: str) -> None:
-    connection = Connection(base_url, {})
+def test_chunked_empty_closing_and_error_answers(base_url: str, blocking: bool) -> None:
+    connection = Connection(base_url, {}, blocking=blocking)
     streamed, empty_answer, after, closed, missing_answer = exchange(
         connection,
         [
@@ -185,16 +193,16 @@ def test_chunked_empty_closing_and_error_answers(base_url: str) -> None:
     assert connection.opened == 2  # a new connection after the server's `close`
 
 
-def test_without_keep_alive_every_request_opens_a_connection(base_url: str) -> None:
-    connection = Connection(base_url, {}, keep_alive=False)
+def test_without_keep_alive_every_request_opens_a_connection(base_url: str, blocking: bool) -> None:
+    connection = Connection(base_url, {}, keep_alive=False, blocking=blocking)
     answers = exchange(connection, [("GET", "/healthz", None)] * 3)
     assert [a.status for a in answers] == [200, 200, 200]
     assert connection.opened == 3
 
 
-def test_a_connection_the_server_closed_while_idle_is_reopened() -> None:
+def test_a_connection_the_server_closed_while_idle_is_reopened(blocking: bool) -> None:
     with serve(keep_alive_seconds=0.2) as url:
-        connection = Connection(url, {})
+        connection = Connection(url, {}, blocking=blocking)
 
         async def run() -> list[int]:
             first = await connection.request("GET", "/healthz")
@@ -207,29 +215,30 @@ def test_a_connection_the_server_closed_while_idle_is_reopened() -> None:
         assert connection.opened == 2
 
 
-def test_tls_with_a_local_ca(tmp_path: Path) -> None:
+def test_tls_with_a_local_ca(tmp_path: Path, blocking: bool) -> None:
     ca, cert, key = make_local_ca(tmp_path)
     trusted = ssl.create_default_context(cafile=str(ca))
     with serve(tls=(cert, key)) as url:
-        connection = Connection(url, {}, tls=trusted)
+        connection = Connection(url, {}, tls=trusted, blocking=blocking)
         answers = exchange(connection, [("GET", "/healthz", None), ("POST", "/echo", {"a": 1})])
         assert [a.status for a in answers] == [200, 200]
         assert json.loads(answers[1].body)["body"] == {"a": 1}
         assert connection.opened == 1
-        untrusted = Connection(url, {})
+        untrusted = Connection(url, {}, blocking=blocking)
         with pytest.raises(ssl.SSLCertVerificationError):
             exchange(untrusted, [("GET", "/healthz", None)])
 
 
-@pytest.mark.parametrize("client", ["lean", "httpx"])
-def test_both_clients_fill_the_same_samples(base_url: str, client: Any) -> None:
+@pytest.mark.parametrize("concurrency", [1, 3])
+@pytest.mark.parametrize("client", ["lean", "asyncio", "httpx"])
+def test_every_client_fills_the_same_samples(base_url: str, client: Any, concurrency: int) -> None:
     specs = [
         RequestSpec("GET", "/echo"),
         RequestSpec("POST", "/echo", {"k": "v"}),
         RequestSpec("GET", "/missing"),
         RequestSpec("GET", "/healthz"),
     ] * 3
-    run = run_load(base_url, specs, 3, {"Authorization": "Bearer t"}, client=client)
+    run = run_load(base_url, specs, concurrency, {"Authorization": "Bearer t"}, client=client)
     assert len(run.samples) == len(specs)
     assert run.errors == 3
     assert sorted(s.status for s in run.samples) == [200] * 9 + [404] * 3
@@ -257,3 +266,39 @@ def test_parse_head_joins_repeated_headers_and_rejects_garbage() -> None:
             parse_head(bad)
     with pytest.raises(ProtocolError):
         parse_head(b"HTTP/1.1 200 OK\r\n folded: value")
+
+
+def test_the_blocking_stream_reads_as_asyncio_streams_do() -> None:
+    """Across chunks, at the end of the stream and past the limit: asyncio's answers."""
+    ours, theirs = socket.socketpair()
+    stream = BlockingStream(ours, limit=16)
+
+    async def reads() -> None:
+        theirs.sendall(b"HTTP/1.1 200 OK\r")
+        theirs.sendall(b"\n\r\nbody")
+        assert await stream.readuntil(b"\r\n\r\n") == b"HTTP/1.1 200 OK\r\n\r\n"
+        assert await stream.readexactly(2) == b"bo"
+        theirs.sendall(b"x" * 40)
+        with pytest.raises(asyncio.LimitOverrunError):
+            await stream.readuntil(b"\r\n")
+        assert len(await stream.readexactly(42)) == 42
+        theirs.sendall(b"tail")
+        theirs.shutdown(socket.SHUT_WR)
+        with pytest.raises(asyncio.IncompleteReadError) as short:
+            await stream.readexactly(10)
+        assert short.value.partial == b"tail"
+        with pytest.raises(asyncio.IncompleteReadError) as ended:
+            await stream.readuntil(b"\r\n")
+        assert ended.value.partial == b""
+        assert await stream.read() == b""
+
+    try:
+        asyncio.run(reads())
+    finally:
+        theirs.close()
+    ours2, theirs2 = socket.socketpair()
+    theirs2.close()
+    with pytest.raises(ConnectionResetError):  # a peer gone: what the client retries on
+        BlockingStream(ours2, limit=16).write(b"x" * 65536)
+    ours2.close()
+    stream.close()

@@ -176,7 +176,7 @@ def test_http_section_counts_zendesk_calls(emulator: EmulatorProcess, results: R
     assert fresh.handshakes == fresh.requests == 12
     assert [run.variant for run in api.what_if] == ["timed", "plain", "per_request"]
     # The load-client control: both clients, same backend, alternating rounds, no errors.
-    assert [control.client for control in api.clients] == ["lean", "httpx"]
+    assert [control.client for control in api.clients] == ["lean", "asyncio", "httpx"]
     for control in api.clients:
         assert (control.rounds, control.errors, control.parallel) == (2, 0, 2)
         assert control.healthz_requests == control.guidance_requests == 2 * 4

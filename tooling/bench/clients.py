@@ -1,7 +1,7 @@
-"""Control of section 2: the lean load client against the httpx client of earlier reports.
+"""Control of section 2: the lean load client against the clients of earlier reports.
 
-The same backend process answers both, in alternating rounds (lean first, then httpx
-first, …), so drift on a shared machine falls on both alike. Figures per client: a bare
+The same backend process answers each, in alternating rounds (lean first, then httpx
+first, …), so drift on a shared machine falls on all alike. Figures per client: a bare
 `/healthz` (the floor), guidance at concurrency 1 (total and overhead), guidance at
 concurrency 16 (throughput), and the client's own CPU per request in each.
 """
@@ -137,7 +137,8 @@ CLIENT_HEADERS = [
     ">client CPU",
 ]
 CLIENT_NAMES = {
-    "lean": "lean (asyncio streams, this report)",
+    "lean": "lean (this report: blocking socket at c=1, asyncio streams above)",
+    "asyncio": "lean on asyncio streams at c=1 too (wave 5–7 reports)",
     "httpx": "httpx `AsyncClient` (earlier reports)",
 }
 
@@ -164,15 +165,18 @@ def clients_text(controls: list[ClientControl]) -> str:
             ]
         )
     first = controls[0]
+    per_round = first.guidance_requests // max(first.rounds, 1)
     return f"""
-**Control, load client: lean vs httpx.** The instrumented server, warmed up, answers
-both clients in {first.rounds} alternating rounds ({first.guidance_requests // max(first.rounds, 1)}
+**Control, load client: lean vs asyncio vs httpx.** The instrumented server, warmed up,
+answers each client in {first.rounds} alternating rounds ({per_round}
 `/healthz`, as many guidance requests at concurrency 1 and twice as many at
 concurrency N = {first.parallel} per round and client). Client CPU = this process's CPU per
 request in each run (`time.process_time`); it runs on the same two cores as the
 backend and the emulator, so what the client spends is taken from them. The figures
-above this control come from the lean client; compare with earlier reports (httpx)
-through this table.
+above this control come from the lean client; compare with earlier reports (asyncio at
+c=1, httpx before that) through this table. At concurrency 1 the lean client waits in
+the socket's `recv()`: an answer wakes it directly, not through an event loop, and the
+loop's wake-up after an idle wait is the client's cost, not the backend's.
 
 {table(CLIENT_HEADERS, rows)}
 """

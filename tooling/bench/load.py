@@ -1,11 +1,15 @@
-"""A small closed-loop load generator: `concurrency` asyncio workers, one connection each.
+"""A small closed-loop load generator: `concurrency` workers, one connection each.
 
-Two clients send the same requests and fill the same `Sample`s:
+Three clients send the same requests and fill the same `Sample`s:
 
-- `lean` (default): HTTP/1.1 written and read by hand over asyncio streams — a request
-  line, headers, a `Content-Length` body; the answer read by `Content-Length`, chunked
-  transfer coding or, failing both, until the server closes. It costs a fraction of
-  httpx's CPU per request, and that CPU is taken from the same cores the server runs on.
+- `lean` (default): HTTP/1.1 written and read by hand — a request line, headers, a
+  `Content-Length` body; the answer read by `Content-Length`, chunked transfer coding or,
+  failing both, until the server closes. At concurrency 1 it waits in the socket's own
+  `recv()` (nothing to multiplex: an answer wakes it directly, not through an event loop);
+  above that, over asyncio streams. It costs a fraction of httpx's CPU per request, and
+  that CPU is taken from the same cores the server runs on.
+- `asyncio` (control): the lean client on asyncio streams at every concurrency, the
+  client of the wave 5–7 reports.
 - `httpx` (control): one `httpx.AsyncClient` per worker, the client of earlier reports.
 """
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -25,8 +30,8 @@ import httpx
 
 from tooling.bench.server import APP_MS, GATEWAY_MS, ZENDESK_CALLS, ZENDESK_MS
 
-Client = Literal["lean", "httpx"]
-CLIENTS: tuple[Client, ...] = ("lean", "httpx")
+Client = Literal["lean", "asyncio", "httpx"]
+CLIENTS: tuple[Client, ...] = ("lean", "asyncio", "httpx")
 REQUEST_TIMEOUT_SECONDS = 120.0
 HEAD_LIMIT = 64 * 1024  # bytes of status line + headers a response may have
 # Answers that never have a body (RFC 9112 §6.3: 1xx, 204, 304, and any answer to HEAD).
@@ -132,8 +137,88 @@ def parse_head(head: bytes) -> tuple[int, dict[str, str]]:
     return int(parts[1]), headers
 
 
+class BlockingStream:
+    """A socket read and written in the calling thread, with the stream calls the client makes.
+
+    Its coroutines never suspend: each read waits in `recv()` itself, so an answer wakes
+    the client directly instead of through an event loop (epoll, callbacks, a future, the
+    task), a cost on an idle machine that is the client's, not the server's. One request
+    in flight per thread only (concurrency 1).
+    """
+
+    def __init__(self, sock: socket.socket, limit: int) -> None:
+        self._sock = sock
+        self._limit = limit
+        self._buffer = bytearray()
+        self._eof = False
+
+    def _fill(self) -> bool:
+        """Read what has arrived (waiting for it); False at the end of the stream."""
+        if self._eof:
+            return False
+        chunk = self._sock.recv(65536)
+        if not chunk:
+            self._eof = True
+            return False
+        self._buffer += chunk
+        return True
+
+    def _take(self, size: int) -> bytes:
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    async def readuntil(self, separator: bytes) -> bytes:
+        """Bytes up to and with `separator` (asyncio's errors at the end or past the limit)."""
+        start = 0
+        while True:
+            found = self._buffer.find(separator, start)
+            if found >= 0:
+                return self._take(found + len(separator))
+            if len(self._buffer) > self._limit:
+                raise asyncio.LimitOverrunError("separator not found in time", len(self._buffer))
+            start = max(0, len(self._buffer) - len(separator) + 1)
+            if not self._fill():
+                raise asyncio.IncompleteReadError(self._take(len(self._buffer)), None)
+
+    async def readexactly(self, size: int) -> bytes:
+        """Exactly `size` bytes (IncompleteReadError when the stream ends first)."""
+        while len(self._buffer) < size:
+            if not self._fill():
+                raise asyncio.IncompleteReadError(self._take(len(self._buffer)), size)
+        return self._take(size)
+
+    async def read(self) -> bytes:
+        """Everything until the end of the stream."""
+        while self._fill():
+            pass
+        return self._take(len(self._buffer))
+
+    def write(self, data: bytes) -> None:
+        """Send all of `data` (a peer gone is a reset, as asyncio's read reports it)."""
+        try:
+            self._sock.sendall(data)
+        except BrokenPipeError as exc:
+            raise ConnectionResetError("the server closed the connection") from exc
+
+    def close(self) -> None:
+        """Close the socket."""
+        self._sock.close()
+
+    async def wait_closed(self) -> None:
+        """Closed already."""
+
+
+Reader = asyncio.StreamReader | BlockingStream
+Writer = asyncio.StreamWriter | BlockingStream
+
+
 class Connection:
-    """One HTTP/1.1 connection to `base_url` (http or https), reopened when the server closes."""
+    """One HTTP/1.1 connection to `base_url` (http or https), reopened when the server closes.
+
+    `blocking`: a `BlockingStream` in the calling thread instead of asyncio streams (one
+    request at a time; the socket's timeout bounds each read).
+    """
 
     def __init__(
         self,
@@ -142,6 +227,7 @@ class Connection:
         *,
         keep_alive: bool = True,
         tls: ssl.SSLContext | None = None,
+        blocking: bool = False,
     ) -> None:
         url = urlsplit(base_url)
         if url.scheme not in ("http", "https") or not url.hostname:
@@ -151,13 +237,14 @@ class Connection:
         self.tls = (tls or ssl.create_default_context()) if url.scheme == "https" else None
         self.prefix = url.path.rstrip("/")
         self.keep_alive = keep_alive
+        self.blocking = blocking
         authority = url.netloc.rpartition("@")[2]
         fixed = {"Host": authority, **headers}
         if not keep_alive:
             fixed["Connection"] = "close"
         self._fixed = "".join(f"{name}: {value}\r\n" for name, value in fixed.items())
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._reader: Reader | None = None
+        self._writer: Writer | None = None
         self.opened = 0  # connections opened so far
 
     def encode(self, method: str, path: str, body: dict[str, Any] | None) -> bytes:
@@ -171,14 +258,23 @@ class Connection:
         head += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
         return head.encode("latin-1") + data
 
-    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        reader, writer = await asyncio.open_connection(
-            self.host,
-            self.port,
-            ssl=self.tls,
-            server_hostname=self.host if self.tls else None,
-            limit=HEAD_LIMIT,
-        )
+    async def _open(self) -> tuple[Reader, Writer]:
+        reader: Reader
+        writer: Writer
+        if self.blocking:
+            sock = socket.create_connection((self.host, self.port), REQUEST_TIMEOUT_SECONDS)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as asyncio does
+            if self.tls is not None:
+                sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+            reader = writer = BlockingStream(sock, HEAD_LIMIT)
+        else:
+            reader, writer = await asyncio.open_connection(
+                self.host,
+                self.port,
+                ssl=self.tls,
+                server_hostname=self.host if self.tls else None,
+                limit=HEAD_LIMIT,
+            )
         self._reader, self._writer = reader, writer
         self.opened += 1
         return reader, writer
@@ -212,7 +308,7 @@ class Connection:
         return Answer(status, headers, body)
 
     async def _exchange(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, data: bytes
+        self, reader: Reader, writer: Writer, data: bytes
     ) -> tuple[int, dict[str, str]]:
         """Write the request; read the answer's head."""
         try:
@@ -222,7 +318,7 @@ class Connection:
             raise _ClosedBeforeAnswer("the server reset the connection") from exc
 
     @staticmethod
-    async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
+    async def _read_head(reader: Reader) -> tuple[int, dict[str, str]]:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
         except asyncio.IncompleteReadError as exc:
@@ -235,7 +331,7 @@ class Connection:
 
     @staticmethod
     async def _read_body(
-        reader: asyncio.StreamReader, method: str, status: int, headers: dict[str, str]
+        reader: Reader, method: str, status: int, headers: dict[str, str]
     ) -> tuple[bytes, bool]:
         """The body and whether it ended with the connection (RFC 9112 §6.3's order)."""
         if method == "HEAD" or status in BODYLESS_STATUSES:
@@ -253,7 +349,7 @@ class Connection:
         return await reader.read(), True
 
     @staticmethod
-    async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    async def _read_chunked(reader: Reader) -> bytes:
         parts: list[bytes] = []
         while True:
             size_line = await reader.readuntil(b"\r\n")
@@ -285,10 +381,12 @@ async def _run_lean(
     concurrency: int,
     headers: dict[str, str],
     keep_alive: bool,
+    blocking: bool = False,
 ) -> LoadRun:
     tls = ssl.create_default_context() if base_url.startswith("https:") else None
     connections = [
-        Connection(base_url, headers, keep_alive=keep_alive, tls=tls) for _ in range(concurrency)
+        Connection(base_url, headers, keep_alive=keep_alive, tls=tls, blocking=blocking)
+        for _ in range(concurrency)
     ]
     samples: list[Sample] = []
     pending = iter(specs)
@@ -378,5 +476,7 @@ def run_load(
     Without keep-alive every request opens a new connection, so uvicorn workers sharing
     a socket each take a share (kept-alive connections stay with whoever accepted them).
     """
-    run = _run_httpx if client == "httpx" else _run_lean
-    return asyncio.run(run(base_url, specs, concurrency, headers, keep_alive))
+    if client == "httpx":
+        return asyncio.run(_run_httpx(base_url, specs, concurrency, headers, keep_alive))
+    blocking = client == "lean" and concurrency == 1
+    return asyncio.run(_run_lean(base_url, specs, concurrency, headers, keep_alive, blocking))

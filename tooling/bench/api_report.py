@@ -145,6 +145,15 @@ def _http_charts(result: ApiResult, out_dir: Path) -> tuple[str, str]:
     return latency_chart, breakdown_chart
 
 
+def worst_c1(result: ApiResult, action: str) -> tuple[float, float]:
+    """The highest overhead p50 and p99 of an action's concurrency-1 rows (NaN if none)."""
+    rows = [r for r in result.runs if r.action == action and r.concurrency == 1]
+    return (
+        max((r.overhead_p50 for r in rows), default=math.nan),
+        max((r.overhead_p99 for r in rows), default=math.nan),
+    )
+
+
 def floor_text(result: ApiResult) -> str:
     """What one bare Zendesk read costs through the same stack, and what guidance adds."""
     lines = []
@@ -226,8 +235,9 @@ def http_section(result: ApiResult, out_dir: Path) -> tuple[str, list[Verdict]]:
         f"{r.action} at {r.latency_ms} ms {fmt(r.overhead_p50, 1)} / {fmt(r.overhead_p99, 1)}"
         for r in c1
     )
-    p50 = max((r.overhead_p50 for r in c1), default=math.nan)
-    p99 = max((r.overhead_p99 for r in c1), default=math.nan)
+    # The Done-when names guidance; apply is held to the same bars in a row of its own.
+    p50, p99 = worst_c1(result, "guidance")
+    apply50, apply99 = worst_c1(result, "apply")
     # The issue's rule: the target, or the measured floor of a bare /healthz, the higher.
     p50_bar = max(OVERHEAD_P50_TARGET_MS, result.healthz_p50_ms)
     p99_bar = max(OVERHEAD_P99_TARGET_MS, result.healthz_p99_ms)
@@ -340,9 +350,11 @@ request; client CPU = the load generator's own CPU per request.
 p99 < {OVERHEAD_P99_TARGET_MS:g} ms, or the floor of a bare `/healthz` measured in the
 same run (p50 {fmt(result.healthz_p50_ms, 1)} ms, p99 {fmt(result.healthz_p99_ms, 1)} ms),
 whichever is higher: bars p50 {fmt(p50_bar, 1)} ms, p99 {fmt(p99_bar, 1)} ms.
-**Measured (worst action/latency at c=1):** p50 {fmt(p50, 1)} ms
+**Measured, guidance (worst latency at c=1):** p50 {fmt(p50, 1)} ms
 ({times_over(p50, p50_bar)} the bar), p99 {fmt(p99, 1)} ms ({times_over(p99, p99_bar)}):
-**{"met" if p50 < p50_bar and p99 < p99_bar else "missed"}**. Per row, p50 / p99 ms:
+**{"met" if p50 < p50_bar and p99 < p99_bar else "missed"}**. Apply, held to the same
+bars: p50 {fmt(apply50, 1)} ms, p99 {fmt(apply99, 1)} ms:
+**{"met" if apply50 < p50_bar and apply99 < p99_bar else "missed"}**. Per row, p50 / p99 ms:
 {per_row}. One worker serves
 **{fmt(one_worker, 1)} guidance requests/s** at 0 ms Zendesk latency (best concurrency
 above; target ≥ {RPS_TARGET:g}).
@@ -355,27 +367,30 @@ keeps Zendesk waits overlapping.
     text += "\n" + handled_text if handled_text else ""
     tls_text, tls_verdicts = tls_section(result.tls)
     text += "\n" + tls_text if tls_text else ""
-    guidance_run = result.find("guidance", 0, 1)
-    apply_run = result.find("apply", 0, 1)
-    split = (
-        f" (guidance {fmt(guidance_run.overhead_p50, 1)}, apply {fmt(apply_run.overhead_p50, 1)}"
-        " at 0 ms)"
-        if guidance_run and apply_run
-        else ""
+    by_latency = " / ".join(
+        f"{fmt(r.overhead_p50, 1)} at {r.latency_ms} ms"
+        for r in result.runs
+        if r.action == "guidance" and r.concurrency == 1
     )
     verdicts = [
         Verdict(
             "2 HTTP",
-            f"overhead c=1 p50 < {OVERHEAD_P50_TARGET_MS:g} ms (or the /healthz floor)",
-            f"{fmt(p50, 1)} ms worst{split}; floor {fmt(result.healthz_p50_ms, 1)} ms"
+            f"guidance overhead c=1 p50 < {OVERHEAD_P50_TARGET_MS:g} ms (or the /healthz floor)",
+            f"{fmt(p50, 1)} ms worst ({by_latency}); floor {fmt(result.healthz_p50_ms, 1)} ms"
             + (f"; old (gateway per request) {fmt(old.overhead_p50, 1)}" if old else ""),
             p50 < p50_bar,
         ),
         Verdict(
             "2 HTTP",
-            f"overhead c=1 p99 < {OVERHEAD_P99_TARGET_MS:g} ms (or the /healthz floor)",
-            f"{fmt(p99, 1)} ms; floor {fmt(result.healthz_p99_ms, 1)} ms",
+            f"guidance overhead c=1 p99 < {OVERHEAD_P99_TARGET_MS:g} ms (or the /healthz floor)",
+            f"{fmt(p99, 1)} ms worst; floor {fmt(result.healthz_p99_ms, 1)} ms",
             p99 < p99_bar,
+        ),
+        Verdict(
+            "2 HTTP",
+            "apply overhead c=1 p50 / p99, held to the same bars (not in the Done-when)",
+            f"{fmt(apply50, 1)} / {fmt(apply99, 1)} ms worst",
+            apply50 < p50_bar and apply99 < p99_bar,
         ),
         Verdict(
             "2 HTTP",

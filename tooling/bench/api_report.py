@@ -165,8 +165,8 @@ def floor_text(result: ApiResult) -> str:
             f"at {floor.latency_ms} ms the floor is {fmt(floor.overhead_p50, 1)} / "
             f"{fmt(floor.overhead_p99, 1)} ms p50 / p99 and guidance "
             f"{fmt(guidance.overhead_p50, 1)} / {fmt(guidance.overhead_p99, 1)} ms "
-            f"({fmt(guidance.calls_per_action, 2)} Zendesk calls per load): Guidepost's own "
-            f"share {fmt(guidance.overhead_p50 - floor.overhead_p50, 1)} ms at p50"
+            f"({fmt(guidance.calls_per_action, 2)} Zendesk calls per load): the p50s differ "
+            f"by {fmt(guidance.overhead_p50 - floor.overhead_p50, 1)} ms"
         )
     text = ""
     if lines:
@@ -282,9 +282,10 @@ TLS handshake ("Connections that live" below counts them).
 `guidepost emulator` does, rate limit lifted), the backend under uvicorn
 (`python -m tooling.bench.server`: the same `create_app`, settings from `GUIDEPOST_*`
 and uvicorn options as `guidepost serve`, access log written as in production) and the
-load generator (this process, `tooling/bench/load.py`: a lean HTTP/1.1 client on asyncio
-streams with one kept-alive connection per concurrent request, closed loop, a fresh JWT
-per run; the httpx client of earlier reports is kept as a control below). Latency is
+load generator (this process, `tooling/bench/load.py`: a lean HTTP/1.1 client with one
+kept-alive connection per concurrent request, on a blocking socket at concurrency 1 and on
+asyncio streams above, closed loop, a fresh JWT per run; the clients of earlier reports
+are kept as a control below). Latency is
 injected by the emulator's fault API (`{{"kind": "latency", "ms": 150, "method": "*",
 "path": ".*"}}`) on every Zendesk request. Guidance runs cycle over all
 {sum(c.tickets for c in result.calls if c.action == "guidance")} demo tickets (the ticket

@@ -181,8 +181,8 @@ def remaining_section(results: Results) -> str:
      code) shows how much of that is the stack's: {fmt(f150, 1)} ms p50 at 150 ms against
      {fmt(f0, 1)} ms at 0 ms, so at 150 ms the floor alone leaves
      {fmt(OVERHEAD_P50_TARGET_MS - f150, 1)} ms of the {OVERHEAD_P50_TARGET_MS:g} ms bar for
-     everything Guidepost does (guidance's own share: {fmt(g150 - f150, 1)} ms at 150 ms,
-     {fmt(g0 - f0, 1)} ms at 0 ms).
+     everything Guidepost does (guidance's p50 is {fmt(g150 - f150, 1)} ms above the floor's
+     at 150 ms, {fmt(g0 - f0, 1)} ms at 0 ms, where caches stay warm).
   2. **Apply** does more per request than guidance (a ledger claim and list for an
      eligible 강콜, one safe write built, sent and checked, the note rendered): its CPU per
      request is about twice a guidance's.

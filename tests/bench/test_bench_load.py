@@ -13,6 +13,7 @@ import asyncio
 import json
 import socket
 import ssl
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -296,6 +297,22 @@ def test_the_blocking_stream_reads_as_asyncio_streams_do() -> None:
         asyncio.run(reads())
     finally:
         theirs.close()
+    ours3, theirs3 = socket.socketpair()
+    late = BlockingStream(ours3, limit=8)
+
+    async def past_the_limit() -> None:
+        theirs3.sendall(b"0123456789abcdef\r\n")  # the separator arrives, past the limit
+        with pytest.raises(asyncio.LimitOverrunError):
+            await late.readuntil(b"\r\n")
+        late.deadline = time.monotonic() + 0.05  # nothing more comes: the deadline ends it
+        with pytest.raises(TimeoutError):
+            await late.readexactly(1000)
+
+    try:
+        asyncio.run(past_the_limit())
+    finally:
+        theirs3.close()
+        late.close()
     ours2, theirs2 = socket.socketpair()
     theirs2.close()
     with pytest.raises(ConnectionResetError):  # a peer gone: what the client retries on

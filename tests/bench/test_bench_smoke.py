@@ -130,12 +130,20 @@ def test_http_section_counts_zendesk_calls(emulator: EmulatorProcess, results: R
         (0, 1, 4),
         (150, 1, 2),
     ]
-    for floor in api.read_floor:
+    for latency, floor in zip((0, 150), api.read_floor, strict=True):
+        # Alternating rounds with guidance at c=1: every request of both lists was sent.
+        guidance = api.find("guidance", latency, 1)
+        assert guidance is not None
+        assert guidance.requests == TINY_HTTP[latency][1] == floor.requests
+        assert guidance.header_calls_per_action == pytest.approx(guidance.calls_per_action)
         assert floor.errors == 0
         assert floor.calls_per_action == floor.header_calls_per_action == 1
         if floor.latency_ms == 150:
             assert floor.mean_zendesk >= 150 * 0.99
     assert api.grown_store is not None
+    assert api.pool_tickets == sum(
+        max(2, int(n * 0.6)) for c in TINY_HTTP.values() for n in c.values()
+    )
     assert (api.grown_store.action, api.grown_store.latency_ms, api.grown_store.errors) == (
         "guidance",
         0,

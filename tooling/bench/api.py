@@ -22,6 +22,7 @@ LATENCIES_MS = (0, 150)
 CONCURRENCY = (1, 16, 64)
 ACTIONS = ("guidance", "apply")
 READ_FLOOR = "zendesk read"  # the floor's action name in the tables
+ALTERNATING_ROUNDS = 4  # guidance and the floor at c=1: rounds of each, alternating
 OVERHEAD_P50_TARGET_MS = 3.0
 OVERHEAD_P99_TARGET_MS = 10.0
 RPS_TARGET = 150.0  # guidance requests/s, one worker, 0 ms Zendesk latency
@@ -130,8 +131,9 @@ class ApiResult:
     clients: list[ClientControl] = field(default_factory=list)
     # One bare Zendesk read through the same stack, c=1, per latency (the stack's floor).
     read_floor: list[ApiRun] = field(default_factory=list)
-    # Guidance at c=1, lowest latency, again after the apply runs grew the emulator's store.
+    # Guidance at c=1, 0 ms, again after the apply runs grew the emulator's store.
     grown_store: ApiRun | None = None
+    pool_tickets: int = 0  # tickets the apply runs created before that control
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON."""
@@ -148,6 +150,7 @@ class ApiResult:
             "clients": [control.to_json() for control in self.clients],
             "read_floor": [run.to_json() for run in self.read_floor],
             "grown_store": None if self.grown_store is None else self.grown_store.to_json(),
+            "pool_tickets": self.pool_tickets,
         }
 
     def find(self, action: str, latency: int, concurrency: int) -> ApiRun | None:
@@ -261,12 +264,61 @@ def _row(
     run = measure(
         emulator, backend, specs, action=action, latency_ms=latency, concurrency=concurrency
     )
+    _progress(run, progress)
+    return run
+
+
+def _progress(run: ApiRun, progress: Any) -> None:
+    """One row's progress line."""
     progress(
-        f"  {action:8s} {latency:3d} ms c={concurrency:<2d} n={run.requests:<5d} "
+        f"  {run.action:8s} {run.latency_ms:3d} ms c={run.concurrency:<2d} n={run.requests:<5d} "
         f"{run.rps:7.1f} req/s  p50 {run.total_p50:7.1f} ms  "
         f"overhead p50 {run.overhead_p50:6.1f} ms  calls {run.calls_per_action:.2f}"
     )
-    return run
+
+
+def measure_alternating(
+    emulator: EmulatorProcess,
+    backend: BackendProcess,
+    specs: tuple[Sequence[RequestSpec], Sequence[RequestSpec]],
+    actions: tuple[str, str],
+    latency: int,
+    rounds: int = ALTERNATING_ROUNDS,
+) -> tuple[ApiRun, ApiRun]:
+    """Two request lists at concurrency 1 in alternating rounds; a row for each."""
+    headers = auth_headers(emulator)
+    parts: tuple[list[LoadRun], list[LoadRun]] = ([], [])
+    calls, cpu = [0, 0], [0.0, 0.0]
+    for index in range(rounds):
+        for which in (0, 1) if index % 2 == 0 else (1, 0):
+            chunk = specs[which][index::rounds]
+            if not chunk:
+                continue
+            emulator.reset_counters()
+            before = backend.cpu_seconds()
+            parts[which].append(run_load(backend.url, chunk, 1, headers))
+            cpu[which] += backend.cpu_seconds() - before
+            calls[which] += int(emulator.counters()["total"])
+    rows = []
+    for which in (0, 1):
+        merged = LoadRun(
+            samples=[sample for part in parts[which] for sample in part.samples],
+            wall_seconds=sum(part.wall_seconds for part in parts[which]),
+            client_cpu_seconds=sum(part.client_cpu_seconds for part in parts[which]),
+        )
+        row = summarize(
+            merged,
+            action=actions[which],
+            latency_ms=latency,
+            concurrency=1,
+            emulator_calls=calls[which],
+            variant=backend.variant,
+            workers=backend.workers,
+        )
+        count = len(specs[which])
+        row.backend_cpu_ms = cpu[which] * 1000 / count if count else math.nan
+        rows.append(row)
+    return rows[0], rows[1]
 
 
 def count_calls(
@@ -339,27 +391,33 @@ def run_api(
         result.healthz_p99_ms = percentile([s.total_ms for s in healthz.samples], 99)
         result.healthz_client_cpu_ms = healthz.client_cpu_seconds * 1000 / len(probes)
         # Guidance rows and the floor first, on the demo store: the emulator's search
-        # scans its whole store (Zendesk's is an index), so the apply pools (thousands of
-        # tickets) would make each 원콜 load's search cost the emulator CPU on the cores the
-        # backend shares, and the backend's caches with it. The control below measures it.
+        # scans its whole store (Zendesk's is an index), so the apply pools would grow what
+        # each 원콜 load's search scans. The control at the end repeats guidance after them.
         for latency in sizes:
             emulator.set_latency(latency)
             for concurrency, count in sizes[latency].items():
                 specs = guidance_specs(emulator.ticket_ids, count)
-                result.runs.append(
-                    _row(emulator, backend, specs, "guidance", latency, concurrency, progress)
+                if concurrency != 1:
+                    result.runs.append(
+                        _row(emulator, backend, specs, "guidance", latency, concurrency, progress)
+                    )
+                    continue
+                # The stack's floor for one Zendesk call, in rounds alternating with
+                # guidance's: the machine's drift falls on both alike.
+                floor_specs = read_floor_specs(emulator.ticket_ids, count)
+                guidance, floor = measure_alternating(
+                    emulator, backend, (specs, floor_specs), ("guidance", READ_FLOOR), latency
                 )
-            if 1 in sizes[latency]:
-                # The stack's floor for one Zendesk call at this latency (no Guidepost code).
-                specs = read_floor_specs(emulator.ticket_ids, sizes[latency][1])
-                result.read_floor.append(
-                    _row(emulator, backend, specs, READ_FLOOR, latency, 1, progress)
-                )
+                for run in (guidance, floor):
+                    _progress(run, progress)
+                result.runs.append(guidance)
+                result.read_floor.append(floor)
             emulator.set_latency(0)
         for latency in sizes:
             for concurrency, count in sizes[latency].items():
                 # Made at 0 ms latency, each pool just before its run.
                 pool = factory.create(max(2, int(count * APPLY_SHARE[latency])))
+                result.pool_tickets += len(pool)
                 specs = [apply_spec(target) for target in pool]
                 emulator.set_latency(latency)
                 result.runs.append(
@@ -367,11 +425,10 @@ def run_api(
                 )
                 emulator.set_latency(0)
         result.runs.sort(key=lambda r: (r.latency_ms, ACTIONS.index(r.action), r.concurrency))
-        if 1 in sizes[min(sizes)]:
-            # Control: guidance at c=1 and the lowest latency again, on the store as the
-            # apply pools left it.
-            specs = guidance_specs(emulator.ticket_ids, sizes[min(sizes)][1])
-            result.grown_store = _row(emulator, backend, specs, "guidance", min(sizes), 1, progress)
+        if 1 in sizes.get(0, {}):
+            # Control: guidance at c=1 and 0 ms again, on the store the apply pools grew.
+            specs = guidance_specs(emulator.ticket_ids, sizes[0][1])
+            result.grown_store = _row(emulator, backend, specs, "guidance", 0, 1, progress)
     # Controls, measured back to back: the instrumented server again, the unmodified
     # `guidepost serve`, and the what-if of the old code: a new gateway per request.
     count = sizes[min(sizes)][min(sizes[min(sizes)])]
@@ -384,13 +441,13 @@ def run_api(
             result.what_if.append(run)
     # The load client's own share: the lean client against httpx, alternating rounds.
     with BackendProcess(emulator) as backend:
-        guidance = guidance_specs(emulator.ticket_ids, min(count, CLIENT_CONTROL_MAX))
-        run_load(backend.url, guidance[:36], 1, auth_headers(emulator))  # warm up
+        control_specs = guidance_specs(emulator.ticket_ids, min(count, CLIENT_CONTROL_MAX))
+        run_load(backend.url, control_specs[:36], 1, auth_headers(emulator))  # warm up
         low = sizes[min(sizes)]
         result.clients = compare_clients(
             backend.url,
             auth_headers(emulator),
-            guidance,
+            control_specs,
             rounds=2 if quick else 3,
             parallel=PARALLEL if PARALLEL in low else max(low),
             progress=progress,

@@ -1,7 +1,7 @@
 """Control of section 2: the lean load client against the clients of earlier reports.
 
-The same backend process answers each, in alternating rounds (lean first, then httpx
-first, …), so drift on a shared machine falls on all alike. Figures per client: a bare
+The same backend process answers each, in rounds whose order rotates (each client first
+in turn), so drift on a shared machine falls on all alike. Figures per client: a bare
 `/healthz` (the floor), guidance at concurrency 1 (total and overhead), guidance at
 concurrency 16 (throughput), and the client's own CPU per request in each.
 """
@@ -106,7 +106,9 @@ def compare_clients(
     controls = {client: ClientControl(client, parallel=parallel) for client in CLIENTS}
     probes = [RequestSpec("GET", "/healthz")] * len(guidance)
     for index in range(rounds):
-        order: list[Client] = list(CLIENTS if index % 2 == 0 else reversed(CLIENTS))
+        # Rotated: each client takes each position in turn (reversing would pin the middle).
+        shift = index % len(CLIENTS)
+        order: list[Client] = [*CLIENTS[shift:], *CLIENTS[:shift]]
         for client in order:
             controls[client].add(
                 run_load(url, probes, 1, headers, client=client),
@@ -168,7 +170,7 @@ def clients_text(controls: list[ClientControl]) -> str:
     per_round = first.guidance_requests // max(first.rounds, 1)
     return f"""
 **Control, load client: lean vs asyncio vs httpx.** The instrumented server, warmed up,
-answers each client in {first.rounds} alternating rounds ({per_round}
+answers each client in {first.rounds} rounds of rotating order ({per_round}
 `/healthz`, as many guidance requests at concurrency 1 and twice as many at
 concurrency N = {first.parallel} per round and client). Client CPU = this process's CPU per
 request in each run (`time.process_time`); it runs on the same two cores as the

@@ -140,10 +140,11 @@ def parse_head(head: bytes) -> tuple[int, dict[str, str]]:
 class BlockingStream:
     """A socket read and written in the calling thread, with the stream calls the client makes.
 
-    Its coroutines never suspend: each read waits in `recv()` itself, so an answer wakes
+    Its coroutines never suspend: each read waits on the socket itself, so an answer wakes
     the client directly instead of through an event loop (epoll, callbacks, a future, the
     task), a cost on an idle machine that is the client's, not the server's. One request
-    in flight per thread only (concurrency 1).
+    in flight per thread only (concurrency 1). `deadline` (a `time.monotonic()` instant)
+    bounds a request's reads and writes together, as `asyncio.timeout` bounds a streamed one.
     """
 
     def __init__(self, sock: socket.socket, limit: int) -> None:
@@ -151,12 +152,25 @@ class BlockingStream:
         self._limit = limit
         self._buffer = bytearray()
         self._eof = False
+        self.deadline: float | None = None
+
+    def _time_left(self) -> None:
+        """Give the next socket call what is left of the deadline (TimeoutError when none)."""
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no answer in time")
+            self._sock.settimeout(left)
 
     def _fill(self) -> bool:
         """Read what has arrived (waiting for it); False at the end of the stream."""
         if self._eof:
             return False
-        chunk = self._sock.recv(65536)
+        self._time_left()
+        try:
+            chunk = self._sock.recv(65536)
+        except ssl.SSLEOFError:  # a TLS peer gone without close_notify: the end, as asyncio
+            chunk = b""
         if not chunk:
             self._eof = True
             return False
@@ -173,6 +187,8 @@ class BlockingStream:
         start = 0
         while True:
             found = self._buffer.find(separator, start)
+            if found > self._limit:
+                raise asyncio.LimitOverrunError("separator found past the limit", found)
             if found >= 0:
                 return self._take(found + len(separator))
             if len(self._buffer) > self._limit:
@@ -196,9 +212,10 @@ class BlockingStream:
 
     def write(self, data: bytes) -> None:
         """Send all of `data` (a peer gone is a reset, as asyncio's read reports it)."""
+        self._time_left()
         try:
             self._sock.sendall(data)
-        except BrokenPipeError as exc:
+        except (BrokenPipeError, ConnectionAbortedError, ssl.SSLEOFError) as exc:
             raise ConnectionResetError("the server closed the connection") from exc
 
     def close(self) -> None:
@@ -246,6 +263,7 @@ class Connection:
         self._reader: Reader | None = None
         self._writer: Writer | None = None
         self.opened = 0  # connections opened so far
+        self._deadline: float | None = None  # the current request's, on a blocking stream
 
     def encode(self, method: str, path: str, body: dict[str, Any] | None) -> bytes:
         """The request's bytes: request line, headers, and a JSON body with its length."""
@@ -279,6 +297,10 @@ class Connection:
         self.opened += 1
         return reader, writer
 
+    def start(self, seconds: float) -> None:
+        """Bound the next request on a blocking stream (asyncio's streams: the caller's timeout)."""
+        self._deadline = time.monotonic() + seconds
+
     async def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Answer:
         """Send one request and read its whole answer."""
         return await self.send(method, self.encode(method, path, body))
@@ -311,6 +333,8 @@ class Connection:
         self, reader: Reader, writer: Writer, data: bytes
     ) -> tuple[int, dict[str, str]]:
         """Write the request; read the answer's head."""
+        if isinstance(writer, BlockingStream):
+            writer.deadline = self._deadline
         try:
             writer.write(data)
             return await self._read_head(reader)
@@ -395,6 +419,8 @@ async def _run_lean(
         for spec in pending:
             data = connection.encode(spec.method, spec.path, spec.body)
             started = time.perf_counter()
+            # A blocking stream never yields to the loop, so it keeps its own deadline.
+            connection.start(REQUEST_TIMEOUT_SECONDS)
             async with asyncio.timeout(REQUEST_TIMEOUT_SECONDS):
                 answer = await connection.send(spec.method, data)
             total = (time.perf_counter() - started) * 1000

@@ -141,6 +141,7 @@ def test_http_section_counts_zendesk_calls(emulator: EmulatorProcess, results: R
         if floor.latency_ms == 150:
             assert floor.mean_zendesk >= 150 * 0.99
     assert api.grown_store is not None
+    assert api.grown_store_parallel is None  # TINY_HTTP has no c=16 row to compare with
     assert api.pool_tickets == sum(
         max(2, int(n * 0.6)) for c in TINY_HTTP.values() for n in c.values()
     )

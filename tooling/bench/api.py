@@ -134,6 +134,7 @@ class ApiResult:
     # Guidance at c=1, 0 ms, again after the apply runs grew the emulator's store.
     grown_store: ApiRun | None = None
     pool_tickets: int = 0  # tickets the apply runs created before that control
+    grown_store_parallel: ApiRun | None = None  # the same at concurrency PARALLEL
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON."""
@@ -151,6 +152,9 @@ class ApiResult:
             "read_floor": [run.to_json() for run in self.read_floor],
             "grown_store": None if self.grown_store is None else self.grown_store.to_json(),
             "pool_tickets": self.pool_tickets,
+            "grown_store_parallel": (
+                None if self.grown_store_parallel is None else self.grown_store_parallel.to_json()
+            ),
         }
 
     def find(self, action: str, latency: int, concurrency: int) -> ApiRun | None:
@@ -425,10 +429,15 @@ def run_api(
                 )
                 emulator.set_latency(0)
         result.runs.sort(key=lambda r: (r.latency_ms, ACTIONS.index(r.action), r.concurrency))
-        if 1 in sizes.get(0, {}):
-            # Control: guidance at c=1 and 0 ms again, on the store the apply pools grew.
-            specs = guidance_specs(emulator.ticket_ids, sizes[0][1])
-            result.grown_store = _row(emulator, backend, specs, "guidance", 0, 1, progress)
+        # Control: guidance at 0 ms again, on the store the apply pools grew: at c=1, and at
+        # the throughput row's concurrency (where the emulator's CPU competes with the backend).
+        for concurrency in sorted({1, PARALLEL} & set(sizes.get(0, {}))):
+            specs = guidance_specs(emulator.ticket_ids, sizes[0][concurrency])
+            row = _row(emulator, backend, specs, "guidance", 0, concurrency, progress)
+            if concurrency == 1:
+                result.grown_store = row
+            else:
+                result.grown_store_parallel = row
     # Controls, measured back to back: the instrumented server again, the unmodified
     # `guidepost serve`, and the what-if of the old code: a new gateway per request.
     count = sizes[min(sizes)][min(sizes[min(sizes)])]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hop_counter import HopCounter
 from pydantic import SecretStr
 from starlette.exceptions import StarletteDeprecationWarning
 
@@ -39,6 +41,8 @@ __all__ = [
     "Seeded",
     "TestClient",
     "access_calls",
+    "assert_answered_in_a_thread",
+    "assert_rate_limited_at_once",
     "emulator_calls",
     "guidance",
     "production_client",
@@ -119,3 +123,48 @@ def emulator_calls(seeded: Seeded) -> int:
     """Requests the emulator answered so far."""
     total: int = seeded.emulator.store.counters()["total"]
     return total
+
+
+def assert_rate_limited_at_once(
+    client: TestClient,
+    seeded: Seeded,
+    capsys: pytest.CaptureFixture[str],
+    ticket_id: int,
+    path: str,
+    calls: int,
+) -> None:
+    """A 429 past the wait budget on GETs of `path`: 503 with its Retry-After, no wait, `calls`."""
+    seeded.emulator.store.set_faults(
+        [{"kind": "rate_limit", "retry_after": 45, "method": "GET", "path": path}]
+    )
+    before = emulator_calls(seeded)
+    started = time.monotonic()
+    answer = guidance(client, seeded, ticket_id)
+    assert time.monotonic() - started < 1.0
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "45"
+    assert emulator_calls(seeded) - before == calls
+    assert access_calls(capsys) == [calls]
+
+
+def assert_answered_in_a_thread(
+    client: TestClient,
+    seeded: Seeded,
+    capsys: pytest.CaptureFixture[str],
+    hops: HopCounter,
+    ticket_id: int,
+    expected: Any,
+    *,
+    calls: int,
+    waited: bool,
+) -> None:
+    """After one failed loop attempt: the same answer, `calls` counted, one hop (a 429 sat out)."""
+    before_calls, before_hops = emulator_calls(seeded), hops.hops
+    started = time.monotonic()
+    answer = guidance(client, seeded, ticket_id)
+    assert (answer.status_code, answer.json()) == (expected.status_code, expected.json())
+    assert emulator_calls(seeded) - before_calls == calls
+    assert access_calls(capsys) == [calls]
+    assert hops.hops - before_hops == 1
+    if waited:
+        assert time.monotonic() - started >= 1.0  # Retry-After sat out before the retry

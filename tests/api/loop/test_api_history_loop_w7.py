@@ -11,7 +11,6 @@ on the loop that a claim made stale before the load used it is never cached.
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
@@ -20,7 +19,8 @@ from seeded_app import (
     Seeded,
     TestClient,
     access_calls,
-    emulator_calls,
+    assert_answered_in_a_thread,
+    assert_rate_limited_at_once,
     guidance,
 )
 
@@ -151,15 +151,10 @@ def test_a_failed_loop_history_read_is_made_again_in_a_thread(
         unreadable_on_loop(monkeypatch, path)
     else:
         seeded.emulator.store.set_faults([{**fault, "method": "GET", "path": path, "times": 1}])
-    before_calls, before_hops = emulator_calls(seeded), hops.hops
-    started = time.monotonic()
-    answer = guidance(client, seeded, ticket_id)
-    assert (answer.status_code, answer.json()) == (expected.status_code, expected.json())
-    assert emulator_calls(seeded) - before_calls == 4
-    assert access_calls(capsys) == [4]
-    assert hops.hops - before_hops == 1
-    if fault["kind"] == "rate_limit":
-        assert time.monotonic() - started >= 1.0  # Retry-After sat out before the retry
+    waited = fault["kind"] == "rate_limit"
+    assert_answered_in_a_thread(
+        client, seeded, capsys, hops, ticket_id, expected, calls=4, waited=waited
+    )
     cache = read_cache(client)
     assert len(cache.ledger) == len(cache.search) == 1  # both reads kept, from either path
 
@@ -169,17 +164,8 @@ def test_a_long_rate_limit_on_the_ledger_is_503_at_once(
 ) -> None:
     """A 429 past the wait budget on the loop's ledger read: 503, no wait, no more calls."""
     ticket_id = history_ticket(client, seeded, capsys)
-    seeded.emulator.store.set_faults(
-        [{"kind": "rate_limit", "retry_after": 45, "method": "GET", "path": LEDGER_PATH}]
-    )
-    before = emulator_calls(seeded)
-    started = time.monotonic()
-    answer = guidance(client, seeded, ticket_id)
-    assert time.monotonic() - started < 1.0
-    assert answer.status_code == 503
-    assert answer.headers["retry-after"] == "45"
-    assert emulator_calls(seeded) - before == 2
-    assert access_calls(capsys) == [2]
+    # The ticket read, then the ledger's one attempt.
+    assert_rate_limited_at_once(client, seeded, capsys, ticket_id, LEDGER_PATH, calls=2)
 
 
 @pytest.mark.parametrize("change", ["drop", "clear"])

@@ -271,23 +271,23 @@ class _GuidanceView(_View):
 
     def list_reconnections(self, origin_call_id: str) -> list[ReconnectionRecord]:
         """The ledger read ahead for this load (once), else as any view reads it."""
-        early = self._read_ahead("list_reconnections", origin_call_id)
-        if early is None:
-            return super().list_reconnections(origin_call_id)
-        self._cache.ledger.put(origin_call_id, early.items, early.read_at)
-        return list(early.items)
+        return self._read_ahead(
+            "list_reconnections", origin_call_id, self._cache.ledger, super().list_reconnections
+        )
 
     def search_tickets(self, query: str) -> list[TicketRecord]:
         """The search read ahead for this load (once), else as any view reads it."""
-        early = self._read_ahead("search_tickets", query)
-        if early is None:
-            return super().search_tickets(query)
-        self._cache.search.put(query, early.items, early.read_at)
-        return list(early.items)
+        return self._read_ahead("search_tickets", query, self._cache.search, super().search_tickets)
 
-    def _read_ahead(self, name: str, argument: str) -> HistoryRead | None:
+    def _read_ahead(
+        self, name: str, argument: str, kept: TtlCache[Any], read: Callable[[str], list[Any]]
+    ) -> list[Any]:
         # Once: a second such call of this load reads Zendesk, as the record's does.
-        return None if self.history is None else self.history.pop((name, argument), None)
+        early = None if self.history is None else self.history.pop((name, argument), None)
+        if early is None:
+            return read(argument)
+        kept.put(argument, early.items, early.read_at)
+        return list(early.items)
 
     def get_ticket(self, ticket_id: int) -> TicketRecord:
         """Read the ticket (always), and keep the record for a following apply."""

@@ -117,6 +117,13 @@ def floor_app(gateway: object) -> FastAPI:
     return app
 
 
+async def get_floor(app: FastAPI) -> httpx.Response:
+    """GET the floor route of ticket 1 in process."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        return await client.get(READ_FLOOR_PATH.format(ticket_id=1))
+
+
 def test_the_read_floor_route_makes_one_loop_read_and_nothing_else() -> None:
     """The stack's floor: one GET of the ticket on the event loop, answered as id + updated_at."""
     seen: list[bytes] = []
@@ -130,10 +137,8 @@ def test_the_read_floor_route_makes_one_loop_read_and_nothing_else() -> None:
         app = floor_app(gateway)
 
         async def work() -> httpx.Response:
-            transport = httpx.ASGITransport(app=app)
             try:
-                async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                    return await client.get(READ_FLOOR_PATH.format(ticket_id=1))
+                return await get_floor(app)
             finally:
                 gateway.loop_wire.close()
 
@@ -146,12 +151,5 @@ def test_the_read_floor_route_makes_one_loop_read_and_nothing_else() -> None:
 
 def test_the_read_floor_refuses_a_gateway_without_a_loop_read() -> None:
     """A gateway with no event-loop read (a fake) measures nothing: 502, not a floor."""
-    app = floor_app(object())
-
-    async def work() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            return await client.get(READ_FLOOR_PATH.format(ticket_id=1))
-
-    response = asyncio.run(work())
+    response = asyncio.run(get_floor(floor_app(object())))
     assert response.status_code == 502

@@ -225,6 +225,53 @@ def summarize(
     )
 
 
+@dataclass
+class _Tally:
+    """One row's load runs, with the emulator's calls and the backend's CPU during them."""
+
+    parts: list[LoadRun] = field(default_factory=list)
+    calls: int = 0
+    cpu_seconds: float = 0.0
+
+    def run(
+        self,
+        emulator: EmulatorProcess,
+        backend: BackendProcess,
+        specs: Sequence[RequestSpec],
+        concurrency: int,
+        keep_alive: bool = True,
+    ) -> None:
+        """Send `specs`, counting the emulator's requests and the backend's CPU meanwhile."""
+        headers = auth_headers(emulator)
+        emulator.reset_counters()
+        before = backend.cpu_seconds()
+        self.parts.append(run_load(backend.url, specs, concurrency, headers, keep_alive=keep_alive))
+        self.cpu_seconds += backend.cpu_seconds() - before
+        self.calls += int(emulator.counters()["total"])
+
+    def row(
+        self, backend: BackendProcess, *, action: str, latency_ms: int, concurrency: int
+    ) -> ApiRun:
+        """The runs so far as one table row."""
+        merged = LoadRun(
+            samples=[sample for part in self.parts for sample in part.samples],
+            wall_seconds=sum(part.wall_seconds for part in self.parts),
+            client_cpu_seconds=sum(part.client_cpu_seconds for part in self.parts),
+        )
+        summary = summarize(
+            merged,
+            action=action,
+            latency_ms=latency_ms,
+            concurrency=concurrency,
+            emulator_calls=self.calls,
+            variant=backend.variant,
+            workers=backend.workers,
+        )
+        requests = len(merged.samples)
+        summary.backend_cpu_ms = self.cpu_seconds * 1000 / requests if requests else math.nan
+        return summary
+
+
 def measure(
     emulator: EmulatorProcess,
     backend: BackendProcess,
@@ -236,23 +283,9 @@ def measure(
     keep_alive: bool = True,
 ) -> ApiRun:
     """Run the specs and count the emulator's requests during the run."""
-    headers = auth_headers(emulator)
-    emulator.reset_counters()
-    cpu_before = backend.cpu_seconds()
-    run = run_load(backend.url, specs, concurrency, headers, keep_alive=keep_alive)
-    backend_cpu = backend.cpu_seconds() - cpu_before
-    calls = int(emulator.counters()["total"])
-    summary = summarize(
-        run,
-        action=action,
-        latency_ms=latency_ms,
-        concurrency=concurrency,
-        emulator_calls=calls,
-        variant=backend.variant,
-        workers=backend.workers,
-    )
-    summary.backend_cpu_ms = backend_cpu * 1000 / len(specs) if specs else math.nan
-    return summary
+    tally = _Tally()
+    tally.run(emulator, backend, specs, concurrency, keep_alive)
+    return tally.row(backend, action=action, latency_ms=latency_ms, concurrency=concurrency)
 
 
 def _row(
@@ -290,39 +323,17 @@ def measure_alternating(
     rounds: int = ALTERNATING_ROUNDS,
 ) -> tuple[ApiRun, ApiRun]:
     """Two request lists at concurrency 1 in alternating rounds; a row for each."""
-    headers = auth_headers(emulator)
-    parts: tuple[list[LoadRun], list[LoadRun]] = ([], [])
-    calls, cpu = [0, 0], [0.0, 0.0]
+    tallies = (_Tally(), _Tally())
     for index in range(rounds):
         for which in (0, 1) if index % 2 == 0 else (1, 0):
             chunk = specs[which][index::rounds]
-            if not chunk:
-                continue
-            emulator.reset_counters()
-            before = backend.cpu_seconds()
-            parts[which].append(run_load(backend.url, chunk, 1, headers))
-            cpu[which] += backend.cpu_seconds() - before
-            calls[which] += int(emulator.counters()["total"])
-    rows = []
-    for which in (0, 1):
-        merged = LoadRun(
-            samples=[sample for part in parts[which] for sample in part.samples],
-            wall_seconds=sum(part.wall_seconds for part in parts[which]),
-            client_cpu_seconds=sum(part.client_cpu_seconds for part in parts[which]),
-        )
-        row = summarize(
-            merged,
-            action=actions[which],
-            latency_ms=latency,
-            concurrency=1,
-            emulator_calls=calls[which],
-            variant=backend.variant,
-            workers=backend.workers,
-        )
-        count = len(specs[which])
-        row.backend_cpu_ms = cpu[which] * 1000 / count if count else math.nan
-        rows.append(row)
-    return rows[0], rows[1]
+            if chunk:
+                tallies[which].run(emulator, backend, chunk, 1)
+    first, second = (
+        tally.row(backend, action=action, latency_ms=latency, concurrency=1)
+        for tally, action in zip(tallies, actions, strict=True)
+    )
+    return first, second
 
 
 def count_calls(

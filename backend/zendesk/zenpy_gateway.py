@@ -334,9 +334,8 @@ class ZenpyGateway(GatewayTransport):
                 return NowaitList(None, calls, where)
             try:
                 found, following = page(response.json())
-            except (
-                Exception
-            ):  # any unreadable page (e.g. OverflowError): the blocking path names it
+            # Any unreadable page (e.g. OverflowError): the blocking path names it.
+            except Exception:
                 return NowaitList(None, calls, where)
             items += found
             if following is None:

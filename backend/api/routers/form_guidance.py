@@ -17,7 +17,6 @@ from backend.api.routers.tickets import (
     answer_adapter,
     json_response,
 )
-from backend.api.schemas import TicketId
 from backend.form_guidance import FormState, form_guidance, read_form
 from backend.logs import bind_request
 from backend.service import TicketGuidance
@@ -96,11 +95,11 @@ router = APIRouter(tags=["tickets"])
     responses=document_problems(401, 403, 413, 422, 500, 502, 503),
 )
 async def read_form_guidance(
-    ticket_id: TicketId,
     body: Annotated[FormGuidanceRequest, Body()],
     ticket: AuthorizedTicket,
 ) -> Response:
     """Decide on the open form's values; Zendesk is read only for the reconnection history."""
+    ticket_id = ticket.ticket_id
     bind_request(ticket_id=ticket_id, source="form")
     form = FormState(
         custom_fields=read_form([entry.model_dump() for entry in body.custom_fields]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, NoReturn, cast
 
 from fastapi import APIRouter, Body, Depends, Request, Response
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.deps import (
@@ -59,32 +59,17 @@ class NoZendesk:
         return needed
 
 
-# The route's own validation of its ticket_id path parameter, for authorize_ticket.
-TICKET_ID = TypeAdapter(TicketId)
-
-
-def route_ticket_id(request: Request) -> int | None:
-    """The path's ticket id as the route validates it; None when the route will refuse it."""
-    try:
-        return TICKET_ID.validate_python(request.path_params.get("ticket_id"))
-    except ValidationError:
-        return None
-
-
-async def authorize_ticket(agent: SessionAgentDep, request: Request) -> TicketRequest:
+async def authorize_ticket(
+    ticket_id: TicketId, agent: SessionAgentDep, request: Request
+) -> TicketRequest:
     """The ticket's request, once Zendesk's permissions say the agent may see it (403 otherwise).
 
     Two dependencies instead of one per piece (FastAPI's solving costs per dependency):
     the session's scheme, and this one resolving the gateway and directory (overrides
     honoured); a cached permission is checked on the event loop, a Zendesk read in the
-    threadpool. The ticket id is read as the route reads it (FastAPI would validate a
-    declared one a second time).
+    threadpool. The path's ticket id is declared here, not on the routes: FastAPI validates
+    it once, and an invalid one is the route's 422 without this being called (nothing read).
     """
-    ticket_id = route_ticket_id(request)
-    if ticket_id is None:
-        # The route's own ticket_id validation answers 422 (with any body error) before
-        # its endpoint could see this: nothing is read or bound, as before.
-        return cast(TicketRequest, None)
     gateway, directory = await gateway_and_directory(request)
     bind_request(ticket_id=ticket_id)
     state = request.app.state
@@ -127,8 +112,9 @@ def json_response(model: BaseModel | Decision) -> Response:
     response_model=GuidanceResponse,
     responses=document_problems(401, 403, 404, 422, 500, 502, 503),
 )
-async def read_guidance(ticket_id: TicketId, ticket: AuthorizedTicket) -> Response:
+async def read_guidance(ticket: AuthorizedTicket) -> Response:
     """Read the ticket from Zendesk and return its decision and fingerprint."""
+    ticket_id = ticket.ticket_id
     cache = ticket.cache
     read_at = cache.records.now()
     # The ticket read on the event loop when the gateway can (one attempt; a 404 raises
@@ -183,11 +169,11 @@ async def read_guidance(ticket_id: TicketId, ticket: AuthorizedTicket) -> Respon
     responses=document_problems(401, 403, 404, 409, 413, 422, 500, 502, 503),
 )
 def apply_guidance(
-    ticket_id: TicketId,
     body: Annotated[ApplyRequest, Body()],
     ticket: AuthorizedTicket,
 ) -> Response:
     """Write tags, the agent's internal note and fields in one safe update; idempotent."""
+    ticket_id = ticket.ticket_id
     agent = ticket.agent
     result = apply_decision(
         # The guidance's ticket read if still current (safe_update guards it) and history;

@@ -2,7 +2,7 @@
 
 Why: a GET guidance whose ticket read blocks pays a threadpool hop (~0.25–0.5 ms CPU and
 two thread wake-ups) for it. This pool makes the same request, with the same bytes
-(`RawPath.prepare`) and the same answer reader (`wire.AnswerReader`), on the process's
+(`RawPath.prepare`) and the same answer reader (`wire_answer.AnswerReader`), on the process's
 event loop. What it does:
 
 - Per endpoint, up to `max_idle` idle connections kept alive; more concurrent requests
@@ -34,11 +34,11 @@ from typing import cast
 import httptools
 import requests
 
-from backend.zendesk.wire import (
+from backend.zendesk.wire import Endpoint
+from backend.zendesk.wire_answer import (
     MAX_HEAD_BYTES,
     AnswerReader,
     AnswerTooLargeError,
-    Endpoint,
     WireAnswer,
 )
 

@@ -202,7 +202,7 @@ def raw_headers(session: requests.Session) -> CaseInsensitiveDict[str]:
         auth = HTTPBasicAuth(*auth)
     if auth is not None:
         prepared = auth(prepared)
-    # Only the codings `wire.decode_body` undoes: requests' default grows with what is
+    # Only the codings `wire_answer.decode_body` undoes: requests' default grows with what is
     # installed (br with brotli, zstd on Python 3.14), and an answer in one of those
     # would reach json.loads still compressed.
     prepared.headers["Accept-Encoding"] = ACCEPT_ENCODING

@@ -63,7 +63,8 @@ from backend.zendesk.retries import (
     send_with_retries,
 )
 from backend.zendesk.shapes import Resource, error_for_status
-from backend.zendesk.wire import WireResponse, parse_json
+from backend.zendesk.wire import WireResponse
+from backend.zendesk.wire_answer import parse_json
 
 __all__ = ["NETWORK_ERRORS", "GatewayTransport", "RetryPolicy", "error_for_response"]
 

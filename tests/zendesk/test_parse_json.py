@@ -1,4 +1,4 @@
-"""wire.parse_json: orjson's speed, json.loads' answers (values, types, errors) for any input."""
+"""parse_json: orjson's speed, json.loads' answers (values, types, errors) for any input."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from backend.zendesk import wire
-from backend.zendesk.wire import WireAnswer, WireResponse, parse_json
+from backend.zendesk import wire_answer
+from backend.zendesk.wire import WireResponse
+from backend.zendesk.wire_answer import WireAnswer, parse_json
 
 
 def _same(left: Any, right: Any) -> bool:
@@ -155,7 +156,7 @@ def test_an_ordinary_answer_skips_json_loads(monkeypatch: pytest.MonkeyPatch) ->
     def refuse(document: bytes) -> Any:
         raise AssertionError("json.loads called")
 
-    monkeypatch.setattr(wire, "json", types.SimpleNamespace(loads=refuse))
+    monkeypatch.setattr(wire_answer, "json", types.SimpleNamespace(loads=refuse))
     document = b'{"ticket": {"id": 360000000001, "tags": ["a"], "subject": "\xec\x95\x88"}}'
     assert parse_json(document) == {
         "ticket": {"id": 360000000001, "tags": ["a"], "subject": "\uc548"}
@@ -164,7 +165,7 @@ def test_an_ordinary_answer_skips_json_loads(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_a_wire_response_parses_with_parse_json() -> None:
     """WireResponse.json(): parse_json's value; a body that is not JSON is a ValueError."""
-    headers = wire.Headers()
+    headers = wire_answer.Headers()
     good = WireResponse(WireAnswer(200, "OK", headers, b'{"n": 18446744073709551616}'), "u", None)
     assert good.json() == {"n": 18446744073709551616}
     bad = WireResponse(WireAnswer(200, "OK", headers, b"<html>"), "u", None)

@@ -16,17 +16,11 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend.zendesk import wire
+from backend.zendesk import wire, wire_answer
 from backend.zendesk.raw_path import raw_headers
 from backend.zendesk.retries import NETWORK_ERRORS
-from backend.zendesk.wire import (
-    AnswerTooLargeError,
-    Endpoint,
-    WireAnswer,
-    WireClient,
-    decode_body,
-    tls_context,
-)
+from backend.zendesk.wire import Endpoint, WireClient, tls_context
+from backend.zendesk.wire_answer import AnswerTooLargeError, WireAnswer, decode_body
 from tests.zendesk.wire_server import Action, ScriptedServer, answer
 from tooling.bench.tls import make_local_ca
 
@@ -281,7 +275,7 @@ def test_too_many_headers_are_refused() -> None:
 def test_an_oversized_body_is_refused_and_not_retried(
     monkeypatch: pytest.MonkeyPatch, announced: bool
 ) -> None:
-    monkeypatch.setattr(wire, "MAX_BODY_BYTES", 1000)
+    monkeypatch.setattr(wire_answer, "MAX_BODY_BYTES", 1000)
     big = b"x" * 5000
     head = answer(headers=["Transfer-Encoding: chunked"], body=b"", length=False)
     sent = answer(body=big) if announced else head + _chunked(big, 700)
@@ -291,7 +285,7 @@ def test_an_oversized_body_is_refused_and_not_retried(
 
 
 def test_a_compression_bomb_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(wire, "MAX_BODY_BYTES", 10_000)
+    monkeypatch.setattr(wire_answer, "MAX_BODY_BYTES", 10_000)
     bomb = gzip.compress(b"\0" * 1_000_000)
     with pytest.raises(AnswerTooLargeError):
         decode_body(bomb, "gzip")
@@ -368,7 +362,7 @@ def test_any_split_of_any_answer_reads_the_same(
         raw += _chunked(payload, chunk)
     else:
         raw = answer(body=payload, headers=headers, length=False)
-    reader = wire.AnswerReader(head_only=False)
+    reader = wire_answer.AnswerReader(head_only=False)
     points = sorted({min(cut, len(raw)) for cut in cuts} | {0, len(raw)})
     for start, end in itertools.pairwise(points):
         reader.parser.feed_data(raw[start:end])
@@ -418,7 +412,7 @@ def test_stray_bytes_after_a_complete_answer_keep_the_answer() -> None:
 
 def test_a_head_or_304_may_announce_a_large_length(monkeypatch: pytest.MonkeyPatch) -> None:
     """The body bound applies to bodies: a HEAD or 304 states the representation's length."""
-    monkeypatch.setattr(wire, "MAX_BODY_BYTES", 1000)
+    monkeypatch.setattr(wire_answer, "MAX_BODY_BYTES", 1000)
     with _always(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n") as server:
         assert _exchange(WireClient(), server, "HEAD").status == 200
     with _always(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5000\r\n\r\n") as server:
@@ -427,7 +421,7 @@ def test_a_head_or_304_may_announce_a_large_length(monkeypatch: pytest.MonkeyPat
 
 def test_a_read_answer_leaves_no_reference_cycle() -> None:
     """The reader lets go of its parser and chunks: a body does not wait for the collector."""
-    reader = wire.AnswerReader(head_only=False)
+    reader = wire_answer.AnswerReader(head_only=False)
     reader.parser.feed_data(answer(body=JSON))
     assert reader.answer().body == JSON
     assert (reader.parser, reader.chunks) == (None, [])
@@ -471,7 +465,7 @@ HEADER_VALUES = st.text(  # visible ASCII and obs-text (latin-1), inner spaces
 
 @settings(max_examples=200, deadline=None)
 @given(
-    fields=st.lists(st.tuples(HEADER_NAMES, HEADER_VALUES), max_size=wire.MAX_HEADERS - 1),
+    fields=st.lists(st.tuples(HEADER_NAMES, HEADER_VALUES), max_size=wire_answer.MAX_HEADERS - 1),
     cut=st.integers(0, 600),
 )
 def test_headers_read_at_once_are_the_header_by_header_ones(
@@ -479,7 +473,7 @@ def test_headers_read_at_once_are_the_header_by_header_ones(
 ) -> None:
     """The reader's headers (decoded once the head is complete) match the per-header rule."""
     raw = answer(body=b"{}", headers=[f"{name}: {value}" for name, value in fields])
-    reader = wire.AnswerReader(head_only=False)
+    reader = wire_answer.AnswerReader(head_only=False)
     reader.parser.feed_data(raw[:cut])
     reader.parser.feed_data(raw[cut:])
     got = reader.answer()

@@ -138,6 +138,9 @@ def test_http_section_counts_zendesk_calls(emulator: EmulatorProcess, results: R
         assert guidance.header_calls_per_action == pytest.approx(guidance.calls_per_action)
         assert floor.errors == 0
         assert floor.calls_per_action == floor.header_calls_per_action == 1
+        assert floor.one_call_share == 1.0
+        assert floor.one_call_overhead_p50 == pytest.approx(floor.overhead_p50)
+        assert 0.0 <= guidance.one_call_share <= 1.0
         if floor.latency_ms == 150:
             assert floor.mean_zendesk >= 150 * 0.99
     assert api.grown_store is not None

@@ -106,6 +106,11 @@ class ApiRun:
     header_calls_per_action: float
     client_cpu_ms: float
     backend_cpu_ms: float = math.nan
+    # The requests that made exactly one Zendesk call (the floor's count): their share,
+    # overhead p50, and p50 of the FastAPI app's own time (app time − gateway time).
+    one_call_share: float = math.nan
+    one_call_overhead_p50: float = math.nan
+    one_call_app_p50: float = math.nan
 
     def to_json(self) -> dict[str, Any]:
         """The run as JSON."""
@@ -201,6 +206,7 @@ def summarize(
     totals = [s.total_ms for s in ok]
     overheads = [s.overhead_ms for s in ok]
     requests = len(run.samples)
+    single = [s for s in ok if s.calls == 1]
     return ApiRun(
         action=action,
         latency_ms=latency_ms,
@@ -222,6 +228,9 @@ def summarize(
         calls_per_action=emulator_calls / requests if requests else math.nan,
         header_calls_per_action=mean(s.calls for s in ok),
         client_cpu_ms=run.client_cpu_seconds * 1000 / requests if requests else math.nan,
+        one_call_share=len(single) / len(ok) if ok else math.nan,
+        one_call_overhead_p50=percentile([s.overhead_ms for s in single], 50),
+        one_call_app_p50=percentile([s.app_ms - s.gateway_ms for s in single], 50),
     )
 
 

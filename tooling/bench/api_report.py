@@ -163,9 +163,23 @@ def worst_c1(result: ApiResult, action: str) -> tuple[float, float]:
     )
 
 
+def _one_call_text(single: list[str]) -> str:
+    """The loads that set the guidance p50, beside the floor (empty when none did)."""
+    if not single:
+        return ""
+    return (
+        "The calls per load do not set the p50: "
+        + "; ".join(single)
+        + ". The difference is Guidepost's work (session, permission, decision, rendering,"
+        " fingerprint, answer), the same per load at both latencies, on warm caches at 0 ms"
+        " and after an idle wait at 150 ms.\n"
+    )
+
+
 def floor_text(result: ApiResult) -> str:
     """What one bare Zendesk read costs through the same stack, and what guidance adds."""
-    lines = []
+    lines: list[str] = []
+    single: list[str] = []
     for floor in result.read_floor:
         guidance = result.find("guidance", floor.latency_ms, 1)
         if guidance is None:
@@ -177,6 +191,15 @@ def floor_text(result: ApiResult) -> str:
             f"({fmt(guidance.calls_per_action, 2)} Zendesk calls per load): the p50s differ "
             f"by {fmt(guidance.overhead_p50 - floor.overhead_p50, 1)} ms"
         )
+        if guidance.one_call_share >= 0.5:
+            # More than half the loads made one call, as the floor does: they set the p50.
+            single.append(
+                f"at {floor.latency_ms} ms {fmt(guidance.one_call_share * 100, 0)} % of the "
+                f"guidance loads made one Zendesk call, as the floor does; their overhead p50 "
+                f"is {fmt(guidance.one_call_overhead_p50, 1)} ms, and the FastAPI app's own "
+                f"time in them (app time − gateway time) {fmt(guidance.one_call_app_p50, 2)} "
+                f"ms p50 against the floor's {fmt(floor.one_call_app_p50, 2)} ms"
+            )
     text = ""
     if lines:
         text += f"""
@@ -188,7 +211,7 @@ session, permission, decision, rendering or log of a decision). Measured at conc
 in {ALTERNATING_ROUNDS} rounds alternating with the guidance row's (so drift falls on both),
 one call per request: {"; ".join(lines)}. A guidance load that reads a 원콜's history
 makes more calls than the floor's one, each with the stack's per-call cost.
-"""
+{_one_call_text(single)}"""
     grown, plain = result.grown_store, result.find("guidance", 0, 1)
     if grown is not None and plain is not None:
         text += f"""

@@ -57,7 +57,8 @@ PARKING_BRANCH_FACTS: dict[str, Fields] = {
     "parking.cancel_paid_ticket": {"ticket_status": "paid", "onsite_amount": 18000},
     # The split is the customer's choice (RULINGS R4): the action waits for it.
     "parking.coupon_accepted": {"coupon_response": "accepted", "coupon_split": "10000x1, 2000x1"},
-    "parking.cancel_onsite_payment": {"coupon_response": "refused"},
+    # The customer agreed to the ticket payment + on-site cancellation (RULINGS R9).
+    "parking.cancel_onsite_payment": {"coupon_response": "refused", "cancel_consent": True},
     "parking.offer_t_points": {"coupon_response": "refused", "operator": "other"},
 }
 

@@ -71,6 +71,9 @@ SPEC_NOTICES = {
         "coupon_split_customer_choice",
         "cancel_sms_after_department_reply",
         "cash_refund_wording_not_in_article",
+        # RULINGS.md R9 and R10 (consent before the hand-off; a paid ticket, coupon refused).
+        "cancel_consent_refused",
+        "paid_ticket_kept_onsite_cancelled",
     },
     "force_reconnect": {
         "call_type_follows_own_call_flow",

@@ -48,6 +48,7 @@ RESPONSE_ORDER_AFTER_ROW1 = [
     "coupon_split",
     "operator",
     "approval_number",
+    "cancel_consent",
 ]
 PAID_TWICE = "paid_ticket_cancel"
 SMS_WAITS = "cancel_sms_after_department_reply"
@@ -294,8 +295,12 @@ def test_row7_ticket_status_unknown_is_missing(decide_fields, parking_fields):
 
 @pytest.mark.parametrize("status", ["in_use", "paid", "cancelled", None])
 def test_row8_coupon_accepted_whatever_the_ticket_status(status, decide_fields, parking_fields):
+    """Accepted is eligible; a paid / in-use ticket is still cancelled (R1, R10)."""
     fields = parking_fields("parking.coupon_accepted", ticket_status=status)
-    assert outcome(decide_fields(fields)) == expect("parking.coupon_accepted", eligible=True)
+    notices = [PAID_TWICE] if status in ("in_use", "paid") else []
+    assert outcome(decide_fields(fields)) == expect(
+        "parking.coupon_accepted", eligible=True, notices=notices
+    )
 
 
 @pytest.mark.parametrize(

@@ -254,6 +254,7 @@ BRANCH_TICKETS: dict[str, dict[str, Any]] = {
         "coupon_response": "refused",
         "operator": "nicepark",
         "approval_number": "30012345",
+        "cancel_consent": True,
     },
     "parking.offer_t_points": {
         **READY,

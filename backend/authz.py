@@ -4,8 +4,13 @@ An agent may act on a ticket through Guidepost only if Zendesk would show it to 
 (Zendesk Users API: `role`, `custom_role_id`, `ticket_restriction`; Custom Agent
 Roles API: `configuration.ticket_access`; Group Memberships API). Admins and agents
 with access to all tickets pass without reading the ticket; restricted agents need the
-ticket's group and assignee. Answers are cached for `ttl` seconds; a failed read of a
-permission fails closed (ForbiddenError or the Zendesk error, never access).
+ticket's group and assignee. A write (apply) also needs Zendesk's right to edit ticket
+properties: admins always, agents without a custom role on tickets they can see, agents
+with one only if its `configuration.ticket_editing` is true; light agents never
+(https://developer.zendesk.com/api-reference/ticketing/account-configuration/custom_roles/,
+https://support.zendesk.com/hc/en-us/articles/4408846501402). Answers are cached for
+`ttl` seconds; a failed read of a permission fails closed (ForbiddenError or the Zendesk
+error, never access).
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ ROLE_TICKET_ACCESS: dict[str, TicketAccess] = {
     "within-groups-and-public-groups": "groups",
     "assigned-only": "assigned",
 }
+# `role_type` 1 is a light agent (Users and Custom Agent Roles APIs): light agents may add
+# private comments but never edit ticket properties, whatever the role's configuration says.
+LIGHT_AGENT_ROLE_TYPE = 1
 # The user's `ticket_restriction` (plans without custom roles): null means all tickets;
 # "organization" and "requested" are end-user style restrictions Guidepost does not serve.
 USER_TICKET_RESTRICTION: dict[str | None, TicketAccess] = {
@@ -56,6 +64,20 @@ class UserProfile:
     ticket_restriction: str | None
     active: bool = True
     suspended: bool = False
+    # The Users API's `role_type` (1: light agent); None when Zendesk sends none.
+    role_type: int | None = None
+
+
+@dataclass(frozen=True)
+class RoleConfiguration:
+    """What a custom role's `configuration` grants on tickets (one read of the role).
+
+    `ticket_editing` is True only when Zendesk said so in as many words: a missing or
+    unreadable value, or a light-agent role, is no right to edit (fails closed).
+    """
+
+    ticket_access: str
+    ticket_editing: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,11 +91,12 @@ class TicketPlacement:
 
 @dataclass(frozen=True)
 class Permissions:
-    """An agent's ticket access as enforced here."""
+    """An agent's ticket access as enforced here, and whether Zendesk lets them edit tickets."""
 
     user_id: int
     access: TicketAccess
     group_ids: frozenset[int] = frozenset()
+    may_edit: bool = False
 
 
 class AgentDirectory(Protocol):
@@ -83,8 +106,9 @@ class AgentDirectory(Protocol):
         """Read a user (GET /api/v2/users/{id})."""
         ...
 
-    def get_role_ticket_access(self, role_id: int) -> str:
-        """Read a custom role's `configuration.ticket_access` (GET /api/v2/custom_roles/{id})."""
+    def get_role_configuration(self, role_id: int) -> RoleConfiguration:
+        """A custom role's `configuration.ticket_access` and `ticket_editing` (one GET
+        /api/v2/custom_roles/{id})."""
         ...
 
     def list_group_ids(self, user_id: int) -> frozenset[int]:
@@ -145,6 +169,24 @@ def permissions_from(profile: UserProfile, role_access: str | None) -> TicketAcc
     return USER_TICKET_RESTRICTION.get(profile.ticket_restriction, "none")
 
 
+def editing_from(profile: UserProfile, role: RoleConfiguration | None) -> bool:
+    """Whether Zendesk lets this profile edit ticket properties (on tickets it may see).
+
+    Admins always; light agents never; an agent with a custom role only if the role's
+    `configuration.ticket_editing` is true (an unread role: no); an agent without one
+    (plans without custom roles) may edit what they can see.
+    """
+    if not profile.active or profile.suspended:
+        return False
+    if profile.role == "admin":
+        return True
+    if profile.role != "agent" or profile.role_type == LIGHT_AGENT_ROLE_TYPE:
+        return False
+    if profile.custom_role_id is not None:
+        return role is not None and role.ticket_editing is True
+    return True
+
+
 def may_see(permissions: Permissions, placement: TicketPlacement) -> bool:
     """True when an agent with these permissions may see a ticket so placed."""
     if permissions.access == "all":
@@ -180,18 +222,27 @@ class TicketAuthorizer:
         except NotFoundError:
             # A user Zendesk does not know (deleted since the session began): no access.
             return Permissions(user_id=user_id, access="none")
-        role_access = None
+        role: RoleConfiguration | None = None
         if profile.role == "agent" and profile.custom_role_id is not None:
             role_id = profile.custom_role_id
-            role_access = self._roles.get_or_load(
-                role_id, lambda: self.directory.get_role_ticket_access(role_id)
-            )
-        access = permissions_from(profile, role_access)
+            try:
+                # One read of the role gives both its ticket access and its editing right.
+                role = self._roles.get_or_load(
+                    role_id, lambda: self.directory.get_role_configuration(role_id)
+                )
+            except NotFoundError:
+                # A role Zendesk does not know (deleted since): no access, no editing.
+                role = RoleConfiguration(ticket_access="", ticket_editing=False)
+        access = permissions_from(profile, None if role is None else role.ticket_access)
         groups = self.directory.list_group_ids(user_id) if access == "groups" else frozenset()
-        return Permissions(user_id=user_id, access=access, group_ids=groups)
+        may_edit = access != "none" and editing_from(profile, role)
+        return Permissions(user_id=user_id, access=access, group_ids=groups, may_edit=may_edit)
 
-    def check(self, agent: Agent, ticket_id: int) -> Permissions:
-        """Return the agent's permissions if they may see the ticket; ForbiddenError otherwise."""
+    def check(self, agent: Agent, ticket_id: int, *, edit: bool = False) -> Permissions:
+        """Return the agent's permissions if they may see the ticket; ForbiddenError otherwise.
+
+        With `edit`, Zendesk must also let them edit its properties (a write is asked).
+        """
         allowed = self._verdict(
             agent,
             ticket_id,
@@ -199,12 +250,15 @@ class TicketAuthorizer:
             lambda: self._placements.get_or_load(
                 ticket_id, lambda: self.directory.get_ticket_placement(ticket_id)
             ),
+            edit,
         )
         if allowed is None:  # never: the placement is always loaded here
             raise _refusal(agent, ticket_id)
         return allowed
 
-    def check_cached(self, agent: Agent, ticket_id: int) -> Permissions | None:
+    def check_cached(
+        self, agent: Agent, ticket_id: int, *, edit: bool = False
+    ) -> Permissions | None:
         """`check` from cached answers alone; None when it needs a Zendesk read.
 
         Lets an async caller skip the thread hop `check` needs for its possible reads.
@@ -217,7 +271,7 @@ class TicketAuthorizer:
             known, placement = self._placements.peek(ticket_id)
             return placement if known and isinstance(placement, TicketPlacement) else None
 
-        return self._verdict(agent, ticket_id, permissions, cached_placement)
+        return self._verdict(agent, ticket_id, permissions, cached_placement, edit)
 
     @staticmethod
     def _verdict(
@@ -225,19 +279,33 @@ class TicketAuthorizer:
         ticket_id: int,
         permissions: Permissions,
         placement_of: Callable[[], TicketPlacement | None],
+        edit: bool,
     ) -> Permissions | None:
-        """The one access rule: permissions if allowed, None if the placement is unknown."""
-        if permissions.access == "all":
-            return permissions
-        if permissions.access != "none":
+        """The one access rule: permissions if allowed, None if the placement is unknown.
+
+        Seeing first (its refusal names the ticket), then, for a write, editing.
+        """
+        if permissions.access != "all":
+            if permissions.access == "none":
+                raise _refusal(agent, ticket_id)
             placement = placement_of()
             if placement is None:
                 return None
-            if may_see(permissions, placement):
-                return permissions
-        raise _refusal(agent, ticket_id)
+            if not may_see(permissions, placement):
+                raise _refusal(agent, ticket_id)
+        if edit and not permissions.may_edit:
+            raise _edit_refusal(agent, ticket_id)
+        return permissions
 
 
 def _refusal(agent: Agent, ticket_id: int) -> ForbiddenError:
     """The 403 of an agent Zendesk would not show the ticket to."""
     return ForbiddenError(f"agent {agent.user_id} may not see ticket {ticket_id} in Zendesk")
+
+
+def _edit_refusal(agent: Agent, ticket_id: int) -> ForbiddenError:
+    """The 403 of an agent who may see the ticket but whose Zendesk role may not edit it."""
+    return ForbiddenError(
+        f"agent {agent.user_id} may see ticket {ticket_id} but their Zendesk role may not "
+        "edit tickets: nothing was written"
+    )

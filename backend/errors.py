@@ -98,7 +98,7 @@ class SessionExpiredError(AuthError):
 
 
 class ForbiddenError(GuidepostError):
-    """The agent may not see this ticket in Zendesk, so Guidepost will not touch it."""
+    """The agent may not see this ticket in Zendesk (or, for a write, may not edit it)."""
 
     status = 403
     title = "Forbidden"

@@ -177,7 +177,8 @@ def document_problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting problem+json answers for these statuses."""
     descriptions = {
         401: "Missing, expired, forged or misaddressed token (session-expired: reload the app)",
-        403: "The agent may not see this ticket in Zendesk (forbidden)",
+        403: "The agent may not see this ticket in Zendesk, or (apply) their Zendesk role "
+        "may not edit tickets (forbidden)",
         404: "Unknown ticket",
         409: "The decision changed since it was shown (decision-changed, with `decision`), "
         "the branch no longer holds (branch-changed), or the ticket is closed (ticket-closed)",

@@ -6,9 +6,13 @@ Shapes and values follow Zendesk's API reference:
   `ticket_restriction` is "organization" | "groups" | "assigned" | "requested" | null;
   `active`, `suspended`. `POST /api/v2/users` creates one (`{"user": {...}}`, 201).
 - Custom Agent Roles (https://developer.zendesk.com/api-reference/ticketing/account-configuration/custom_roles/):
-  `GET /api/v2/custom_roles/{id}` → `{"custom_role": {"id", "name", "configuration":
-  {"ticket_access": "all" | "within-groups" | "within-groups-and-public-groups" |
-  "assigned-only", ...}}}`; `POST /api/v2/custom_roles` creates one.
+  `GET /api/v2/custom_roles/{id}` → `{"custom_role": {"id", "name", "role_type",
+  "configuration": {"ticket_access": "all" | "within-groups" |
+  "within-groups-and-public-groups" | "assigned-only", "ticket_editing": true | false,
+  ...}}}`; `POST /api/v2/custom_roles` creates one. `ticket_editing` ("whether the agent
+  can edit ticket properties") defaults to true, as on Zendesk's default agent role;
+  false makes a role like a light agent's, which cannot edit ticket properties
+  (https://support.zendesk.com/hc/en-us/articles/4408846501402).
 - Group Memberships (https://developer.zendesk.com/api-reference/ticketing/groups/group_memberships/):
   `GET /api/v2/users/{user_id}/group_memberships` → `{"group_memberships": [{"id",
   "user_id", "group_id", "default", ...}], "next_page", "previous_page", "count"}`;
@@ -25,6 +29,7 @@ from backend.emulator.user_seed import STAMP, user_record
 ROLES = ("end-user", "agent", "admin")
 TICKET_RESTRICTIONS = (None, "organization", "groups", "assigned", "requested")
 TICKET_ACCESS = ("all", "within-groups", "within-groups-and-public-groups", "assigned-only")
+NO_EDITING_ROLE = {"name": "Light-agent-like", "configuration": {"ticket_editing": False}}
 
 
 class UsersMixin(StoreBase):
@@ -73,11 +78,18 @@ class UsersMixin(StoreBase):
             return self._render_user_record(record, self._resolve_base(base_url))
 
     def create_custom_role(self, spec: JSON) -> JSON:
-        """POST /custom_roles: a role with `configuration.ticket_access`."""
+        """POST /custom_roles: a role with `configuration.ticket_access` and `ticket_editing`.
+
+        `create_custom_role(NO_EDITING_ROLE)` makes a role that sees all tickets but may
+        not edit them (a light agent's rights, for demos and tests).
+        """
         configuration = spec.get("configuration") or {}
         access = configuration.get("ticket_access", "all")
         if access not in TICKET_ACCESS:
             raise make_record_invalid("ticket_access", "Ticket access: is invalid")
+        editing = configuration.get("ticket_editing", True)
+        if not isinstance(editing, bool):
+            raise make_record_invalid("ticket_editing", "Ticket editing: is invalid")
         with self._lock:
             role_id = self._state.next_custom_role_id
             self._state.next_custom_role_id += 1
@@ -86,7 +98,11 @@ class UsersMixin(StoreBase):
                 "name": str(spec.get("name") or f"Role {role_id}"),
                 "description": str(spec.get("description") or ""),
                 "role_type": 0,
-                "configuration": {**configuration, "ticket_access": access},
+                "configuration": {
+                    **configuration,
+                    "ticket_access": access,
+                    "ticket_editing": editing,
+                },
                 "created_at": STAMP,
                 "updated_at": STAMP,
             }

@@ -1,21 +1,54 @@
 """`AgentDirectory` over the Zenpy gateway's guarded session: users, roles, memberships.
 
 Each read is one GET through the same transport as the ticket calls (counted, bounded
-waits, typed errors). Shapes: Zendesk Users API (`role`, `custom_role_id`,
+waits, typed errors). Shapes: Zendesk Users API (`role`, `role_type`, `custom_role_id`,
 `ticket_restriction`, `active`, `suspended`), Custom Agent Roles API
-(`custom_role.configuration.ticket_access`), Group Memberships API (`group_id`,
-offset pages with `next_page`), Tickets API (`group_id`, `assignee_id`).
+(`custom_role.role_type`, `custom_role.configuration.ticket_access` and
+`.ticket_editing`: https://developer.zendesk.com/api-reference/ticketing/account-configuration/custom_roles/),
+Group Memberships API (`group_id`, offset pages with `next_page`), Tickets API
+(`group_id`, `assignee_id`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from backend.authz import TicketPlacement, UserProfile
+from backend.authz import LIGHT_AGENT_ROLE_TYPE, RoleConfiguration, TicketPlacement, UserProfile
 from backend.errors import ZendeskUnavailableError
 from backend.zendesk.zenpy_gateway import ZenpyGateway, path_and_query
 
 MAX_MEMBERSHIP_PAGES = 10
+
+
+def role_type_of(value: Any) -> int | None:
+    """Zendesk's `role_type` (an integer, sometimes sent as a string); None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def role_configuration(role: Any) -> RoleConfiguration:
+    """A `custom_role` document's ticket access and editing right, failing closed.
+
+    `ticket_editing` counts only as the JSON boolean true; missing, null or any other
+    value is no right to edit, and so is a light-agent role (`role_type` 1 or
+    `configuration.light_agent` true): light agents cannot edit ticket properties.
+    """
+    role = role if isinstance(role, dict) else {}
+    configuration = role.get("configuration")
+    configuration = configuration if isinstance(configuration, dict) else {}
+    light = (
+        role_type_of(role.get("role_type")) == LIGHT_AGENT_ROLE_TYPE
+        or configuration.get("light_agent") is True
+    )
+    return RoleConfiguration(
+        ticket_access=str(configuration.get("ticket_access") or ""),
+        ticket_editing=configuration.get("ticket_editing") is True and not light,
+    )
 
 
 class ZenpyDirectory:
@@ -46,13 +79,13 @@ class ZenpyDirectory:
             ticket_restriction=user.get("ticket_restriction"),
             active=bool(user.get("active", True)),
             suspended=bool(user.get("suspended", False)),
+            role_type=role_type_of(user.get("role_type")),
         )
 
-    def get_role_ticket_access(self, role_id: int) -> str:
-        """Read a custom role's ticket access (1 call)."""
+    def get_role_configuration(self, role_id: int) -> RoleConfiguration:
+        """Read a custom role's ticket access and editing right (1 call for both)."""
         data = self._get(f"/api/v2/custom_roles/{int(role_id)}.json", "other", f"role {role_id}")
-        configuration = data.get("custom_role", {}).get("configuration") or {}
-        return str(configuration.get("ticket_access") or "")
+        return role_configuration(data.get("custom_role"))
 
     def list_group_ids(self, user_id: int) -> frozenset[int]:
         """The user's groups (1 call per page of 100)."""

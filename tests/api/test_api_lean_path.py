@@ -81,7 +81,7 @@ def test_a_refusal_from_the_cache_is_a_403_without_a_zendesk_read(
 
 
 @st.composite
-def directories(draw: st.DrawFn) -> tuple[FakeDirectory, list[tuple[int, int]]]:
+def directories(draw: st.DrawFn) -> tuple[FakeDirectory, list[tuple[int, int, bool]]]:
     """A few users of every kind, tickets in groups, and (agent, ticket) questions."""
     directory = FakeDirectory()
     for user_id in range(1, 5):
@@ -94,7 +94,7 @@ def directories(draw: st.DrawFn) -> tuple[FakeDirectory, list[tuple[int, int]]]:
             ticket_restriction=draw(st.sampled_from(RESTRICTIONS)),
             groups=set(draw(st.lists(st.integers(1, 3), max_size=2))),
         )
-    directory.role_access[7] = draw(st.sampled_from(ROLE_ACCESS))
+    directory.add_role(7, draw(st.sampled_from(ROLE_ACCESS)), ticket_editing=draw(st.booleans()))
     for ticket_id in range(100, 104):
         directory.place_ticket(
             ticket_id,
@@ -102,37 +102,48 @@ def directories(draw: st.DrawFn) -> tuple[FakeDirectory, list[tuple[int, int]]]:
             assignee_id=draw(st.sampled_from((None, 1, 2, 3, 4))),
         )
     questions = draw(
-        st.lists(st.tuples(st.integers(1, 4), st.integers(100, 103)), min_size=1, max_size=12)
+        st.lists(
+            st.tuples(st.integers(1, 4), st.integers(100, 103), st.booleans()),
+            min_size=1,
+            max_size=12,
+        )
     )
     return directory, questions
 
 
 def _answer(
-    check: Callable[[Agent, int], Permissions | None], agent: Agent, ticket_id: int
+    check: Callable[..., Permissions | None], agent: Agent, ticket_id: int, edit: bool = False
 ) -> Permissions | str | None:
     try:
-        return check(agent, ticket_id)
-    except ForbiddenError:
-        return "forbidden"
+        return check(agent, ticket_id, edit=edit)
+    except ForbiddenError as refused:
+        return f"forbidden: {refused}"
 
 
 @settings(max_examples=200, deadline=None)
 @given(directories())
 def test_a_cached_check_agrees_with_the_full_check_and_never_reads(
-    case: tuple[FakeDirectory, list[tuple[int, int]]],
+    case: tuple[FakeDirectory, list[tuple[int, int, bool]]],
 ) -> None:
-    """check_cached answers as check would, or defers (None); it never asks Zendesk."""
+    """check_cached answers as check would, or defers (None); it never asks Zendesk.
+
+    The same for a write's check (`edit`): editing is never granted where seeing is not.
+    """
     directory, questions = case
     authorizer = TicketAuthorizer(directory, ttl=60)
-    for user_id, ticket_id in questions:
+    for user_id, ticket_id, edit in questions:
         agent = Agent(user_id=user_id, account="acme")
         reads = directory.calls
-        cached = _answer(authorizer.check_cached, agent, ticket_id)
+        cached = _answer(authorizer.check_cached, agent, ticket_id, edit)
         assert directory.calls == reads
-        full = _answer(authorizer.check, agent, ticket_id)
+        full = _answer(authorizer.check, agent, ticket_id, edit)
         assert cached in (None, full)
         # Once check has run, the cache decides this question alone.
-        assert _answer(authorizer.check_cached, agent, ticket_id) == full
+        assert _answer(authorizer.check_cached, agent, ticket_id, edit) == full
+        if edit and not isinstance(full, str):
+            assert full is not None
+            assert full.may_edit
+            assert not isinstance(_answer(authorizer.check, agent, ticket_id), str)
 
 
 class CountingVerify:

@@ -14,6 +14,7 @@ from api_helpers import PARKING_OFFER
 
 from backend.demo import build_new_ticket
 from backend.domain.fields import load_field_catalog
+from backend.emulator.users import NO_EDITING_ROLE
 from backend.zendesk.zenpy_gateway import ZenpyGateway
 from tooling.testing import Stack, apply_body, run_stack
 
@@ -25,7 +26,7 @@ WRITE_METHODS = ("PUT ", "POST ", "DELETE ", "PATCH ")
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """One running stack, with two group-restricted agents in the emulator."""
+    """One running stack: two group-restricted agents, one that may see but not edit."""
     with run_stack(tmp_path_factory.mktemp("authz")) as running:
         store = running.emulator.store
         role = store.create_custom_role(
@@ -35,6 +36,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             user = store.create_user({"name": name, "role": "agent", "custom_role_id": role["id"]})
             store.create_group_membership({"user_id": user["id"], "group_id": group})
             running.extra[name] = user["id"]
+        # A light agent's rights: all tickets, `configuration.ticket_editing: false`.
+        reader = store.create_custom_role(NO_EDITING_ROLE)
+        user = store.create_user(
+            {"name": "reader", "role": "agent", "custom_role_id": reader["id"]}
+        )
+        running.extra["reader"] = user["id"]
         yield running
 
 
@@ -106,3 +113,28 @@ def test_the_note_of_an_apply_is_authored_by_the_applying_agent(
     with ZenpyGateway.from_settings(stack.settings, wait_policy="batch") as gateway:
         read = [c.author_id for c in gateway.list_comments(ticket_id) if not c.public]
     assert read == [stack.extra["inside"]]
+
+
+def test_a_role_without_ticket_editing_reads_but_cannot_apply(
+    http: httpx.Client, stack: Stack
+) -> None:
+    """Guidance (GET and form POST) answers; apply is 403 and no write reaches Zendesk."""
+    ticket_id = _group_ticket(stack)
+    reader = _headers(stack, "reader")
+    guidance = http.get(f"/v1/tickets/{ticket_id}/guidance", headers=reader)
+    assert guidance.status_code == 200, guidance.text
+    form = {"custom_fields": [], "tags": [], "subject": None, "description": None}
+    posted = http.post(f"/v1/tickets/{ticket_id}/guidance", headers=reader, json=form)
+    assert posted.status_code == 200, posted.text
+    before = stack.emulator.store.get_ticket(ticket_id)
+    stack.emulator.store.reset_counters()
+    response = http.post(
+        f"/v1/tickets/{ticket_id}/apply", headers=reader, json=apply_body(guidance.json())
+    )
+    assert response.status_code == 403, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == FORBIDDEN
+    assert "may not edit tickets" in response.json()["detail"]
+    assert _writes(stack) == {}
+    assert stack.emulator.store.get_ticket(ticket_id) == before
+    assert len(stack.emulator.store.comments(ticket_id)) == 1  # the description only

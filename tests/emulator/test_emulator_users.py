@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from emulator_helpers import Api
 
+from backend.authz import RoleConfiguration
 from backend.emulator.server import EmulatorServer
 from backend.emulator.store import AGENT_ID, CUSTOMER_ID
+from backend.emulator.users import NO_EDITING_ROLE
 from backend.zendesk.users import ZenpyDirectory
 from backend.zendesk.zenpy_gateway import ZenpyGateway
 
@@ -32,6 +34,8 @@ def test_agents_roles_and_memberships_round_trip(api: Api) -> None:
     role_id = role.json()["custom_role"]["id"]
     shown = api.get(f"/custom_roles/{role_id}.json").json()["custom_role"]
     assert shown["configuration"]["ticket_access"] == "within-groups"
+    # Zendesk's default agent role may edit tickets; a role says so unless told otherwise.
+    assert shown["configuration"]["ticket_editing"] is True
     user = api.post(
         "/users.json", json={"user": {"name": "Kim", "role": "agent", "custom_role_id": role_id}}
     ).json()["user"]
@@ -69,6 +73,11 @@ def test_agents_roles_and_memberships_round_trip(api: Api) -> None:
             "ticket_access",
         ),
         (
+            "/custom_roles.json",
+            {"custom_role": {"configuration": {"ticket_editing": "no"}}},
+            "ticket_editing",
+        ),
+        (
             "/group_memberships.json",
             {"group_membership": {"user_id": CUSTOMER_ID, "group_id": 5}},
             "user",
@@ -94,5 +103,23 @@ def test_the_directory_reads_the_emulator(emulator: EmulatorServer) -> None:
     directory = ZenpyDirectory(gateway)
     profile = directory.get_user_profile(user["id"])
     assert (profile.role, profile.custom_role_id) == ("agent", role["id"])
-    assert directory.get_role_ticket_access(role["id"]) == "assigned-only"
+    assert directory.get_role_configuration(role["id"]) == RoleConfiguration(
+        ticket_access="assigned-only", ticket_editing=True
+    )
     assert directory.list_group_ids(user["id"]) == frozenset({8})
+
+
+def test_a_role_without_editing_rights_is_served_and_read_as_such(
+    api: Api, emulator: EmulatorServer
+) -> None:
+    """`configuration.ticket_editing: false`: sees all tickets, may not edit them."""
+    role = emulator.store.create_custom_role(NO_EDITING_ROLE)
+    shown = api.get(f"/custom_roles/{role['id']}.json").json()["custom_role"]
+    assert shown["configuration"]["ticket_access"] == "all"
+    assert shown["configuration"]["ticket_editing"] is False
+    gateway = ZenpyGateway(
+        subdomain="emulator", email="agent@example.com", token="t", base_url=emulator.url
+    )
+    assert ZenpyDirectory(gateway).get_role_configuration(role["id"]) == RoleConfiguration(
+        ticket_access="all", ticket_editing=False
+    )

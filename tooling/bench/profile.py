@@ -45,7 +45,10 @@ COMPONENTS: tuple[tuple[str, Callable[[Key], bool]], ...] = (
     ),
     (
         "authorization: cached Zendesk permissions",
-        lambda k: k[0].endswith("api/routers/tickets.py") and k[2] == "authorize_ticket",
+        lambda k: (
+            k[0].endswith("api/routers/tickets.py")
+            and k[2] in ("authorize_ticket", "authorize_ticket_edit")
+        ),
     ),
     (
         "response model validation + JSON",

@@ -86,7 +86,7 @@ NOWAIT_READS = ("get_ticket_nowait", "list_reconnections_nowait", "search_ticket
 # reaches the stopwatch through the session hook, so their duration must too.
 DIRECTORY_READS = (
     "get_user_profile",
-    "get_role_ticket_access",
+    "get_role_configuration",
     "list_group_ids",
     "get_ticket_placement",
 )

@@ -18,6 +18,7 @@ from backend.api.deps import (
 from backend.api.problems import document_problems
 from backend.api.schemas import ApplyRequest, ApplyResponse, GuidanceResponse, TicketId
 from backend.audit_log import record_write_back
+from backend.authz import Agent
 from backend.domain.decision import Decision
 from backend.logs import bind_request
 from backend.service import LoadMemo, apply_decision, decision_outcome, get_guidance
@@ -70,20 +71,39 @@ async def authorize_ticket(
     threadpool. The path's ticket id is declared here, not on the routes: FastAPI validates
     it once, and an invalid one is the route's 422 without this being called (nothing read).
     """
+    return await _authorized(ticket_id, agent, request, edit=False)
+
+
+async def authorize_ticket_edit(
+    ticket_id: TicketId, agent: SessionAgentDep, request: Request
+) -> TicketRequest:
+    """`authorize_ticket` for a write: Zendesk must also let the agent edit tickets.
+
+    A light agent, or a custom role with `configuration.ticket_editing` false or unread,
+    gets the 403 here, before the route runs: nothing claimed or written.
+    """
+    return await _authorized(ticket_id, agent, request, edit=True)
+
+
+async def _authorized(
+    ticket_id: int, agent: Agent, request: Request, *, edit: bool
+) -> TicketRequest:
     gateway, directory = await gateway_and_directory(request)
     bind_request(ticket_id=ticket_id)
     state = request.app.state
     ticket = open_ticket_request(state, ticket_id, agent, gateway)
     authorizer = process_authorizer(state, state.settings, directory)
-    if authorizer.check_cached(agent, ticket_id) is None:
+    if authorizer.check_cached(agent, ticket_id, edit=edit) is None:
         # The directory reads share the gateway's transport: count them in this request.
         await run_in_threadpool(
-            ticket.gateway.count_during, lambda: authorizer.check(agent, ticket_id)
+            ticket.gateway.count_during, lambda: authorizer.check(agent, ticket_id, edit=edit)
         )
     return ticket
 
 
 AuthorizedTicket = Annotated[TicketRequest, Depends(authorize_ticket)]
+# The apply route's: seeing the ticket is not enough to have Guidepost write to it.
+EditableTicket = Annotated[TicketRequest, Depends(authorize_ticket_edit)]
 
 
 _ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
@@ -170,7 +190,7 @@ async def read_guidance(ticket: AuthorizedTicket) -> Response:
 )
 def apply_guidance(
     body: Annotated[ApplyRequest, Body()],
-    ticket: AuthorizedTicket,
+    ticket: EditableTicket,
 ) -> Response:
     """Write tags, the agent's internal note and fields in one safe update; idempotent."""
     ticket_id = ticket.ticket_id

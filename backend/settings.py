@@ -192,3 +192,5 @@ class Settings(BaseSettings):
             for value in self.__dict__.values()
             if isinstance(value, SecretStr)
         )
+        # Secrets held in a mapping (each connector's own) are masked one by one too.
+        register_secrets(value.get_secret_value() for value in self.connector_secrets.values())

@@ -158,6 +158,17 @@ def test_settings_secrets_are_registered_when_settings_are_built() -> None:
     assert "9z8y7x6w" not in text
 
 
+def test_each_connector_secret_is_registered_when_settings_are_built() -> None:
+    """The secrets in `connector_secrets` (a mapping) are masked one by one (security review)."""
+    Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        connector_secrets={"admin": SecretStr("conn-secret-5q6w7e8r"), "b": SecretStr("cs-2x9")},
+    )
+    text = mask_text("GET /facts?key=conn-secret-5q6w7e8r token=cs-2x9")
+    assert "5q6w7e8r" not in text
+    assert "cs-2x9" not in text
+
+
 def test_guidepost_env_secrets_are_registered() -> None:
     register_env_secrets(
         {"GUIDEPOST_SESSION_KEY": "session-key-from-env", "GUIDEPOST_LOG_LEVEL": "INFO"}

@@ -1,10 +1,32 @@
-"""The audit trail: one structured event per write-back (who, ticket, branch, outcome)."""
+"""The audit trail: structured events per write-back (who, ticket, branch, outcome).
+
+Each apply logs `write_back_requested` before anything is written (so a write that lands
+and then fails, or a process that dies mid-write, still leaves the agent's request on
+record, and a log sink that fails refuses the write), then `write_back` with what was
+decided and applied, or `write_back_failed` with the error.
+"""
 
 from __future__ import annotations
 
+from backend.errors import GuidepostError
 from backend.logs import get_logger
 
 AUDIT_EVENT = "write_back"
+REQUESTED_EVENT = "write_back_requested"
+FAILED_EVENT = "write_back_failed"
+
+
+def record_write_back_requested(
+    *, agent_id: int, ticket_id: int, branch: str, fingerprint: str | None
+) -> None:
+    """Log an agent's apply before Guidepost writes anything (the branch and fingerprint seen)."""
+    get_logger("guidepost.audit").info(
+        REQUESTED_EVENT,
+        agent_id=agent_id,
+        ticket_id=ticket_id,
+        branch=branch,
+        fingerprint=fingerprint,
+    )
 
 
 def record_write_back(
@@ -27,4 +49,19 @@ def record_write_back(
         outcome=outcome,
         fingerprint=fingerprint,
         applied=applied,
+    )
+
+
+def record_write_back_failed(
+    *, agent_id: int, ticket_id: int, branch: str, error: BaseException
+) -> None:
+    """Log an apply that ended in an error (part of it may have reached Zendesk)."""
+    status = error.status if isinstance(error, GuidepostError) else 500
+    get_logger("guidepost.audit").warning(
+        FAILED_EVENT,
+        agent_id=agent_id,
+        ticket_id=ticket_id,
+        branch=branch,
+        error=type(error).__name__,
+        status=status,
     )

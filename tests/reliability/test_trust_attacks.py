@@ -26,6 +26,7 @@ from backend.api import deps
 from backend.api.app import create_app
 from backend.authz import TicketAuthorizer
 from backend.domain.fields import FieldCatalog, load_field_catalog
+from backend.errors import ZendeskUnavailableError
 from backend.settings import REPO_ROOT, Settings
 from backend.zendesk.fake_gateway import FakeGateway
 from tooling.fake_directory import FakeDirectory
@@ -298,6 +299,41 @@ def test_note_author_is_the_agent_and_each_write_back_is_audited(
     assert {e["branch"] for e in events} == {"parking.offer_coupon"}
     assert {e["outcome"] for e in events} == {"eligible"}
     assert {e["fingerprint"] for e in events} == {guidance["fingerprint"]}
+
+
+def test_an_apply_is_on_record_before_it_writes_and_when_it_fails(
+    client: TestClient,
+    settings: Settings,
+    gateway: FakeGateway,
+    directory: FakeDirectory,
+    tickets: TicketFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`write_back_requested` precedes the write; a failed write leaves `write_back_failed`
+    (a write can land and still fail its check: the trail must not say nothing happened)."""
+    from backend.logs import configure_logging
+
+    configure_logging("INFO")
+    ticket_id = tickets.add(PARKING_OFFER)
+    directory.place_ticket(ticket_id, SUPPORT_GROUP)
+    headers = as_agent(settings, GROUP_AGENT)
+    guidance = read_guidance(client, headers, ticket_id)
+    capsys.readouterr()
+    gateway.fail_next(ZendeskUnavailableError("Zendesk is down"), "update_ticket")
+    path = f"/v1/tickets/{ticket_id}/apply"
+    failed = client.post(path, headers=headers, json=apply_body(guidance))
+    assert failed.status_code == 502, failed.text
+    audit = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("{") and '"guidepost.audit"' in line
+    ]
+    assert [e["event"] for e in audit] == ["write_back_requested", "write_back_failed"]
+    requested, failure = audit
+    assert (requested["agent_id"], requested["ticket_id"]) == (GROUP_AGENT, ticket_id)
+    assert requested["fingerprint"] == guidance["fingerprint"]
+    assert (failure["error"], failure["status"]) == ("ZendeskUnavailableError", 502)
+    assert failure["branch"] == guidance["branch"]
 
 
 # ---- apply writes only what the agent saw ---------------------------------------------

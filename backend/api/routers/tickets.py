@@ -17,7 +17,11 @@ from backend.api.deps import (
 )
 from backend.api.problems import document_problems
 from backend.api.schemas import ApplyRequest, ApplyResponse, GuidanceResponse, TicketId
-from backend.audit_log import record_write_back
+from backend.audit_log import (
+    record_write_back,
+    record_write_back_failed,
+    record_write_back_requested,
+)
 from backend.authz import Agent
 from backend.domain.decision import Decision
 from backend.logs import bind_request
@@ -195,17 +199,30 @@ def apply_guidance(
     """Write tags, the agent's internal note and fields in one safe update; idempotent."""
     ticket_id = ticket.ticket_id
     agent = ticket.agent
-    result = apply_decision(
-        # The guidance's ticket read if still current (safe_update guards it) and history;
-        # an eligible apply reads the ledger from Zendesk (backend/zendesk/read_cache.py).
-        ticket.cache.apply_view(ticket.zendesk, body.ticket_updated_at),
-        ticket_id,
-        body.branch,
-        body.ticket_updated_at,
-        ticket.context,
+    record_write_back_requested(
+        agent_id=agent.user_id,
+        ticket_id=ticket_id,
+        branch=body.branch,
         fingerprint=body.fingerprint,
-        author_id=agent.user_id,
     )
+    try:
+        result = apply_decision(
+            # The guidance's ticket read if still current (safe_update guards it) and
+            # history; an eligible apply reads the ledger (backend/zendesk/read_cache.py).
+            ticket.cache.apply_view(ticket.zendesk, body.ticket_updated_at),
+            ticket_id,
+            body.branch,
+            body.ticket_updated_at,
+            ticket.context,
+            fingerprint=body.fingerprint,
+            author_id=agent.user_id,
+        )
+    except Exception as exc:
+        # Answered by the problem handlers; the trail says the apply did not complete.
+        record_write_back_failed(
+            agent_id=agent.user_id, ticket_id=ticket_id, branch=body.branch, error=exc
+        )
+        raise
     record_write_back(
         agent_id=agent.user_id,
         ticket_id=ticket_id,

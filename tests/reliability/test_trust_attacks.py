@@ -482,3 +482,46 @@ def test_record_trust_figures(figures: Recorder) -> None:
     """Hand the figures above to the reliability report (runs after them in file order)."""
     assert FIGURES, "the authorization tests above recorded nothing"
     figures("trust", dict(FIGURES))
+
+
+# ---- other tickets named in an answer ---------------------------------------------------
+
+
+def test_earlier_tickets_are_named_only_where_the_agent_may_see_them(
+    client: TestClient,
+    settings: Settings,
+    directory: FakeDirectory,
+    tickets: TicketFactory,
+    field_map: dict[str, int],
+    catalog_fields: FieldCatalog,
+) -> None:
+    """The form answer names a 원콜's earlier 강콜 tickets (found with the admin token): a
+    group agent gets only those in their groups; the count the rule needs stays whole."""
+    ticket_id = tickets.add({k: v for k, v in RECONNECT_ELIGIBLE.items() if k != "origin_call_id"})
+    directory.place_ticket(ticket_id, SUPPORT_GROUP)
+    earlier = []
+    for group, forced in ((SUPPORT_GROUP, "6998"), (OTHER_GROUP, "6999")):
+        other = tickets.add(
+            {**RECONNECT_ELIGIBLE, "forced_call_id": forced}, tags=("fr_origin_7001", "fr_forced")
+        )
+        directory.place_ticket(other, group)
+        earlier.append(other)
+    values = {
+        field_map[k]: catalog_fields.zendesk_value(k, v) for k, v in RECONNECT_ELIGIBLE.items()
+    }
+    body = {
+        "custom_fields": [{"id": fid, "value": value} for fid, value in values.items()],
+        "tags": [],
+        "subject": "문의",
+        "description": "문의드립니다",
+    }
+    seen = {}
+    for agent in (ADMIN, GROUP_AGENT):
+        response = client.post(
+            f"/v1/tickets/{ticket_id}/guidance", headers=as_agent(settings, agent), json=body
+        )
+        assert response.status_code == 200, response.text
+        seen[agent] = response.json()
+    assert seen[ADMIN]["prior_reconnection_tickets"] == sorted(earlier)
+    assert seen[GROUP_AGENT]["prior_reconnection_tickets"] == [earlier[0]]
+    assert seen[GROUP_AGENT]["prior_reconnections"] == seen[ADMIN]["prior_reconnections"] == 2

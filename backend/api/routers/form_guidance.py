@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import contextlib
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Literal, cast
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
@@ -16,6 +17,7 @@ from backend.api.routers.tickets import (
     ZendeskNeededError,
     answer_adapter,
     json_response,
+    visible_ticket_ids,
 )
 from backend.form_guidance import FormState, form_guidance, read_form
 from backend.logs import bind_request
@@ -97,6 +99,7 @@ router = APIRouter(tags=["tickets"])
 async def read_form_guidance(
     body: Annotated[FormGuidanceRequest, Body()],
     ticket: AuthorizedTicket,
+    request: Request,
 ) -> Response:
     """Decide on the open form's values; Zendesk is read only for the reconnection history."""
     ticket_id = ticket.ticket_id
@@ -109,19 +112,24 @@ async def read_form_guidance(
         created_at=body.created_at,
     )
 
-    def decide_on(zendesk: ZendeskGateway) -> Response:
+    def decide_on(zendesk: ZendeskGateway) -> FormGuidanceResponse:
         # A 원콜's reconnection history reused from an earlier load of this ticket.
         gateway = ticket.cache.form_view(zendesk)
         guidance = form_guidance(gateway, ticket_id, form, ticket.context)
-        answer = answer_adapter(FormGuidanceResponse).validate_python(guidance)
-        return json_response(answer)
+        return cast(
+            FormGuidanceResponse, answer_adapter(FormGuidanceResponse).validate_python(guidance)
+        )
 
+    answer: FormGuidanceResponse | None = None
     if ticket.context.fetch_facts is None:
         # Most form loads read nothing (no history asked, or the cached one): decided on the
         # event loop, no threadpool hop (~0.4 ms CPU). The first Zendesk read they would
         # make ends the attempt before it starts; the load is then made in a thread.
-        try:
-            return decide_on(cast(ZendeskGateway, NoZendesk()))
-        except ZendeskNeededError:
-            pass
-    return await run_in_threadpool(decide_on, ticket.zendesk)
+        with contextlib.suppress(ZendeskNeededError):
+            answer = decide_on(cast(ZendeskGateway, NoZendesk()))
+    if answer is None:
+        answer = await run_in_threadpool(decide_on, ticket.zendesk)
+    if answer.prior_reconnection_tickets:
+        visible = await visible_ticket_ids(request, ticket, answer.prior_reconnection_tickets)
+        answer = replace(answer, prior_reconnection_tickets=visible)
+    return json_response(answer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any, NoReturn, cast
 
 from fastapi import APIRouter, Body, Depends, Request, Response
@@ -24,6 +25,7 @@ from backend.audit_log import (
 )
 from backend.authz import Agent
 from backend.domain.decision import Decision
+from backend.errors import GuidepostError
 from backend.logs import bind_request
 from backend.service import LoadMemo, apply_decision, decision_outcome, get_guidance
 from backend.zendesk.gateway import NowaitList, ZendeskGateway
@@ -103,6 +105,32 @@ async def _authorized(
             ticket.gateway.count_during, lambda: authorizer.check(agent, ticket_id, edit=edit)
         )
     return ticket
+
+
+async def visible_ticket_ids(
+    request: Request, ticket: TicketRequest, ticket_ids: list[int]
+) -> list[int]:
+    """The ids among `ticket_ids` Zendesk lets the agent see; the others are left out.
+
+    Other tickets' ids (e.g. the earlier 강콜 of a 원콜, found with the admin token) are
+    shown only where the agent may open them; a refusal or a failed read leaves an id out
+    (fails closed). An agent who sees all tickets costs nothing; a restricted one, one cached
+    placement read per ticket.
+    """
+    _, directory = await gateway_and_directory(request)
+    state = request.app.state
+    authorizer = process_authorizer(state, state.settings, directory)
+    agent = ticket.agent
+    visible: list[int] = []
+    for other in ticket_ids:
+        try:
+            if authorizer.check_cached(agent, other) is None:
+                check = functools.partial(authorizer.check, agent, other)
+                await run_in_threadpool(ticket.gateway.count_during, check)
+        except GuidepostError:
+            continue
+        visible.append(other)
+    return visible
 
 
 AuthorizedTicket = Annotated[TicketRequest, Depends(authorize_ticket)]

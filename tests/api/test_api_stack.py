@@ -324,6 +324,7 @@ def test_force_reconnect_apply_and_history(http: httpx.Client, stack: Stack) -> 
         "customer_recalling": False,
         "origin_call_id": "990001",
         "forced_call_id": "990002",
+        "original_fare": 23000,
     }
     first_id = _create_ticket(stack, fields)
     guidance = _get_guidance(http, stack, first_id)

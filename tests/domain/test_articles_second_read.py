@@ -134,3 +134,30 @@ def test_the_admin_memo_says_where_the_fare_is_charged(
     assert ("요금결제(요금조정)는 원콜(고객 호출 건)에서 진행" in memo.body) is where
     manual = "운행완료 후 수기 결제 (운행강제결제: 운행정보 맨 아래)"
     assert (manual in memo.body) is (status == "cancelled_after_assignment")
+
+
+def test_a_consent_without_a_fare_change_waits_for_the_original_fare(
+    decide_fields, reconnect_fields
+) -> None:
+    """고객 OB ②: "강제 연결 후, 기존 호출 요금 000원으로 결제 진행하면 될까요?" — the
+    customer agrees to an amount: without a fare change it is required (RULINGS R9)."""
+    assert "기존 호출 요금 000원으로 결제 진행하면 될까요?" in RECONNECT_ARTICLE
+    together = "reconnect.together.no_fare_change"
+    unknown = decide(reconnect_fields, decide_fields, together, original_fare=None)
+    assert (unknown.outcome, unknown.eligible) == ("pending", False)
+    assert "original_fare" in unknown.missing
+    asking = decide(
+        reconnect_fields, decide_fields, together, original_fare=None, customer_consent=None
+    )
+    lookup = next(t for t in asking.texts if t.key == "memo.admin_lookup")
+    assert "기존 호출 요금" in lookup.body
+
+    known = decide(reconnect_fields, decide_fields, together, customer_consent=None)
+    consent = next(t for t in known.texts if t.key.startswith("ob.2.consent"))
+    assert "기존 호출 요금 23,000원으로 결제 진행하면 될까요?" in consent.body
+
+    changed = decide(
+        reconnect_fields, decide_fields, "reconnect.together.fare_change", original_fare=None
+    )
+    assert "original_fare" not in changed.missing
+    assert changed.eligible

@@ -16,11 +16,17 @@ REQUESTED_EVENT = "write_back_requested"
 FAILED_EVENT = "write_back_failed"
 
 
+def _audit(level: str, event: str, **fields: object) -> None:
+    """Write one audit event."""
+    getattr(get_logger("guidepost.audit"), level)(event, **fields)
+
+
 def record_write_back_requested(
     *, agent_id: int, ticket_id: int, branch: str, fingerprint: str | None
 ) -> None:
     """Log an agent's apply before Guidepost writes anything (the branch and fingerprint seen)."""
-    get_logger("guidepost.audit").info(
+    _audit(
+        "info",
         REQUESTED_EVENT,
         agent_id=agent_id,
         ticket_id=ticket_id,
@@ -40,7 +46,8 @@ def record_write_back(
     applied: bool,
 ) -> None:
     """Log one write-back (also when it was already applied: the agent still asked)."""
-    get_logger("guidepost.audit").info(
+    _audit(
+        "info",
         AUDIT_EVENT,
         agent_id=agent_id,
         ticket_id=ticket_id,
@@ -57,7 +64,8 @@ def record_write_back_failed(
 ) -> None:
     """Log an apply that ended in an error (part of it may have reached Zendesk)."""
     status = error.status if isinstance(error, GuidepostError) else 500
-    get_logger("guidepost.audit").warning(
+    _audit(
+        "warning",
         FAILED_EVENT,
         agent_id=agent_id,
         ticket_id=ticket_id,

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.domain.fields import FieldCatalog
 from backend.zendesk.fake_gateway import FakeGateway
+
+if TYPE_CHECKING:  # starlette's test client warns when imported outside a test's filters
+    from fastapi.testclient import TestClient
+
+
+def read_guidance(client: TestClient, headers: dict[str, str], ticket_id: int) -> dict[str, Any]:
+    """GET the ticket's guidance, asserting 200."""
+    response = client.get(f"/v1/tickets/{ticket_id}/guidance", headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
 
 
 class TicketFactory:

@@ -6,19 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from api_helpers import PARKING_OFFER, RECONNECT_ELIGIBLE, TicketFactory
+from api_helpers import PARKING_OFFER, RECONNECT_ELIGIBLE, TicketFactory, read_guidance
 from fastapi.testclient import TestClient
 
 from backend.errors import ConflictError
 from backend.zendesk.fake_gateway import FakeGateway
 from tooling.testing import apply_body
-
-
-def _get_guidance(client: TestClient, headers: dict[str, str], ticket_id: int) -> dict[str, Any]:
-    response = client.get(f"/v1/tickets/{ticket_id}/guidance", headers=headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def _post_apply(
@@ -37,7 +30,7 @@ def test_apply_writes_once_then_answers_applied_false(
 ) -> None:
     """First apply: 1 write (the guidance's read reused); again: 1 read, `applied: false`."""
     ticket_id = tickets.add(PARKING_OFFER, tags=("vip_customer",))
-    guidance = _get_guidance(client, headers, ticket_id)
+    guidance = read_guidance(client, headers, ticket_id)
     gateway.calls = 0
     first = _post_apply(client, headers, ticket_id, guidance)
     assert first.status_code == 200, first.text
@@ -67,7 +60,7 @@ def test_apply_writes_once_then_answers_applied_false(
     assert again.json()["tags_added"] == []
     assert gateway.calls == 1
     assert len(_list_notes(gateway, ticket_id)) == 1
-    assert _get_guidance(client, headers, ticket_id)["already_applied"] is True
+    assert read_guidance(client, headers, ticket_id)["already_applied"] is True
 
 
 def test_apply_sets_fields_and_stays_idempotent(
@@ -79,7 +72,7 @@ def test_apply_sets_fields_and_stays_idempotent(
 ) -> None:
     """A write-back that fills a field (call_type) is still recognised the second time."""
     ticket_id = tickets.add(RECONNECT_ELIGIBLE)
-    guidance = _get_guidance(client, headers, ticket_id)
+    guidance = read_guidance(client, headers, ticket_id)
     assert guidance["fields_set"] == {"call_type": "own_normal"}
     gateway.calls = 0
     first = _post_apply(client, headers, ticket_id, guidance).json()
@@ -94,7 +87,7 @@ def test_apply_sets_fields_and_stays_idempotent(
     assert second["applied"] is False
     assert len(_list_notes(gateway, ticket_id)) == 1
     # This ticket's own fr_* tags never count as an earlier reconnection.
-    assert _get_guidance(client, headers, ticket_id)["blocks"] == []
+    assert read_guidance(client, headers, ticket_id)["blocks"] == []
 
 
 def test_apply_on_changed_ticket_with_same_branch_proceeds(
@@ -102,7 +95,7 @@ def test_apply_on_changed_ticket_with_same_branch_proceeds(
 ) -> None:
     """A stale ticket_updated_at is fine while the branch still holds."""
     ticket_id = tickets.add(PARKING_OFFER)
-    guidance = _get_guidance(client, headers, ticket_id)
+    guidance = read_guidance(client, headers, ticket_id)
     gateway.touch_ticket(ticket_id, subject="제목 수정")
     response = _post_apply(client, headers, ticket_id, guidance)
     assert response.status_code == 200
@@ -118,7 +111,7 @@ def test_apply_branch_changed_is_409_and_writes_nothing(
 ) -> None:
     """When the decision's branch moved, apply answers 409 branch-changed."""
     ticket_id = tickets.add(PARKING_OFFER)
-    guidance = _get_guidance(client, headers, ticket_id)
+    guidance = read_guidance(client, headers, ticket_id)
     record = gateway.tickets[ticket_id]
     fields = {**record.custom_fields, field_map["receipt_lot_matches"]: "gp_receipt_lot_matches_no"}
     gateway.touch_ticket(ticket_id, custom_fields=fields)
@@ -135,7 +128,7 @@ def test_apply_retries_after_a_zendesk_conflict(
 ) -> None:
     """A 409 from Zendesk → re-read, decide again, write once."""
     ticket_id = tickets.add(PARKING_OFFER)
-    guidance = _get_guidance(client, headers, ticket_id)
+    guidance = read_guidance(client, headers, ticket_id)
     gateway.fail_next(ConflictError("changed"), method="update_ticket")
     gateway.calls = 0
     response = _post_apply(client, headers, ticket_id, guidance)
@@ -151,7 +144,7 @@ def test_apply_gives_up_after_three_conflicts(
 ) -> None:
     """A ticket that keeps changing answers 409 after 3 attempts."""
     ticket_id = tickets.add(PARKING_OFFER)
-    guidance = _get_guidance(client, headers, ticket_id)
+    guidance = read_guidance(client, headers, ticket_id)
     for _ in range(3):
         gateway.fail_next(ConflictError("changed"), method="update_ticket")
     response = _post_apply(client, headers, ticket_id, guidance)
@@ -165,7 +158,7 @@ def test_parallel_applies_write_one_note(
 ) -> None:
     """20 concurrent applies of one decision leave exactly one internal note."""
     ticket_id = tickets.add(PARKING_OFFER)
-    guidance = _get_guidance(client, headers, ticket_id)
+    guidance = read_guidance(client, headers, ticket_id)
     with ThreadPoolExecutor(max_workers=20) as pool:
         responses = list(
             pool.map(lambda _: _post_apply(client, headers, ticket_id, guidance), range(20))
@@ -192,7 +185,7 @@ def test_apply_without_a_chosen_guide_is_422(
 ) -> None:
     """Suggested and no-guide decisions never write: 422 nothing-to-apply."""
     ticket_id = tickets.add(values, subject=subject, description=subject)
-    guidance = _get_guidance(client, headers, ticket_id)
+    guidance = read_guidance(client, headers, ticket_id)
     assert guidance["branch"] == "none"
     response = _post_apply(client, headers, ticket_id, guidance)
     assert response.status_code == 422

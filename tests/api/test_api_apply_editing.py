@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from api_helpers import PARKING_OFFER, RECONNECT_ELIGIBLE, TicketFactory
+from api_helpers import PARKING_OFFER, RECONNECT_ELIGIBLE, TicketFactory, read_guidance
 from fastapi.testclient import TestClient
 
 from backend.authz import Agent, TicketAuthorizer
@@ -61,13 +61,6 @@ def _headers(settings: Settings, user_id: int) -> dict[str, str]:
     return build_auth_headers(settings, sub=str(user_id))
 
 
-def _guidance(client: TestClient, headers: dict[str, str], ticket_id: int) -> dict[str, Any]:
-    response = client.get(f"/v1/tickets/{ticket_id}/guidance", headers=headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 def test_a_role_without_ticket_editing_reads_guidance_but_apply_is_403_and_writes_nothing(
     client: TestClient,
     settings: Settings,
@@ -76,7 +69,7 @@ def test_a_role_without_ticket_editing_reads_guidance_but_apply_is_403_and_write
 ) -> None:
     ticket_id = tickets.add(RECONNECT_ELIGIBLE, tags=("vip_customer",))
     reader = _headers(settings, READER)
-    guidance = _guidance(client, reader, ticket_id)  # reading is fine
+    guidance = read_guidance(client, reader, ticket_id)  # reading is fine
     form = {"custom_fields": [], "tags": [], "subject": None, "description": None}
     posted = client.post(f"/v1/tickets/{ticket_id}/guidance", headers=reader, json=form)
     assert posted.status_code == 200, posted.text
@@ -106,7 +99,7 @@ def test_the_refusal_has_the_shape_of_the_refusal_to_see(
 ) -> None:
     """Same problem type, title and status as the 403 for a ticket the agent cannot see."""
     ticket_id = tickets.add(PARKING_OFFER)
-    guidance = _guidance(client, _headers(settings, READER), ticket_id)
+    guidance = read_guidance(client, _headers(settings, READER), ticket_id)
     directory.add_user(507, custom_role_id=NO_EDIT_ROLE)
     directory.add_role(35, "assigned-only")
     directory.add_user(508, custom_role_id=35)
@@ -137,7 +130,7 @@ def test_admins_editing_roles_and_agents_without_a_role_still_apply(
 ) -> None:
     ticket_id = tickets.add(PARKING_OFFER)
     agent = headers if user == "admin" else _headers(settings, int(user))
-    guidance = _guidance(client, agent, ticket_id)
+    guidance = read_guidance(client, agent, ticket_id)
     response = client.post(
         f"/v1/tickets/{ticket_id}/apply", headers=agent, json=apply_body(guidance)
     )
@@ -156,7 +149,7 @@ def test_light_agents_and_unknown_roles_may_not_apply(
     user: int,
 ) -> None:
     ticket_id = tickets.add(PARKING_OFFER)
-    guidance = _guidance(client, headers, ticket_id)
+    guidance = read_guidance(client, headers, ticket_id)
     gateway.calls = 0
     response = client.post(
         f"/v1/tickets/{ticket_id}/apply",
@@ -177,7 +170,7 @@ def test_a_role_whose_read_fails_is_refused_and_nothing_is_written(
     tickets: TicketFactory,
 ) -> None:
     ticket_id = tickets.add(PARKING_OFFER)
-    guidance = _guidance(client, headers, ticket_id)
+    guidance = read_guidance(client, headers, ticket_id)
     response = client.post(
         f"/v1/tickets/{ticket_id}/apply",
         headers=_headers(settings, BROKEN_ROLE),

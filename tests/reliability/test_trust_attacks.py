@@ -263,6 +263,25 @@ def test_session_is_only_for_the_user_zendesk_signed(
 # ---- audit ----------------------------------------------------------------------------
 
 
+def _logged_group_guidance(
+    client: TestClient, settings: Settings, directory: FakeDirectory, tickets: TicketFactory
+) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """Logging to stdout as in production; a group agent's parking ticket and its guidance."""
+    from backend.logs import configure_logging
+
+    configure_logging("INFO")
+    ticket_id = tickets.add(PARKING_OFFER)
+    directory.place_ticket(ticket_id, SUPPORT_GROUP)
+    headers = as_agent(settings, GROUP_AGENT)
+    return ticket_id, headers, read_guidance(client, headers, ticket_id)
+
+
+def _log_events(capsys: pytest.CaptureFixture[str], marker: str) -> list[dict[str, Any]]:
+    """The JSON log lines written since the last read that contain `marker`."""
+    lines = capsys.readouterr().out.splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{") and marker in line]
+
+
 def test_note_author_is_the_agent_and_each_write_back_is_audited(
     client: TestClient,
     settings: Settings,
@@ -272,13 +291,7 @@ def test_note_author_is_the_agent_and_each_write_back_is_audited(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The note's author_id is the applying agent; one `write_back` audit line per apply."""
-    from backend.logs import configure_logging
-
-    configure_logging("INFO")
-    ticket_id = tickets.add(PARKING_OFFER)
-    directory.place_ticket(ticket_id, SUPPORT_GROUP)
-    headers = as_agent(settings, GROUP_AGENT)
-    guidance = read_guidance(client, headers, ticket_id)
+    ticket_id, headers, guidance = _logged_group_guidance(client, settings, directory, tickets)
     capsys.readouterr()
     for _ in range(2):
         response = client.post(
@@ -287,11 +300,7 @@ def test_note_author_is_the_agent_and_each_write_back_is_audited(
         assert response.status_code == 200, response.text
     (update,) = gateway.updates
     assert update.note_author_id == GROUP_AGENT
-    events = [
-        json.loads(line)
-        for line in capsys.readouterr().out.splitlines()
-        if line.startswith("{") and '"write_back"' in line
-    ]
+    events = _log_events(capsys, '"write_back"')
     assert [(e["agent_id"], e["ticket_id"], e["applied"]) for e in events] == [
         (GROUP_AGENT, ticket_id, True),
         (GROUP_AGENT, ticket_id, False),
@@ -311,23 +320,13 @@ def test_an_apply_is_on_record_before_it_writes_and_when_it_fails(
 ) -> None:
     """`write_back_requested` precedes the write; a failed write leaves `write_back_failed`
     (a write can land and still fail its check: the trail must not say nothing happened)."""
-    from backend.logs import configure_logging
-
-    configure_logging("INFO")
-    ticket_id = tickets.add(PARKING_OFFER)
-    directory.place_ticket(ticket_id, SUPPORT_GROUP)
-    headers = as_agent(settings, GROUP_AGENT)
-    guidance = read_guidance(client, headers, ticket_id)
+    ticket_id, headers, guidance = _logged_group_guidance(client, settings, directory, tickets)
     capsys.readouterr()
     gateway.fail_next(ZendeskUnavailableError("Zendesk is down"), "update_ticket")
     path = f"/v1/tickets/{ticket_id}/apply"
     failed = client.post(path, headers=headers, json=apply_body(guidance))
     assert failed.status_code == 502, failed.text
-    audit = [
-        json.loads(line)
-        for line in capsys.readouterr().out.splitlines()
-        if line.startswith("{") and '"guidepost.audit"' in line
-    ]
+    audit = _log_events(capsys, '"guidepost.audit"')
     assert [e["event"] for e in audit] == ["write_back_requested", "write_back_failed"]
     requested, failure = audit
     assert (requested["agent_id"], requested["ticket_id"]) == (GROUP_AGENT, ticket_id)

@@ -6,7 +6,8 @@ Roles API: `configuration.ticket_access`; Group Memberships API). Admins and age
 with access to all tickets pass without reading the ticket; restricted agents need the
 ticket's group and assignee. A write (apply) also needs Zendesk's right to edit ticket
 properties: admins always, agents without a custom role on tickets they can see, agents
-with one only if its `configuration.ticket_editing` is true; light agents never
+with one only if its `configuration.ticket_editing` and `ticket_tag_editing` are true
+(the write sets fields and replaces tags); light agents and chat-only agents never
 (https://developer.zendesk.com/api-reference/ticketing/account-configuration/custom_roles/,
 https://support.zendesk.com/hc/en-us/articles/4408846501402). Answers are cached for
 `ttl` seconds; a failed read of a permission fails closed (ForbiddenError or the Zendesk
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 
-from backend.errors import ForbiddenError, NotFoundError
+from backend.errors import EditForbiddenError, ForbiddenError, NotFoundError
 
 TicketAccess = Literal["all", "groups", "assigned", "none"]
 
@@ -37,6 +38,9 @@ ROLE_TICKET_ACCESS: dict[str, TicketAccess] = {
 # `role_type` 1 is a light agent (Users and Custom Agent Roles APIs): light agents may add
 # private comments but never edit ticket properties, whatever the role's configuration says.
 LIGHT_AGENT_ROLE_TYPE = 1
+# The `role_type`s of an agent who may edit (unsent, or 0: a custom agent role); 1 light,
+# 2 and 3 chat-only agents and contributors never edit tickets (an allow-list: fails closed).
+AGENT_ROLE_TYPES = frozenset({None, 0})
 # The user's `ticket_restriction` (plans without custom roles): null means all tickets;
 # "organization" and "requested" are end-user style restrictions Guidepost does not serve.
 USER_TICKET_RESTRICTION: dict[str | None, TicketAccess] = {
@@ -107,8 +111,7 @@ class AgentDirectory(Protocol):
         ...
 
     def get_role_configuration(self, role_id: int) -> RoleConfiguration:
-        """A custom role's `configuration.ticket_access` and `ticket_editing` (one GET
-        /api/v2/custom_roles/{id})."""
+        """A custom role's ticket access and editing rights (GET /api/v2/custom_roles/{id})."""
         ...
 
     def list_group_ids(self, user_id: int) -> frozenset[int]:
@@ -180,7 +183,7 @@ def editing_from(profile: UserProfile, role: RoleConfiguration | None) -> bool:
         return False
     if profile.role == "admin":
         return True
-    if profile.role != "agent" or profile.role_type == LIGHT_AGENT_ROLE_TYPE:
+    if profile.role != "agent" or profile.role_type not in AGENT_ROLE_TYPES:
         return False
     if profile.custom_role_id is not None:
         return role is not None and role.ticket_editing is True
@@ -303,9 +306,9 @@ def _refusal(agent: Agent, ticket_id: int) -> ForbiddenError:
     return ForbiddenError(f"agent {agent.user_id} may not see ticket {ticket_id} in Zendesk")
 
 
-def _edit_refusal(agent: Agent, ticket_id: int) -> ForbiddenError:
+def _edit_refusal(agent: Agent, ticket_id: int) -> EditForbiddenError:
     """The 403 of an agent who may see the ticket but whose Zendesk role may not edit it."""
-    return ForbiddenError(
+    return EditForbiddenError(
         f"agent {agent.user_id} may see ticket {ticket_id} but their Zendesk role may not "
         "edit tickets: nothing was written"
     )

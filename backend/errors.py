@@ -13,6 +13,7 @@ and the CLI into exit codes.
     ├── AuthError                       401 unauthorized
     │   └── SessionExpiredError         401 session-expired
     ├── ForbiddenError                  403 forbidden
+    │   └── EditForbiddenError          403 forbidden-edit
     ├── SettingsError                   500 settings
     ├── SourceDriftError                500 source-drift
     ├── DecisionChangedError            409 decision-changed
@@ -103,6 +104,12 @@ class ForbiddenError(GuidepostError):
     status = 403
     title = "Forbidden"
     slug = "forbidden"
+
+
+class EditForbiddenError(ForbiddenError):
+    """The agent may see the ticket, but their Zendesk role may not edit it: nothing written."""
+
+    slug = "forbidden-edit"
 
 
 class DecisionChangedError(GuidepostError):

@@ -186,6 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", metavar="FILE")
     mode.add_argument("--check", metavar="FILE")
+    # A ruling that changes decisions on purpose: the recorded inputs stay, their decisions
+    # are made again (regenerating the inputs would leave nothing to compare against).
+    mode.add_argument("--redecide", metavar="FILE")
     parser.add_argument("--guides-dir", default=str(EXPLAIN_DEFAULTS[0]))
     args = parser.parse_args(argv)
     guides_dir = Path(args.guides_dir)
@@ -193,6 +196,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         lines = snapshot_lines(guides_dir)
         Path(args.write).write_text("\n".join(lines) + "\n", encoding="utf-8")
         sys.stdout.write(f"decision snapshot: {len(lines)} decisions written to {args.write}\n")
+        return 0
+    if args.redecide:
+        path = Path(args.redecide)
+        recorded = [(name, data) for name, data, _ in read_snapshot(path)]
+        lines = snapshot_lines(guides_dir, recorded)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        sys.stdout.write(f"decision snapshot: {len(lines)} recorded inputs decided again\n")
         return 0
     report = diff_snapshot(Path(args.check), guides_dir)
     if report:

@@ -272,8 +272,8 @@ ITEMS: tuple[Item, ...] = (
         "placed in their group, another group, assigned to them or to someone else. "
         "Refusals must be 403 `forbidden` with no ticket read and no write. Also proven: "
         "sessions past their bounded lifetime are refused, the note's author is the agent, "
-        "one audit event per apply, an eligibility flip between guidance and apply is 409 "
-        "`decision-changed`, A → B → A leaves exactly the current decision's gp_* tags "
+        "each apply audited before it writes, an eligibility flip between guidance and apply "
+        "is 409 `decision-changed`, A → B → A leaves exactly the current decision's gp_* tags "
         "(plus a property test over apply sequences), closed tickets answer 409.",
         (
             ("refused", "refused requests (403, no read, no write)"),

@@ -9,6 +9,7 @@ Shapes and values follow Zendesk's API reference:
   `GET /api/v2/custom_roles/{id}` → `{"custom_role": {"id", "name", "role_type",
   "configuration": {"ticket_access": "all" | "within-groups" |
   "within-groups-and-public-groups" | "assigned-only", "ticket_editing": true | false,
+  "ticket_tag_editing": true | false,
   ...}}}`; `POST /api/v2/custom_roles` creates one. `ticket_editing` ("whether the agent
   can edit ticket properties") defaults to true, as on Zendesk's default agent role;
   false makes a role like a light agent's, which cannot edit ticket properties
@@ -30,6 +31,7 @@ ROLES = ("end-user", "agent", "admin")
 TICKET_RESTRICTIONS = (None, "organization", "groups", "assigned", "requested")
 TICKET_ACCESS = ("all", "within-groups", "within-groups-and-public-groups", "assigned-only")
 NO_EDITING_ROLE = {"name": "Light-agent-like", "configuration": {"ticket_editing": False}}
+NO_TAG_EDITING_ROLE = {"name": "No tags", "configuration": {"ticket_tag_editing": False}}
 
 
 class UsersMixin(StoreBase):
@@ -90,6 +92,9 @@ class UsersMixin(StoreBase):
         editing = configuration.get("ticket_editing", True)
         if not isinstance(editing, bool):
             raise make_record_invalid("ticket_editing", "Ticket editing: is invalid")
+        tag_editing = configuration.get("ticket_tag_editing", True)
+        if not isinstance(tag_editing, bool):
+            raise make_record_invalid("ticket_tag_editing", "Ticket tag editing: is invalid")
         with self._lock:
             role_id = self._state.next_custom_role_id
             self._state.next_custom_role_id += 1
@@ -102,6 +107,7 @@ class UsersMixin(StoreBase):
                     **configuration,
                     "ticket_access": access,
                     "ticket_editing": editing,
+                    "ticket_tag_editing": tag_editing,
                 },
                 "created_at": STAMP,
                 "updated_at": STAMP,

@@ -4,7 +4,7 @@ Each read is one GET through the same transport as the ticket calls (counted, bo
 waits, typed errors). Shapes: Zendesk Users API (`role`, `role_type`, `custom_role_id`,
 `ticket_restriction`, `active`, `suspended`), Custom Agent Roles API
 (`custom_role.role_type`, `custom_role.configuration.ticket_access` and
-`.ticket_editing`: https://developer.zendesk.com/api-reference/ticketing/account-configuration/custom_roles/),
+`.ticket_editing`, `.ticket_tag_editing`: https://developer.zendesk.com/api-reference/ticketing/account-configuration/custom_roles/),
 Group Memberships API (`group_id`, offset pages with `next_page`), Tickets API
 (`group_id`, `assignee_id`).
 """
@@ -34,8 +34,8 @@ def role_type_of(value: Any) -> int | None:
 def role_configuration(role: Any) -> RoleConfiguration:
     """A `custom_role` document's ticket access and editing right, failing closed.
 
-    `ticket_editing` counts only as the JSON boolean true; missing, null or any other
-    value is no right to edit, and so is a light-agent role (`role_type` 1 or
+    `ticket_editing` and `ticket_tag_editing` count only as the JSON boolean true; missing,
+    null or any other value is no right to edit, and so is a light-agent role (`role_type` 1 or
     `configuration.light_agent` true): light agents cannot edit ticket properties.
     """
     role = role if isinstance(role, dict) else {}
@@ -45,9 +45,14 @@ def role_configuration(role: Any) -> RoleConfiguration:
         role_type_of(role.get("role_type")) == LIGHT_AGENT_ROLE_TYPE
         or configuration.get("light_agent") is True
     )
+    # Guidepost's write sets fields and replaces tags: both rights, each said in as many words.
+    edits = (
+        configuration.get("ticket_editing") is True
+        and configuration.get("ticket_tag_editing") is True
+    )
     return RoleConfiguration(
         ticket_access=str(configuration.get("ticket_access") or ""),
-        ticket_editing=configuration.get("ticket_editing") is True and not light,
+        ticket_editing=edits and not light,
     )
 
 

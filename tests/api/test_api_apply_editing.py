@@ -25,10 +25,12 @@ READER = 501  # sees every ticket, may not edit (a light agent's rights)
 EDITOR = 502  # a custom role that may edit
 PLAIN = 503  # an agent without a custom role (plans without custom roles)
 LIGHT = 504  # Zendesk's light agent: role_type 1
+CHAT_ONLY = 509  # a chat-only agent without a custom role: role_type 2
 LOST_ROLE = 505  # their custom role is gone (404)
 BROKEN_ROLE = 506  # their custom role cannot be read (Zendesk down)
 NO_EDIT_ROLE, EDIT_ROLE, MISSING_ROLE, BROKEN_ROLE_ID = 31, 32, 33, 34
 FORBIDDEN = "https://guidepost.dev/problems/forbidden"
+FORBIDDEN_EDIT = FORBIDDEN + "-edit"
 
 
 class BrokenRoleDirectory(FakeDirectory):
@@ -52,6 +54,7 @@ def directory() -> FakeDirectory:
     fake.add_user(EDITOR, custom_role_id=EDIT_ROLE)
     fake.add_user(PLAIN)
     fake.add_user(LIGHT, custom_role_id=EDIT_ROLE, role_type=1)
+    fake.add_user(CHAT_ONLY, role_type=2)
     fake.add_user(LOST_ROLE, custom_role_id=MISSING_ROLE)
     fake.add_user(BROKEN_ROLE, custom_role_id=BROKEN_ROLE_ID)
     return fake
@@ -83,7 +86,7 @@ def test_a_role_without_ticket_editing_reads_guidance_but_apply_is_403_and_write
     assert response.status_code == 403, response.text
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
-    assert problem["type"] == FORBIDDEN
+    assert problem["type"] == FORBIDDEN_EDIT
     assert problem["status"] == 403
     assert "may not edit tickets" in problem["detail"]
     # Nothing reached Zendesk: no write, no ledger claim, not even a read.
@@ -94,10 +97,11 @@ def test_a_role_without_ticket_editing_reads_guidance_but_apply_is_403_and_write
     assert gateway.list_reconnections("7001") == []
 
 
-def test_the_refusal_has_the_shape_of_the_refusal_to_see(
+def test_the_refusal_to_edit_is_its_own_kind_of_403(
     client: TestClient, settings: Settings, directory: FakeDirectory, tickets: TicketFactory
 ) -> None:
-    """Same problem type, title and status as the 403 for a ticket the agent cannot see."""
+    """Same status and title as the 403 for a ticket the agent cannot see, its own type:
+    the sidebar tells "may not edit" (guidance still shown) from "may not see"."""
     ticket_id = tickets.add(PARKING_OFFER)
     guidance = read_guidance(client, _headers(settings, READER), ticket_id)
     directory.add_user(507, custom_role_id=NO_EDIT_ROLE)
@@ -114,8 +118,10 @@ def test_the_refusal_has_the_shape_of_the_refusal_to_see(
         json=apply_body(guidance),
     ).json()
     assert set(cannot_edit) == set(cannot_see)
-    for key in ("type", "title", "status"):
+    for key in ("title", "status"):
         assert cannot_edit[key] == cannot_see[key]
+    assert cannot_see["type"] == FORBIDDEN
+    assert cannot_edit["type"] == FORBIDDEN_EDIT
     assert "may not see" in cannot_see["detail"]
 
 
@@ -139,7 +145,11 @@ def test_admins_editing_roles_and_agents_without_a_role_still_apply(
     assert len(gateway.updates) == 1
 
 
-@pytest.mark.parametrize("user", [LIGHT, LOST_ROLE])
+# A deleted role grants no access at all: refused as a ticket the agent may not see.
+@pytest.mark.parametrize(
+    ("user", "problem"),
+    [(LIGHT, FORBIDDEN_EDIT), (CHAT_ONLY, FORBIDDEN_EDIT), (LOST_ROLE, FORBIDDEN)],
+)
 def test_light_agents_and_unknown_roles_may_not_apply(
     client: TestClient,
     settings: Settings,
@@ -147,6 +157,7 @@ def test_light_agents_and_unknown_roles_may_not_apply(
     gateway: FakeGateway,
     tickets: TicketFactory,
     user: int,
+    problem: str,
 ) -> None:
     ticket_id = tickets.add(PARKING_OFFER)
     guidance = read_guidance(client, headers, ticket_id)
@@ -157,7 +168,7 @@ def test_light_agents_and_unknown_roles_may_not_apply(
         json=apply_body(guidance),
     )
     assert response.status_code == 403, response.text
-    assert response.json()["type"] == FORBIDDEN
+    assert response.json()["type"] == problem
     assert gateway.updates == []
     assert gateway.calls == 0
 

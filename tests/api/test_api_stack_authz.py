@@ -14,7 +14,7 @@ from api_helpers import PARKING_OFFER
 
 from backend.demo import build_new_ticket
 from backend.domain.fields import load_field_catalog
-from backend.emulator.users import NO_EDITING_ROLE
+from backend.emulator.users import NO_EDITING_ROLE, NO_TAG_EDITING_ROLE
 from backend.zendesk.zenpy_gateway import ZenpyGateway
 from tooling.testing import Stack, apply_body, run_stack
 
@@ -36,12 +36,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             user = store.create_user({"name": name, "role": "agent", "custom_role_id": role["id"]})
             store.create_group_membership({"user_id": user["id"], "group_id": group})
             running.extra[name] = user["id"]
-        # A light agent's rights: all tickets, `configuration.ticket_editing: false`.
-        reader = store.create_custom_role(NO_EDITING_ROLE)
-        user = store.create_user(
-            {"name": "reader", "role": "agent", "custom_role_id": reader["id"]}
-        )
-        running.extra["reader"] = user["id"]
+        # A light agent's rights (all tickets, `ticket_editing: false`), and a role that may
+        # edit fields but not tags (`ticket_tag_editing: false`): the write replaces tags.
+        for name, spec in (("reader", NO_EDITING_ROLE), ("no_tags", NO_TAG_EDITING_ROLE)):
+            made = store.create_custom_role(spec)
+            user = store.create_user({"name": name, "role": "agent", "custom_role_id": made["id"]})
+            running.extra[name] = user["id"]
         yield running
 
 
@@ -115,12 +115,13 @@ def test_the_note_of_an_apply_is_authored_by_the_applying_agent(
     assert read == [stack.extra["inside"]]
 
 
+@pytest.mark.parametrize("who", ["reader", "no_tags"])
 def test_a_role_without_ticket_editing_reads_but_cannot_apply(
-    http: httpx.Client, stack: Stack
+    http: httpx.Client, stack: Stack, who: str
 ) -> None:
     """Guidance (GET and form POST) answers; apply is 403 and no write reaches Zendesk."""
     ticket_id = _group_ticket(stack)
-    reader = _headers(stack, "reader")
+    reader = _headers(stack, who)
     guidance = http.get(f"/v1/tickets/{ticket_id}/guidance", headers=reader)
     assert guidance.status_code == 200, guidance.text
     form = {"custom_fields": [], "tags": [], "subject": None, "description": None}
@@ -133,7 +134,7 @@ def test_a_role_without_ticket_editing_reads_but_cannot_apply(
     )
     assert response.status_code == 403, response.text
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["type"] == FORBIDDEN
+    assert response.json()["type"] == FORBIDDEN + "-edit"
     assert "may not edit tickets" in response.json()["detail"]
     assert _writes(stack) == {}
     assert stack.emulator.store.get_ticket(ticket_id) == before

@@ -256,6 +256,7 @@ def test_a_setting_placeholder_is_named_and_flagged(browser_run: BrowserRun, sta
         ("GET", "/guidance", 503, "zendesk-unavailable", "zendesk_down", "Zendesk에 연결할"),
         ("GET", "/guidance", 500, "internal", "server", "Guidepost 서버에서 문제가"),
         ("POST", "/apply", 409, "ticket-closed", "ticket_closed", "종료(closed)된 티켓"),
+        ("POST", "/apply", 403, "forbidden-edit", "forbidden_edit", "수정 권한이 없어"),
         ("POST", "/apply", 409, "decision-changed", "decision_changed", "결정이 다릅니다"),
         ("POST", "/apply", 409, "branch-changed", "conflict", "티켓이 변경되어"),
     ],

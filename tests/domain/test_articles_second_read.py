@@ -112,6 +112,18 @@ def test_the_customer_is_called_once_the_fare_is_settled(decide_fields, reconnec
     )
     assert {"q2.common", "ob.1.greeting"} <= set(keys(agreed))
 
+    # Whether the fare changes is not known yet: that is asked first.
+    unknown = decide(
+        reconnect_fields,
+        decide_fields,
+        "reconnect.together.no_fare_change",
+        fare_adjustment=None,
+        customer_consent=None,
+    )
+    assert unknown.missing[0] == "fare_adjustment"
+    assert "ob.1.greeting" not in keys(unknown)
+    assert "q2.common" not in keys(unknown)
+
 
 @pytest.mark.parametrize(
     ("status", "fare_change", "where"),

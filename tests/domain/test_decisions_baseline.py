@@ -2,7 +2,9 @@
 
 tests/domain/data/decisions_baseline.jsonl was written by `python -m tooling.decision_snapshot
 --write` on the code before guide-specific ids and features moved into the guides' YAML
-(demo tickets + fixed-seed generated + mutated tickets). This test never rewrites it.
+(demo tickets + fixed-seed generated + mutated tickets). This test never rewrites it; a
+ruling that changes decisions on purpose re-decides the recorded inputs (`--redecide`), so
+the inputs stay those of the first baseline and every change shows in the diff.
 """
 
 from __future__ import annotations

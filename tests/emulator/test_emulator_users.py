@@ -36,6 +36,7 @@ def test_agents_roles_and_memberships_round_trip(api: Api) -> None:
     assert shown["configuration"]["ticket_access"] == "within-groups"
     # Zendesk's default agent role may edit tickets; a role says so unless told otherwise.
     assert shown["configuration"]["ticket_editing"] is True
+    assert shown["configuration"]["ticket_tag_editing"] is True
     user = api.post(
         "/users.json", json={"user": {"name": "Kim", "role": "agent", "custom_role_id": role_id}}
     ).json()["user"]

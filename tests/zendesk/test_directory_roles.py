@@ -19,21 +19,51 @@ from backend.zendesk.users import role_configuration, role_type_of
 @pytest.mark.parametrize(
     ("role", "editing"),
     [
-        ({"role_type": 0, "configuration": {"ticket_access": "all", "ticket_editing": True}}, True),
+        (
+            {
+                "role_type": 0,
+                "configuration": {
+                    "ticket_access": "all",
+                    "ticket_editing": True,
+                    "ticket_tag_editing": True,
+                },
+            },
+            True,
+        ),
         (
             {"role_type": 0, "configuration": {"ticket_access": "all", "ticket_editing": False}},
             False,
         ),
         ({"role_type": 0, "configuration": {"ticket_access": "all"}}, False),  # not said
+        # The write replaces tags: editing without tag editing is not enough, nor unsaid.
+        (
+            {"configuration": {"ticket_editing": True, "ticket_tag_editing": False}},
+            False,
+        ),
+        ({"configuration": {"ticket_editing": True}}, False),
         ({"configuration": {"ticket_access": "all", "ticket_editing": None}}, False),
         ({"configuration": {"ticket_access": "all", "ticket_editing": "true"}}, False),
         ({"configuration": {"ticket_access": "all", "ticket_editing": 1}}, False),
         (
-            {"role_type": 1, "configuration": {"ticket_access": "all", "ticket_editing": True}},
+            {
+                "role_type": 1,
+                "configuration": {
+                    "ticket_access": "all",
+                    "ticket_editing": True,
+                    "ticket_tag_editing": True,
+                },
+            },
             False,
         ),
         (
-            {"role_type": "1", "configuration": {"ticket_access": "all", "ticket_editing": True}},
+            {
+                "role_type": "1",
+                "configuration": {
+                    "ticket_access": "all",
+                    "ticket_editing": True,
+                    "ticket_tag_editing": True,
+                },
+            },
             False,
         ),
         (
@@ -41,6 +71,7 @@ from backend.zendesk.users import role_configuration, role_type_of
                 "configuration": {
                     "ticket_access": "all",
                     "ticket_editing": True,
+                    "ticket_tag_editing": True,
                     "light_agent": True,
                 }
             },
@@ -56,7 +87,13 @@ def test_only_an_explicit_true_on_a_non_light_role_may_edit(role: Any, editing: 
 
 
 def test_the_ticket_access_comes_from_the_same_document() -> None:
-    role = {"configuration": {"ticket_access": "within-groups", "ticket_editing": True}}
+    role = {
+        "configuration": {
+            "ticket_access": "within-groups",
+            "ticket_editing": True,
+            "ticket_tag_editing": True,
+        }
+    }
     assert role_configuration(role) == RoleConfiguration("within-groups", True)
     assert role_configuration({}) == RoleConfiguration("", False)
 

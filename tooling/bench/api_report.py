@@ -171,8 +171,8 @@ def _one_call_text(single: list[str]) -> str:
         "The calls per load do not set the p50: "
         + "; ".join(single)
         + ". The difference is Guidepost's work (session, permission, decision, rendering,"
-        " fingerprint, answer), the same per load at both latencies, on warm caches at 0 ms"
-        " and after an idle wait at 150 ms.\n"
+        " fingerprint, answer): the same code per load at both latencies, dearer after the"
+        " idle wait of 150 ms than on the warm caches of 0 ms.\n"
     )
 
 
@@ -191,7 +191,7 @@ def floor_text(result: ApiResult) -> str:
             f"({fmt(guidance.calls_per_action, 2)} Zendesk calls per load): the p50s differ "
             f"by {fmt(guidance.overhead_p50 - floor.overhead_p50, 1)} ms"
         )
-        if guidance.one_call_share >= 0.5:
+        if guidance.one_call_share > 0.5:
             # More than half the loads made one call, as the floor does: they set the p50.
             single.append(
                 f"at {floor.latency_ms} ms {fmt(guidance.one_call_share * 100, 0)} % of the "

@@ -80,7 +80,10 @@ class FormGuidanceResponse(TicketGuidance):
 
     ticket_updated_at: None = field(metadata=about("always null: the form is not a saved ticket"))
     prior_reconnection_tickets: list[int] = field(
-        metadata=about("ids of the earlier 강콜 tickets counted in prior_reconnections")
+        metadata=about(
+            "ids of the earlier 강콜 tickets counted in prior_reconnections that the agent may"
+            " see in Zendesk (others are left out; the count stays whole)"
+        )
     )
     suggested_consult_types: list[ConsultTypeChoice] = field(
         metadata=about("for a suggested guide: the 상담유형 values that select it")

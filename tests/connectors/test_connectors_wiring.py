@@ -37,6 +37,7 @@ ADMIN = {
     "payment_method": "card",
     "driver_on_duty": True,
     "customer_recalling": False,
+    "original_fare": 23000,  # the admin's /call/fare (macros/connectors.yaml)
 }
 
 

@@ -3,7 +3,8 @@
 Each apply logs `write_back_requested` before anything is written (so a write that lands
 and then fails, or a process that dies mid-write, still leaves the agent's request on
 record, and a log sink that fails refuses the write), then `write_back` with what was
-decided and applied, or `write_back_failed` with the error.
+decided and applied, or `write_back_failed` with the error; an apply the agent's Zendesk
+permissions refuse logs `write_back_refused`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from backend.logs import get_logger
 AUDIT_EVENT = "write_back"
 REQUESTED_EVENT = "write_back_requested"
 FAILED_EVENT = "write_back_failed"
+REFUSED_EVENT = "write_back_refused"
 
 
 def _audit(level: str, event: str, **fields: object) -> None:
@@ -73,3 +75,8 @@ def record_write_back_failed(
         error=type(error).__name__,
         status=status,
     )
+
+
+def record_write_back_refused(*, agent_id: int, ticket_id: int, error: GuidepostError) -> None:
+    """Log an apply Zendesk's permissions refused before anything was read or written."""
+    _audit("warning", REFUSED_EVENT, agent_id=agent_id, ticket_id=ticket_id, reason=error.slug)

@@ -335,6 +335,36 @@ def test_an_apply_is_on_record_before_it_writes_and_when_it_fails(
     assert failure["branch"] == guidance["branch"]
 
 
+def test_a_refused_apply_is_on_record_with_its_reason(
+    client: TestClient,
+    settings: Settings,
+    gateway: FakeGateway,
+    directory: FakeDirectory,
+    tickets: TicketFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An agent who may not see the ticket, and one who may see but not edit it: each
+    refused apply leaves `write_back_refused` (who, which ticket, why), nothing written."""
+    ticket_id, _, guidance = _logged_group_guidance(client, settings, directory, tickets)
+    directory.add_role(88, "all", ticket_editing=False)
+    directory.add_user(600, custom_role_id=88)
+    capsys.readouterr()
+    for agent, reason in ((OUTSIDER, "forbidden"), (600, "forbidden-edit")):
+        response = client.post(
+            f"/v1/tickets/{ticket_id}/apply",
+            headers=as_agent(settings, agent),
+            json=apply_body(guidance),
+        )
+        assert response.status_code == 403, response.text
+        (event,) = _log_events(capsys, '"write_back_refused"')
+        assert (event["agent_id"], event["ticket_id"], event["reason"]) == (
+            agent,
+            ticket_id,
+            reason,
+        )
+    assert gateway.updates == []
+
+
 # ---- apply writes only what the agent saw ---------------------------------------------
 
 

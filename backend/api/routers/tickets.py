@@ -21,11 +21,12 @@ from backend.api.schemas import ApplyRequest, ApplyResponse, GuidanceResponse, T
 from backend.audit_log import (
     record_write_back,
     record_write_back_failed,
+    record_write_back_refused,
     record_write_back_requested,
 )
 from backend.authz import Agent
 from backend.domain.decision import Decision
-from backend.errors import GuidepostError
+from backend.errors import ForbiddenError, GuidepostError
 from backend.logs import bind_request
 from backend.service import LoadMemo, apply_decision, decision_outcome, get_guidance
 from backend.zendesk.gateway import NowaitList, ZendeskGateway
@@ -86,9 +87,14 @@ async def authorize_ticket_edit(
     """`authorize_ticket` for a write: Zendesk must also let the agent edit tickets.
 
     A light agent, or a custom role with `configuration.ticket_editing` false or unread,
-    gets the 403 here, before the route runs: nothing claimed or written.
+    gets the 403 here, before the route runs: nothing claimed or written. The refusal of a
+    write is on the audit trail too (who tried to write where, and why not).
     """
-    return await _authorized(ticket_id, agent, request, edit=True)
+    try:
+        return await _authorized(ticket_id, agent, request, edit=True)
+    except ForbiddenError as refusal:
+        record_write_back_refused(agent_id=agent.user_id, ticket_id=ticket_id, error=refusal)
+        raise
 
 
 async def _authorized(

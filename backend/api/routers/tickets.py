@@ -24,7 +24,7 @@ from backend.audit_log import (
     record_write_back_refused,
     record_write_back_requested,
 )
-from backend.authz import Agent
+from backend.authz import Agent, TicketAuthorizer
 from backend.domain.decision import Decision
 from backend.errors import ForbiddenError, GuidepostError
 from backend.logs import bind_request
@@ -104,13 +104,18 @@ async def _authorized(
     bind_request(ticket_id=ticket_id)
     state = request.app.state
     ticket = open_ticket_request(state, ticket_id, agent, gateway)
-    authorizer = process_authorizer(state, state.settings, directory)
-    if authorizer.check_cached(agent, ticket_id, edit=edit) is None:
-        # The directory reads share the gateway's transport: count them in this request.
-        await run_in_threadpool(
-            ticket.gateway.count_during, lambda: authorizer.check(agent, ticket_id, edit=edit)
-        )
+    await _permit(process_authorizer(state, state.settings, directory), ticket, ticket_id, edit)
     return ticket
+
+
+async def _permit(
+    authorizer: TicketAuthorizer, ticket: TicketRequest, ticket_id: int, edit: bool = False
+) -> None:
+    """Check `ticket_id` for the agent: from cached answers on the loop, else in a thread."""
+    if authorizer.check_cached(ticket.agent, ticket_id, edit=edit) is None:
+        # The directory reads share the gateway's transport: count them in this request.
+        check = functools.partial(authorizer.check, ticket.agent, ticket_id, edit=edit)
+        await run_in_threadpool(ticket.gateway.count_during, check)
 
 
 async def visible_ticket_ids(
@@ -126,13 +131,10 @@ async def visible_ticket_ids(
     _, directory = await gateway_and_directory(request)
     state = request.app.state
     authorizer = process_authorizer(state, state.settings, directory)
-    agent = ticket.agent
     visible: list[int] = []
     for other in ticket_ids:
         try:
-            if authorizer.check_cached(agent, other) is None:
-                check = functools.partial(authorizer.check, agent, other)
-                await run_in_threadpool(ticket.gateway.count_during, check)
+            await _permit(authorizer, ticket, other)
         except GuidepostError:
             continue
         visible.append(other)

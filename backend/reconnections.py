@@ -97,15 +97,17 @@ def count_prior_claims(
 ) -> int:
     """Count the other 강콜 claimed for a 원콜 before this ticket's own claim.
 
-    The ledger's order is its record ids: the lowest claim wins, so records after this
-    ticket's own claim are losers about to remove themselves and never count.
+    The ledger's order is `ReconnectionRecord.ledger_order`: the first claim wins, so
+    records after this ticket's own claim are losers about to remove themselves and
+    never count.
     """
-    own = [c.id for c in claims if _is_own_claim(c, ticket_id, claim_value)]
+    own = [c.ledger_order() for c in claims if _is_own_claim(c, ticket_id, claim_value)]
     cutoff = min(own) if own else None
     earlier = {
         (c.ticket_id, c.forced_call_id)
         for c in claims
-        if (cutoff is None or c.id < cutoff) and not _is_own_claim(c, ticket_id, claim_value)
+        if (cutoff is None or c.ledger_order() < cutoff)
+        and not _is_own_claim(c, ticket_id, claim_value)
     }
     return len(earlier)
 
@@ -197,7 +199,8 @@ def claim_reconnection(
 ) -> TicketDecision:
     """Claim this ticket's 강제재연결 in the ledger before an eligible write-back.
 
-    Create, then list by external id (the 원콜 ID): the lowest record id wins. This is
+    Create, then list by external id (the 원콜 ID): the first claim wins
+    (`ReconnectionRecord.ledger_order`: creation time, then the record id). This is
     correct whether or not Zendesk enforces unique external ids ("The external_id must
     be unique for each custom object record",
     https://support.zendesk.com/hc/en-us/articles/6687271605786): when it does, the
@@ -225,8 +228,10 @@ def claim_reconnection(
     mine: ReconnectionRecord | None
     try:
         mine = gateway.create_reconnection(claim)
-    except ZendeskRejectedError:
-        mine = None  # e.g. the external id is taken: the list below names the holder
+    except (ZendeskRejectedError, ConflictError):
+        # The external id is taken (Zendesk documents it unique but not the status it
+        # answers: 409 or 422 are both read as taken): the list below names the holder.
+        mine = None
     except NotFoundError:
         raise _ledger_missing() from None
     claims = gateway.list_reconnections(origin)

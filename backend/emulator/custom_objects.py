@@ -26,6 +26,20 @@ RECORD_FIELD_TYPES = frozenset(
 MAX_FILTER_IDS = 100
 
 
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def record_id(created_at: int, serial: int) -> str:
+    """A record id that is a string and no number: 26 characters, shaped as a ULID.
+
+    The API documents the id only as "string … Automatically assigned upon creation",
+    so nothing may read it as a number. Time first (milliseconds), then a serial where a
+    ULID has random bits: ids created later sort after earlier ones as text.
+    """
+    value = ((created_at * 1000) << 80) | serial
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
 def make_custom_object_error(status: int, code: str, title: str, detail: str) -> ApiError:
     """An error in the custom objects API's shape."""
     return ApiError(
@@ -175,7 +189,7 @@ class CustomObjectsMixin(StoreBase):
                 raise _invalid(f"external_id {external_id!r} is already taken")
             now = self._now()
             record: JSON = {
-                "id": self._state.next_custom_object_record_id,
+                "id": record_id(now, self._state.next_custom_object_record_id),
                 "name": name,
                 "external_id": external_id,
                 "custom_object_fields": {k: copy.deepcopy(values.get(k)) for k in sorted(known)},
@@ -206,17 +220,17 @@ class CustomObjectsMixin(StoreBase):
             base = self._resolve_base(base_url)
             found = [
                 r
-                for _, r in sorted(obj["records"].items())
+                for r in obj["records"].values()  # in creation order
                 if (external_ids is None or r["external_id"] in external_ids)
                 and (ids is None or str(r["id"]) in ids)
             ]
             return [self._render_record(key, r, base) for r in found]
 
-    def delete_custom_object_record(self, key: str, record_id: int) -> None:
+    def delete_custom_object_record(self, key: str, record_id: str) -> None:
         """DELETE /custom_objects/{key}/records/{id}: 204, 404 when already gone."""
         with self._lock:
             obj = self._object(key)
-            if obj["records"].pop(int(record_id), None) is None:
+            if obj["records"].pop(str(record_id), None) is None:
                 raise _not_found("custom object record")
 
     # --------------------------------------------------------------- internals
@@ -264,8 +278,7 @@ class CustomObjectsMixin(StoreBase):
     def _render_record(key: str, record: JSON, base: str) -> JSON:
         return {
             "url": f"{base}/api/v2/custom_objects/{key}/records/{record['id']}.json",
-            # Zendesk's record ids are strings in JSON.
-            "id": str(record["id"]),
+            "id": record["id"],
             "name": record["name"],
             "external_id": record["external_id"],
             "custom_object_key": key,

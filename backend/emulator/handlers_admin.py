@@ -322,7 +322,7 @@ class AdminHandlers:
 
     def delete_record(self, request: _Request, match: re.Match[str]) -> _Response:
         """DELETE /custom_objects/{key}/records/{id}: 204."""
-        self.store.delete_custom_object_record(match["key"], int(match["record_id"]))
+        self.store.delete_custom_object_record(match["key"], match["record_id"])
         return _Response(204)
 
 

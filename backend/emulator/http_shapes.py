@@ -202,7 +202,7 @@ def _compile(path: str, method: str, handler: _Handler, *, json_suffix: bool) ->
             name = part[1:-1]
             pattern += (
                 rf"(?P<{name}>[A-Za-z0-9_-]+)"
-                if name in ("job_id", "locale", "key")
+                if name in ("job_id", "locale", "key", "record_id")
                 else rf"(?P<{name}>\d+)"
             )
         else:

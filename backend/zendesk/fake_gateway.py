@@ -350,7 +350,8 @@ class FakeGateway:
                 LEDGER_KEY, external_ids=[origin_call_id]
             ),
         )
-        return sorted((reconnection_from_json(r) for r in found), key=lambda r: r.id)
+        records = (reconnection_from_json(r) for r in found)
+        return sorted(records, key=ReconnectionRecord.ledger_order)
 
     def create_reconnection(self, claim: ReconnectionClaim) -> ReconnectionRecord:
         """Record a claim (1 call)."""
@@ -364,7 +365,7 @@ class FakeGateway:
             )
         )
 
-    def delete_reconnection(self, record_id: int) -> None:
+    def delete_reconnection(self, record_id: str) -> None:
         """Remove a ledger record; one already gone is a success (1 call)."""
         self._call("delete_reconnection")
         try:

@@ -156,14 +156,25 @@ class ReconnectionClaim:
 
 @dataclass(frozen=True)
 class ReconnectionRecord:
-    """A ledger record as Zendesk holds it (`id` orders the claims: lowest wins)."""
+    """A ledger record as Zendesk holds it (`ledger_order` orders the claims: first wins)."""
 
-    id: int
+    # A string, as Zendesk documents it ("id | string | … Automatically assigned upon
+    # creation", custom_object_records API): not promised to be numeric.
+    id: str
     origin_call_id: str
     forced_call_id: str
     ticket_id: int
     agent: str
     created_at: str
+
+    def ledger_order(self) -> tuple[str, int, str]:
+        """The claim order every reader agrees on: creation time, then the id.
+
+        Zendesk stamps `created_at` to the second; within one second the id decides, by
+        length first so numeric ids compare as numbers ("9" before "10") and same-length
+        ids (time-ordered ULIDs) as text.
+        """
+        return (self.created_at, len(self.id), self.id)
 
 
 @dataclass(frozen=True)
@@ -279,7 +290,7 @@ class ZendeskGateway(Protocol):
         """Record a claim; ZendeskRejectedError when Zendesk refuses (e.g. external id taken)."""
         ...
 
-    def delete_reconnection(self, record_id: int) -> None:
+    def delete_reconnection(self, record_id: str) -> None:
         """Remove a ledger record; one already gone is a success."""
         ...
 

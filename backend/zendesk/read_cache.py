@@ -234,7 +234,7 @@ class _View:
         finally:
             self._cache.ledger.drop(claim.origin_call_id)
 
-    def delete_reconnection(self, record_id: int) -> None:
+    def delete_reconnection(self, record_id: str) -> None:
         """Remove a ledger record; every cached ledger may hold it, so all are forgotten."""
         try:
             self._inner.delete_reconnection(record_id)

@@ -70,11 +70,14 @@ def ledger_record_payload(claim: ReconnectionClaim) -> dict[str, Any]:
 
 
 def reconnection_from_json(data: Mapping[str, Any]) -> ReconnectionRecord:
-    """Read a ledger record (Zendesk sends record ids as strings)."""
+    """Read a ledger record (its id is a string, kept as Zendesk sends it)."""
+    record_id = data["id"]
+    if not isinstance(record_id, str) or not record_id:
+        raise ValueError("a ledger record's id is a non-empty string")
     values = data.get("custom_object_fields") or {}
     raw_ticket = str(values.get("ticket_id") or "0").strip()
     return ReconnectionRecord(
-        id=int(data["id"]),
+        id=record_id,
         origin_call_id=str(data.get("external_id") or ""),
         forced_call_id=str(values.get("forced_call_id") or ""),
         ticket_id=int(raw_ticket) if raw_ticket.isdigit() else 0,

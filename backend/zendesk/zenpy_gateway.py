@@ -285,7 +285,7 @@ class ZenpyGateway(GatewayTransport):
         """Every ledger record of a 원콜, lowest id first (1 call: a database read)."""
         params = {"filter[external_ids]": origin_call_id}
         records = self._pages(LEDGER_RECORDS, params, "reconnection ledger", _ledger_page)
-        return sorted(records, key=lambda r: r.id)
+        return sorted(records, key=ReconnectionRecord.ledger_order)
 
     async def list_reconnections_nowait(
         self, origin_call_id: str
@@ -295,7 +295,7 @@ class ZenpyGateway(GatewayTransport):
         read = await self._pages_nowait(LEDGER_RECORDS, params, _ledger_page)
         if read.items is None:
             return read
-        return replace(read, items=sorted(read.items, key=lambda r: r.id))
+        return replace(read, items=sorted(read.items, key=ReconnectionRecord.ledger_order))
 
     # ---- paged reads (blocking, and their one-attempt twins on the event loop) ---------
 
@@ -350,12 +350,11 @@ class ZenpyGateway(GatewayTransport):
         )
         return reconnection_from_json(data["custom_object_record"])
 
-    def delete_reconnection(self, record_id: int) -> None:
+    def delete_reconnection(self, record_id: str) -> None:
         """Remove a ledger record; one already gone is a success (1 call)."""
         try:
-            self.request_json(
-                "DELETE", f"{LEDGER_PATH}/records/{int(record_id)}", "other", "ledger record"
-            )
+            path = f"{LEDGER_PATH}/records/{quote(record_id, safe='')}"
+            self.request_json("DELETE", path, "other", "ledger record")
         except NotFoundError:
             return
 

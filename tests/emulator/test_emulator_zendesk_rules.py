@@ -81,7 +81,11 @@ def test_custom_object_records_are_created_listed_by_external_id_and_deleted(api
     )
     assert record.status_code == 201
     body = record.json()["custom_object_record"]
+    # "id | string | … Automatically assigned upon creation": a string, and here no
+    # number either, so a client that reads it as one fails in tests, not in production.
     assert isinstance(body["id"], str)
+    assert len(body["id"]) == 26
+    assert not body["id"].isdigit()
     assert body["custom_object_fields"] == {"forced_call_id": "7002"}
     duplicate = api.post(
         "/custom_objects/gp_reconnection/records.json",

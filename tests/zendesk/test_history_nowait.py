@@ -81,7 +81,7 @@ def test_every_ledger_page_on_the_loop_is_the_blocking_read() -> None:
             read = ledger_on_loop(gateway)
             assert gateway.calls == 2
         blocking, loop = scripted.requests[:2], scripted.requests[2:]
-    assert [record.id for record in expected] == [2, 3, 5]
+    assert [record.id for record in expected] == ["2", "3", "5"]
     assert (read.items, read.calls) == (expected, 2)
     assert loop == blocking
     assert loop[0].startswith(

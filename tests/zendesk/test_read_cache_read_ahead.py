@@ -10,7 +10,7 @@ from backend.zendesk.fake_gateway import FakeGateway
 from backend.zendesk.gateway import ReconnectionRecord
 from backend.zendesk.read_cache import HistoryRead, ReadCache
 
-CLAIM = ReconnectionRecord(7, "7001", "8001", 11, "agent", "2026-01-01T00:00:00Z")
+CLAIM = ReconnectionRecord("7", "7001", "8001", 11, "agent", "2026-01-01T00:00:00Z")
 QUERY = "type:ticket tags:fr_origin_7001"
 
 

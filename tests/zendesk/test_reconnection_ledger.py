@@ -23,7 +23,13 @@ from backend.domain.engine import EngineOptions
 from backend.domain.guides import GuideCatalog
 from backend.domain.render import TextRenderer
 from backend.emulator.server import EmulatorServer
-from backend.errors import BranchChangedError, SettingsError, ZendeskUnavailableError
+from backend.errors import (
+    BranchChangedError,
+    ConflictError,
+    SettingsError,
+    ZendeskRejectedError,
+    ZendeskUnavailableError,
+)
 from backend.service import (
     ServiceContext,
     apply_decision,
@@ -326,7 +332,7 @@ def test_exactly_the_lowest_claim_counts_no_prior_reconnection(
 ) -> None:
     """Whatever claims exist for one 원콜, only the lowest record's owner sees 0 prior."""
     claims = [
-        ReconnectionRecord(index + 1, "7001", forced, ticket, "", "")
+        ReconnectionRecord(str(index + 5), "7001", forced, ticket, "", "")  # "9" < "10"
         for index, (ticket, forced) in enumerate(claimants)
     ]
     owners = {(c.ticket_id, c.forced_call_id) for c in claims}
@@ -395,3 +401,46 @@ def test_same_second_concurrent_applies_write_one_note(
     assert sorted(applied) == [False, True]
     notes = [c for c in fake.comments[ticket] if not c.public]
     assert len(notes) == 1
+
+
+def test_the_claim_order_is_creation_time_then_the_string_id() -> None:
+    """Record ids are strings (ULIDs or digits): never compared as text alone or as ints."""
+
+    def record(record_id: str, created_at: str) -> ReconnectionRecord:
+        return ReconnectionRecord(record_id, "7001", "7002", 1, "", created_at)
+
+    same_second = "2026-12-01T06:00:00Z"
+    digits = [record("10", same_second), record("9", same_second)]
+    assert [r.id for r in sorted(digits, key=ReconnectionRecord.ledger_order)] == ["9", "10"]
+    later_but_lower_id = record("01A", "2026-12-01T06:00:01Z")
+    earlier = record("01Z", same_second)
+    ordered = sorted([later_but_lower_id, earlier], key=ReconnectionRecord.ledger_order)
+    assert ordered == [earlier, later_but_lower_id]
+
+
+@pytest.mark.parametrize(
+    "taken", [ConflictError("taken"), ZendeskRejectedError("taken", 422)], ids=["409", "422"]
+)
+def test_a_create_refused_as_taken_loses_to_the_holder(
+    taken: Exception, tmp_path: Path, catalog: GuideCatalog, renderer: TextRenderer
+) -> None:
+    """Zendesk documents unique external ids, not the status it refuses a duplicate with.
+
+    A 409 or a 422 on the loser's create both mean "taken": the ledger list names the
+    holder and the loser is blocked. Fails on the code before this change for the 409:
+    the claim let the ConflictError out.
+    """
+    fake = FakeGateway(unique_external_ids=True, lenient_fields=False)
+    ctx = _context(catalog, renderer, bootstrap_fields(fake, catalog.fields, tmp_path / "m.json"))
+    first, second = _add(fake, ctx), _add(fake, ctx, forced_call_id="7003")
+    found = read_decision(fake, second, ctx)  # decided on an empty ledger: eligible
+    assert found.decision.eligible is True
+    assert _apply(fake, first, ctx)["applied"] is True
+    fake.fail_next(taken, method="create_reconnection")
+    try:
+        lost = claim_reconnection(fake, found, found.decision.branch, ctx)
+    except BranchChangedError:  # losing moved the branch: the agent is shown the new one
+        pass
+    else:
+        assert lost.decision.blocks == ["already_reconnected_once"]
+    assert [c.ticket_id for c in fake.list_reconnections("7001")] == [first]

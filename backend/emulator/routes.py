@@ -315,7 +315,7 @@ class _App(AdminHandlers):
             int(match["id"]),
             operation,
             body.get("tags"),
-            safe_update=body.get("safe_update", False),
+            safe_update=body.get("safe_update"),
             updated_stamp=body.get("updated_stamp"),
         )
         if operation == "remove":

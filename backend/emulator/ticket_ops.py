@@ -93,7 +93,7 @@ class TicketOpsMixin(TicketsMixin):
         operation: str = "get",
         tags: Any = None,
         *,
-        safe_update: Any = False,
+        safe_update: Any = None,
         updated_stamp: Any = None,
     ) -> list[str]:
         """Read or change tags through the tags endpoints: get, add, set or remove."""

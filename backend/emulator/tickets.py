@@ -173,12 +173,14 @@ class TicketsMixin(StoreBase):
             return self._render_ticket(working, base), self._render_audit(audit)
 
     def _check_safe_update(self, ticket: JSON, data: JSON) -> None:
-        """Answer 409 when safe_update is on and updated_stamp is not the current updated_at.
+        """Answer 409 when safe_update is present and updated_stamp is not the current updated_at.
 
-        Zendesk only protects when an updated_stamp is given, so a missing stamp
-        lets the update through.
+        Tickets API, `safe_update`: "When true and an update_stamp date is included,
+        protects against ticket update collisions … A value of false has the same effect
+        as true. Omit the property to force the updates to not be safe". So any value
+        protects, only omitting it does not; and a missing stamp lets the update through.
         """
-        if not _read_flag(data.get("safe_update")) or data.get("updated_stamp") is None:
+        if data.get("safe_update") is None or data.get("updated_stamp") is None:
             return
         if parse_stamp(data.get("updated_stamp")) != ticket["updated_at"]:
             raise ApiError(

@@ -152,6 +152,23 @@ def test_safe_update_conflict_over_http(api: Api, store: EmulatorStore) -> None:
     assert ok.json()["ticket"]["subject"] == "Mine"
 
 
+@pytest.mark.parametrize(("flag", "status"), [(True, 409), (False, 409), (None, 200)])
+def test_safe_update_protects_whatever_its_value_only_omitting_it_does_not(
+    api: Api, store: EmulatorStore, flag: bool | None, status: int
+) -> None:
+    """Tickets API: "A value of false has the same effect as true. Omit the property to
+    force the updates to not be safe". Fails on the code before this change: false
+    was read as off, more lenient than Zendesk."""
+    created = _create_ticket(store)
+    stale = created["updated_at"]
+    store.touch_ticket(created["id"])
+    body: dict[str, object] = {"subject": "Mine", "updated_stamp": stale}
+    if flag is not None:
+        body["safe_update"] = flag
+    response = api.put(f"/tickets/{created['id']}.json", json={"ticket": body})
+    assert response.status_code == status
+
+
 def test_safe_update_conflict_with_zenpy(zenpy_client: Zenpy, store: EmulatorStore) -> None:
     created = _create_ticket(store)
     read = zenpy_client.tickets(id=created["id"])

@@ -384,16 +384,29 @@ def _search_params(query: str) -> dict[str, str]:
 
 
 class _SearchPages:
-    """Reads search pages, until the last or Zendesk's result limit."""
+    """Reads search pages, until the last or Zendesk's result limit; each ticket once.
+
+    "Offset pagination may result in duplicate results when paging" (Search API,
+    https://developer.zendesk.com/api-reference/ticketing/ticket-management/search/):
+    a ticket already read on an earlier page is left out, so nothing counts it twice.
+    """
 
     def __init__(self) -> None:
         self.seen = 0
+        self.ticket_ids: set[int] = set()
 
     def __call__(self, data: Any) -> tuple[list[TicketRecord], str | None]:
-        """One page's tickets, and the next page's path (None: stop here)."""
+        """One page's tickets not read before, and the next page's path (None: stop here)."""
         results = data.get("results") or []
         self.seen += len(results)
-        tickets = [ticket_from_json(r) for r in results if r.get("result_type") == "ticket"]
+        tickets = []
+        for result in results:
+            if result.get("result_type") != "ticket":
+                continue
+            ticket = ticket_from_json(result)
+            if ticket.id not in self.ticket_ids:
+                self.ticket_ids.add(ticket.id)
+                tickets.append(ticket)
         following = data.get("next_page")
         if not following or self.seen >= SEARCH_RESULT_LIMIT:
             # Zendesk answers 422 past its limit; Zenpy stopped there too.

@@ -53,9 +53,16 @@ def ticket_result(ticket_id: int) -> dict[str, Any]:
 
 
 def search_pages(index: int, request: bytes) -> Iterable[Action]:
-    """Two offset pages; a user result on the first (not a ticket: left out)."""
+    """Two offset pages; a user result on the first (not a ticket: left out).
+
+    Ticket 11 again on the second page: "Offset pagination may result in duplicate results
+    when paging" (Search API); the reader keeps each ticket once.
+    """
     if b"page=2" in request.split(b"\r\n", 1)[0]:
-        body: dict[str, Any] = {"results": [ticket_result(12)], "next_page": None}
+        body: dict[str, Any] = {
+            "results": [ticket_result(12), ticket_result(11)],
+            "next_page": None,
+        }
     else:
         body = {
             "results": [ticket_result(11), {"id": 9, "result_type": "user"}],

@@ -136,8 +136,20 @@ def print_demo(url: str, ids: list[int], out: TextIO) -> None:
     out.flush()
 
 
+# Search's indexing lag in the demo account: "It can take up to a few minutes for new
+# tickets, users, and other resources to be indexed for search"
+# (https://developer.zendesk.com/api-reference/ticketing/ticket-management/search/).
+# What the demo seeds is indexed already; what is written later shows after this lag.
+DEMO_SEARCH_LAG_SECONDS = 60.0
+
+
 def start_emulator_with_demo(
-    settings: Settings, host: str, port: int, log: TextIO | None = None
+    settings: Settings,
+    host: str,
+    port: int,
+    log: TextIO | None = None,
+    *,
+    search_lag_seconds: float = DEMO_SEARCH_LAG_SECONDS,
 ) -> tuple[EmulatorServer, list[int]]:
     """Start the emulator and fill it: articles, custom fields (field map), demo tickets."""
     from backend.bootstrap import bootstrap_fields
@@ -159,6 +171,7 @@ def start_emulator_with_demo(
             ids = seed_demo(gateway, catalog, field_map)
         # `POST /__emulator/reset` now returns to the demo data, not to an empty account.
         server.store.mark_initial()
+        server.store.search_lag_seconds = search_lag_seconds
     except BaseException:
         server.stop()
         raise

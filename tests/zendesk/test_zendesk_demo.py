@@ -11,6 +11,7 @@ import pytest
 from backend.bootstrap import bootstrap_fields
 from backend.demo import (
     DEMO_CASES,
+    DEMO_SEARCH_LAG_SECONDS,
     DEMO_TICKETS,
     HISTORY_ORIGIN_CALL_ID,
     XSS_PROBE,
@@ -117,7 +118,15 @@ def test_start_emulator_with_demo(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
         print_demo(server.url, ids, out)
         assert server.url in out.getvalue()
         assert "reconnect.customer_unreachable" in out.getvalue()
+        # Search lags as Zendesk's does, but what the demo seeded is indexed already.
+        assert server.store.search_lag_seconds == DEMO_SEARCH_LAG_SECONDS > 0
+        query = f"type:ticket tags:fr_origin_{HISTORY_ORIGIN_CALL_ID}"
+        assert len(server.store.search(query)) == 1
+        later = {"subject": "later", "description": "d", "tags": [query.split(":")[-1]]}
+        server.store.create_ticket(later)
+        assert len(server.store.search(query)) == 1  # not indexed yet
         server.store.reset()
         assert server.store.get_ticket(ids[-1]) is not None
+        assert len(server.store.search(query)) == 1
     finally:
         server.stop()

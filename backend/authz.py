@@ -29,6 +29,8 @@ TicketAccess = Literal["all", "groups", "assigned", "none"]
 # Zendesk's custom role `configuration.ticket_access` values, mapped to what we enforce.
 # "within-groups-and-public-groups" is enforced as groups only: we never read whether a
 # group is public, so such an agent may be refused a public-group ticket (fails closed).
+# "within-organization" is not mapped (no access): Guidepost reads no organizations, so
+# such an agent is refused every ticket rather than shown one Zendesk would hide.
 ROLE_TICKET_ACCESS: dict[str, TicketAccess] = {
     "all": "all",
     "within-groups": "groups",

@@ -33,6 +33,7 @@ def user_record(user_id: int, name: str, email: str, role: str, **extra: Any) ->
         "email": email,
         "role": role,
         "custom_role_id": None,
+        "role_type": 4 if role == "admin" else None,
         "ticket_restriction": None,
         "active": True,
         "suspended": False,

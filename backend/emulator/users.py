@@ -4,11 +4,13 @@ Shapes and values follow Zendesk's API reference:
 - Users (https://developer.zendesk.com/api-reference/ticketing/users/users/): `role` is
   "end-user" | "agent" | "admin"; `custom_role_id` (agents on Enterprise plans);
   `ticket_restriction` is "organization" | "groups" | "assigned" | "requested" | null;
-  `active`, `suspended`. `POST /api/v2/users` creates one (`{"user": {...}}`, 201).
+  `active`, `suspended`; `role_type` (0 custom agent, 1 light agent, 2 chat agent, 3
+  contributor, 4 admin; null otherwise). `POST /api/v2/users` creates one (201).
 - Custom Agent Roles (https://developer.zendesk.com/api-reference/ticketing/account-configuration/custom_roles/):
   `GET /api/v2/custom_roles/{id}` → `{"custom_role": {"id", "name", "role_type",
   "configuration": {"ticket_access": "all" | "within-groups" |
-  "within-groups-and-public-groups" | "assigned-only", "ticket_editing": true | false,
+  "within-groups-and-public-groups" | "within-organization" | "assigned-only",
+  "ticket_editing": true | false,
   "ticket_tag_editing": true | false,
   ...}}}`; `POST /api/v2/custom_roles` creates one. `ticket_editing` ("whether the agent
   can edit ticket properties") defaults to true, as on Zendesk's default agent role;
@@ -29,9 +31,22 @@ from backend.emulator.user_seed import STAMP, user_record
 
 ROLES = ("end-user", "agent", "admin")
 TICKET_RESTRICTIONS = (None, "organization", "groups", "assigned", "requested")
-TICKET_ACCESS = ("all", "within-groups", "within-groups-and-public-groups", "assigned-only")
+TICKET_ACCESS = (
+    "all",
+    "within-groups",
+    "within-groups-and-public-groups",
+    "within-organization",
+    "assigned-only",
+)
+# Custom Agent Roles API `role_type`: "0 stands for a custom agent, 1 for a light agent, 2
+# for a chat agent, 3 for a contributor"; Users API `role_type` adds 4 admin, 5 billing admin.
+ROLE_TYPES = (0, 1, 2, 3)
+ADMIN_ROLE_TYPE = 4
 NO_EDITING_ROLE = {"name": "Light-agent-like", "configuration": {"ticket_editing": False}}
 NO_TAG_EDITING_ROLE = {"name": "No tags", "configuration": {"ticket_tag_editing": False}}
+# The Light Agent role (the add-on's system role); its configuration is left as a custom
+# role's would be, so only `role_type` says "light agent" (what the backend must read).
+LIGHT_AGENT_ROLE = {"name": "Light Agent", "role_type": 1, "configuration": {}}
 
 
 class UsersMixin(StoreBase):
@@ -54,12 +69,22 @@ class UsersMixin(StoreBase):
                 raise make_record_invalid("custom_role_id", "Custom role: does not exist")
             user_id = self._state.next_user_id
             self._state.next_user_id += 1
+            # Users API `role_type`: the agent's role (its custom role's type), 4 for an
+            # admin, null for an end-user or an agent with no custom role.
+            role_type = (
+                ADMIN_ROLE_TYPE
+                if role == "admin"
+                else self._state.custom_roles[int(role_id)]["role_type"]
+                if role == "agent" and role_id is not None
+                else None
+            )
             record = user_record(
                 user_id,
                 name,
                 str(spec.get("email") or f"user{user_id}@emulator.invalid"),
                 role,
                 custom_role_id=int(role_id) if role_id is not None else None,
+                role_type=role_type,
                 ticket_restriction=restriction,
                 active=bool(spec.get("active", True)),
                 suspended=bool(spec.get("suspended", False)),
@@ -95,6 +120,9 @@ class UsersMixin(StoreBase):
         tag_editing = configuration.get("ticket_tag_editing", True)
         if not isinstance(tag_editing, bool):
             raise make_record_invalid("ticket_tag_editing", "Ticket tag editing: is invalid")
+        role_type = spec.get("role_type", 0)
+        if role_type not in ROLE_TYPES:
+            raise make_record_invalid("role_type", "Role type: is invalid")
         with self._lock:
             role_id = self._state.next_custom_role_id
             self._state.next_custom_role_id += 1
@@ -102,7 +130,7 @@ class UsersMixin(StoreBase):
                 "id": role_id,
                 "name": str(spec.get("name") or f"Role {role_id}"),
                 "description": str(spec.get("description") or ""),
-                "role_type": 0,
+                "role_type": role_type,
                 "configuration": {
                     **configuration,
                     "ticket_access": access,

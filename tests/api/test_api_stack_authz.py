@@ -14,7 +14,7 @@ from api_helpers import PARKING_OFFER
 
 from backend.demo import build_new_ticket
 from backend.domain.fields import load_field_catalog
-from backend.emulator.users import NO_EDITING_ROLE, NO_TAG_EDITING_ROLE
+from backend.emulator.users import LIGHT_AGENT_ROLE, NO_EDITING_ROLE, NO_TAG_EDITING_ROLE
 from backend.zendesk.zenpy_gateway import ZenpyGateway
 from tooling.testing import Stack, apply_body, run_stack
 
@@ -38,7 +38,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             running.extra[name] = user["id"]
         # A light agent's rights (all tickets, `ticket_editing: false`), and a role that may
         # edit fields but not tags (`ticket_tag_editing: false`): the write replaces tags.
-        for name, spec in (("reader", NO_EDITING_ROLE), ("no_tags", NO_TAG_EDITING_ROLE)):
+        # A light agent: the role's configuration grants editing (as a custom role's
+        # might), only the user's `role_type` 1 says no. And an organization-scoped role,
+        # which Guidepost does not serve (it reads no organizations): refused, closed.
+        organization = {"name": "Org", "configuration": {"ticket_access": "within-organization"}}
+        specs = (
+            ("reader", NO_EDITING_ROLE),
+            ("no_tags", NO_TAG_EDITING_ROLE),
+            ("light", LIGHT_AGENT_ROLE),
+            ("organization", organization),
+        )
+        for name, spec in specs:
             made = store.create_custom_role(spec)
             user = store.create_user({"name": name, "role": "agent", "custom_role_id": made["id"]})
             running.extra[name] = user["id"]
@@ -115,7 +125,7 @@ def test_the_note_of_an_apply_is_authored_by_the_applying_agent(
     assert read == [stack.extra["inside"]]
 
 
-@pytest.mark.parametrize("who", ["reader", "no_tags"])
+@pytest.mark.parametrize("who", ["reader", "no_tags", "light"])
 def test_a_role_without_ticket_editing_reads_but_cannot_apply(
     http: httpx.Client, stack: Stack, who: str
 ) -> None:
@@ -139,3 +149,14 @@ def test_a_role_without_ticket_editing_reads_but_cannot_apply(
     assert _writes(stack) == {}
     assert stack.emulator.store.get_ticket(ticket_id) == before
     assert len(stack.emulator.store.comments(ticket_id)) == 1  # the description only
+
+
+def test_an_organization_scoped_role_is_refused_every_ticket(
+    http: httpx.Client, stack: Stack
+) -> None:
+    """`ticket_access: within-organization` is documented; Guidepost cannot check it."""
+    ticket_id = _group_ticket(stack)
+    answer = http.get(f"/v1/tickets/{ticket_id}/guidance", headers=_headers(stack, "organization"))
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["type"] == FORBIDDEN
+    assert _writes(stack) == {}

@@ -8,7 +8,7 @@ from emulator_helpers import Api
 from backend.authz import RoleConfiguration
 from backend.emulator.server import EmulatorServer
 from backend.emulator.store import AGENT_ID, CUSTOMER_ID
-from backend.emulator.users import NO_EDITING_ROLE
+from backend.emulator.users import LIGHT_AGENT_ROLE, NO_EDITING_ROLE
 from backend.zendesk.users import ZenpyDirectory
 from backend.zendesk.zenpy_gateway import ZenpyGateway
 
@@ -124,3 +124,31 @@ def test_a_role_without_editing_rights_is_served_and_read_as_such(
     assert ZenpyDirectory(gateway).get_role_configuration(role["id"]) == RoleConfiguration(
         ticket_access="all", ticket_editing=False
     )
+
+
+def test_users_carry_their_role_type_as_the_users_api_does(
+    api: Api, emulator: EmulatorServer
+) -> None:
+    """Users API `role_type`: 1 light agent, 4 admin, the custom role's type, else null."""
+    store = emulator.store
+    light = store.create_custom_role(LIGHT_AGENT_ROLE)
+    custom = store.create_custom_role({"name": "Agent", "configuration": {}})
+    users = {
+        "light": store.create_user({"name": "l", "role": "agent", "custom_role_id": light["id"]}),
+        "custom": store.create_user({"name": "c", "role": "agent", "custom_role_id": custom["id"]}),
+        "admin": store.create_user({"name": "a", "role": "admin"}),
+        "plain": store.create_user({"name": "p", "role": "agent"}),
+        "customer": store.create_user({"name": "e"}),
+    }
+    shown = {
+        name: api.get(f"/users/{user['id']}.json").json()["user"]["role_type"]
+        for name, user in users.items()
+    }
+    assert shown == {"light": 1, "custom": 0, "admin": 4, "plain": None, "customer": None}
+    gateway = ZenpyGateway(
+        subdomain="emulator", email="agent@example.com", token="t", base_url=emulator.url
+    )
+    profile = ZenpyDirectory(gateway).get_user_profile(users["light"]["id"])
+    assert profile.role_type == 1
+    invalid = api.post("/custom_roles.json", json={"custom_role": {"name": "x", "role_type": 7}})
+    assert invalid.status_code == 422

@@ -75,7 +75,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if "engine" in only:
         seconds = 2.0 if quick else 10.0
-        results.engine = timed(results, "engine", lambda: run_engine(seconds, 10 if quick else 50))
+        results.engine = timed(
+            results,
+            "engine",
+            lambda: run_engine(seconds, 10 if quick else 50, 20 if quick else 200),
+        )
     if "cli" in only:
         from tooling.bench.cli import run_cli
 

@@ -18,6 +18,9 @@ from tooling.bench.common import fmt, percentile
 from tooling.bench.markdown import Verdict, plt, save_chart, table, times_over
 
 TARGET_PER_SECOND = 4000.0
+# The idle wait before each decision of the "after an idle wait" probe: one Zendesk call at
+# the HTTP section's 150 ms row, during which the backend's core has nothing to do.
+IDLE_WAIT_SECONDS = 0.15
 PREVIOUS_PER_SECOND = 3080.0  # docs/BENCHMARKS.md of 2026-11-30 14:04 UTC (before wave 5)
 
 
@@ -33,6 +36,15 @@ class GuideLatency:
     wall_p50_us: float
     wall_p99_us: float
     renders_per_decision: float
+
+
+@dataclass
+class IdleProbe:
+    """One way of timing the same decide(): wall and CPU p50 (µs) over its samples."""
+
+    samples: int
+    wall_p50_us: float
+    cpu_p50_us: float
 
 
 @dataclass
@@ -52,6 +64,8 @@ class EngineResult:
     samples_us: dict[str, list[float]] = field(default_factory=dict)
     cpu_samples_us: dict[str, list[float]] = field(default_factory=dict)
     target: float = TARGET_PER_SECOND
+    # The same decide() back to back, first after an idle wait, and again at once (µs).
+    idle: dict[str, IdleProbe] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON (without the raw samples)."""
@@ -66,6 +80,7 @@ class EngineResult:
             "renders_per_cpu_second": self.renders_per_cpu_second,
             "decisions_per_wall_second": self.decisions_per_wall_second,
             "latency": [vars(item) for item in self.latency],
+            "idle": {name: vars(probe) for name, probe in self.idle.items()},
             "target": self.target,
         }
 
@@ -84,7 +99,52 @@ def load_demo_tickets() -> tuple[list[TicketInput], Any, TextRenderer, EngineOpt
     return tickets, catalog, renderer, EngineOptions(admin_call_url=settings.admin_call_url)
 
 
-def run_engine(seconds: float = 3.0, latency_rounds: int = 30) -> EngineResult:
+def _timed_decide(
+    ticket: TicketInput, catalog: Any, renderer: TextRenderer, options: Any
+) -> tuple[float, float]:
+    """Wall and CPU time (µs) of one decide()."""
+    cpu_ns, wall_ns = time.thread_time_ns(), time.perf_counter_ns()
+    decide(ticket, catalog, renderer, options)
+    return (time.perf_counter_ns() - wall_ns) / 1000, (time.thread_time_ns() - cpu_ns) / 1000
+
+
+def probe_idle(
+    tickets: list[TicketInput],
+    catalog: Any,
+    renderer: TextRenderer,
+    options: Any,
+    rounds: int,
+    idle_seconds: float = IDLE_WAIT_SECONDS,
+) -> dict[str, IdleProbe]:
+    """Time the same decide() back to back, first after an idle wait, and again at once.
+
+    What the HTTP section's 150 ms row does to Guidepost's work: every load decides right
+    after the thread slept through a Zendesk call. The CPU time shows whether the work
+    itself got dearer (cold caches) or only its start (a late wake-up).
+    """
+    found: dict[str, tuple[list[float], list[float]]] = {
+        name: ([], []) for name in ("back to back", "first after the idle wait", "again at once")
+    }
+    for index in range(rounds):
+        ticket = tickets[index % len(tickets)]
+        for _ in range(3):
+            wall, cpu = _timed_decide(ticket, catalog, renderer, options)
+        found["back to back"][0].append(wall)
+        found["back to back"][1].append(cpu)
+        time.sleep(idle_seconds)
+        for name in ("first after the idle wait", "again at once"):
+            wall, cpu = _timed_decide(ticket, catalog, renderer, options)
+            found[name][0].append(wall)
+            found[name][1].append(cpu)
+    return {
+        name: IdleProbe(len(walls), percentile(walls, 50), percentile(cpus, 50))
+        for name, (walls, cpus) in found.items()
+    }
+
+
+def run_engine(
+    seconds: float = 3.0, latency_rounds: int = 30, idle_rounds: int = 0
+) -> EngineResult:
     """Decide every demo ticket of both guides for `seconds` of CPU time on this thread."""
     all_tickets, catalog, renderer, options = load_demo_tickets()
     first = [decide(ticket, catalog, renderer, options) for ticket in all_tickets]
@@ -146,6 +206,7 @@ def run_engine(seconds: float = 3.0, latency_rounds: int = 30) -> EngineResult:
         latency=latency,
         samples_us={guide: wall for guide, (_, wall) in samples.items()},
         cpu_samples_us={guide: cpu for guide, (cpu, _) in samples.items()},
+        idle=probe_idle(tickets, catalog, renderer, options, idle_rounds) if idle_rounds else {},
     )
 
 
@@ -225,6 +286,7 @@ over every ticket give the per-ticket CPU and wall percentiles.
 
 ![engine]({chart})
 
+{_idle_text(result)}
 **Target:** ≥ {result.target:,.0f} decisions + renders per second per core.
 **Measured:** {result.decisions_per_cpu_second:,.0f} decisions/s (each with
 {result.renders / max(result.decisions, 1):.1f} rendered templates on average) —
@@ -242,3 +304,30 @@ decision and what is left are under "What is left and why".
         met,
     )
     return text, [verdict]
+
+
+def _idle_text(result: EngineResult) -> str:
+    """The idle probe's table and what it says (empty when it did not run)."""
+    probes = result.idle
+    if not probes:
+        return ""
+    warm = probes["back to back"]
+    cold = probes["first after the idle wait"]
+    rows = [
+        [name, str(p.samples), fmt(p.wall_p50_us / 1000, 2), fmt(p.cpu_p50_us / 1000, 2)]
+        for name, p in probes.items()
+    ]
+    headers = ["the same decide() of one ticket", ">samples", ">wall p50 ms", ">CPU p50 ms"]
+    return f"""**After an idle wait.** The same decisions again, one ticket at a time: three
+back to back, then a sleep of {IDLE_WAIT_SECONDS * 1000:.0f} ms (one Zendesk call of
+section 2's 150 ms row, during which the backend has nothing to do), then the first
+decision after it and one more at once (`probe_idle`).
+
+{table(headers, rows)}
+
+The first decision after the wait takes {times_over(cold.wall_p50_us, warm.wall_p50_us)}
+the wall time of a warm one and {times_over(cold.cpu_p50_us, warm.cpu_p50_us)} its CPU
+time: the same instructions cost more CPU after the wait (caches it left cold, or a core
+clocked down), and the next one at once is cheap again. Section 2's guidance loads at
+150 ms run all of Guidepost's work in that state.
+"""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from tooling.bench.api_report import overhead_bars, worst_c1
 from tooling.bench.common import fmt
+from tooling.bench.engine import IDLE_WAIT_SECONDS
 
 if TYPE_CHECKING:
     from tooling.bench.report import Results
@@ -145,6 +146,20 @@ def _component(results: Results, prefix: str) -> float | None:
     return next((ms for name, ms in results.profile.components if name.startswith(prefix)), None)
 
 
+def _cold(results: Results) -> str:
+    """Section 1's idle probe in a clause (empty when it did not run)."""
+    probes = results.engine.idle if results.engine is not None else {}
+    if not probes:
+        return ""
+    warm, cold = probes["back to back"], probes["first after the idle wait"]
+    return (
+        f"(section 1: the same decide() takes {fmt(cold.wall_p50_us / 1000, 2)} ms of wall"
+        f" time and {fmt(cold.cpu_p50_us / 1000, 2)} ms of CPU first after a"
+        f" {IDLE_WAIT_SECONDS * 1000:.0f} ms idle wait, against"
+        f" {fmt(warm.wall_p50_us / 1000, 2)} and {fmt(warm.cpu_p50_us / 1000, 2)} back to back)"
+    )
+
+
 def remaining_section(results: Results) -> str:
     """Optimisations made, the profile, and what is left (numbers from this run)."""
     parts = [OPTIMISATIONS, profile_section(results), "## What is left and why\n"]
@@ -196,7 +211,8 @@ def remaining_section(results: Results) -> str:
      backend, the emulator and the load client sleep through each Zendesk wait; every
      answer then wakes a process whose core went idle (this machine is a Firecracker
      virtual machine, `nested_pvm=1` on its kernel command line: an idle virtual core is
-     woken through the hypervisor) and the code after it runs on cold caches. The same
+     woken through the hypervisor) and the code after it runs on cold caches
+     {_cold(results)}. The same
      loads cost more overhead there than at 0 ms latency ({fmt(g150, 1)} vs {fmt(g0, 1)} ms
      p50 for guidance), although Guidepost's work per load is the same. The stack's floor
      for one Zendesk call (section 2: the same server, one ticket read, none of Guidepost's

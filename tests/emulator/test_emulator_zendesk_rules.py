@@ -137,6 +137,26 @@ def test_update_ticket_is_limited_per_ticket_per_user_and_per_account() -> None:
         session.close()
 
 
+def test_the_high_volume_budget_allows_300_ticket_updates_per_minute() -> None:
+    """Rate limits page: "100 requests per min per account / 300 requests per min per
+    account with the High Volume add-on" (the 2,500/min budget)."""
+    import requests
+
+    with EmulatorServer(rate_limit_per_minute=2_500) as server:
+        tickets = [_ticket(server.store, []) for _ in range(11)]
+        session = requests.Session()
+        session.auth = ("agent@example.com/token", "t")
+        api = Api(server.url, session)
+        statuses = [
+            api.put(
+                f"/tickets/{tickets[n % 11]['id']}.json", json={"ticket": {"subject": f"s{n}"}}
+            ).status_code
+            for n in range(301)
+        ]
+        assert statuses == [200] * 300 + [429]
+        session.close()
+
+
 def test_test_accounts_above_every_plan_have_no_endpoint_limits(api: Api) -> None:
     """A budget above 2,500/min (no real plan) marks a test account without limits."""
     api.control("POST", "/rate_limit", json={"per_minute": 100_000})

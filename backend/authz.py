@@ -88,11 +88,14 @@ class RoleConfiguration:
 
 @dataclass(frozen=True)
 class TicketPlacement:
-    """Where a ticket sits for access purposes: its group and assignee."""
+    """Where a ticket sits for access purposes: its group, assignee, requester and CCs."""
 
     ticket_id: int
     group_id: int | None
     assignee_id: int | None
+    requester_id: int | None = None
+    # Users CC'd on or following the ticket (collaborator, follower and email CC ids).
+    party_ids: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,13 @@ def may_see(permissions: Permissions, placement: TicketPlacement) -> bool:
     if placement.assignee_id is not None and placement.assignee_id == permissions.user_id:
         return True
     if permissions.access == "groups":
+        # "only agents who are members of that group can see the contents of the ticket,
+        # unless the agent is the requester or explicitly added as a CC or follower"
+        # (https://support.zendesk.com/hc/en-us/articles/4988173561370).
+        if permissions.user_id == placement.requester_id:
+            return True
+        if permissions.user_id in placement.party_ids:
+            return True
         return placement.group_id is not None and placement.group_id in permissions.group_ids
     return False
 

@@ -77,6 +77,7 @@ class TicketsMixin(StoreBase):
                 "submitter_id": AGENT_ID,
                 "assignee_id": None,
                 "group_id": None,
+                "collaborator_ids": [],
                 "external_id": None,
                 "created_at": now,
                 "updated_at": now,
@@ -216,6 +217,14 @@ class TicketsMixin(StoreBase):
         for key in ("assignee_id", "group_id", "requester_id", "external_id"):
             if key in data:
                 assign(key, data[key])
+        if "collaborator_ids" in data:
+            # Tickets API: "The ids of users currently CC'ed on the ticket" (writable).
+            ids = data["collaborator_ids"]
+            if not isinstance(ids, list) or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in ids
+            ):
+                raise make_record_invalid("collaborator_ids", "Collaborators: is invalid")
+            assign("collaborator_ids", sorted(set(ids)))
         if "tags" in data:
             self._replace_tags(ticket, normalize_tags(data["tags"]), events)
         if bulk and "additional_tags" in data:
@@ -492,7 +501,7 @@ class TicketsMixin(StoreBase):
             "assignee_id": ticket["assignee_id"],
             "organization_id": None,
             "group_id": ticket["group_id"],
-            "collaborator_ids": [],
+            "collaborator_ids": list(ticket.get("collaborator_ids", [])),
             "follower_ids": [],
             "email_cc_ids": [],
             "forum_topic_id": None,

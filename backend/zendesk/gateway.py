@@ -32,6 +32,10 @@ class TicketRecord:
     # Where Zendesk places the ticket (Tickets API `group_id`, `assignee_id`): authorization.
     group_id: int | None = None
     assignee_id: int | None = None
+    # Who else Zendesk lets see it past group restrictions: the requester, and the users in
+    # `collaborator_ids`, `follower_ids` and `email_cc_ids` (authorization).
+    requester_id: int | None = None
+    party_ids: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)

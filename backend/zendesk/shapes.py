@@ -131,12 +131,26 @@ def ticket_from_json(data: Mapping[str, Any]) -> TicketRecord:
         created_at=str(data.get("created_at") or ""),
         group_id=_optional_id(data.get("group_id")),
         assignee_id=_optional_id(data.get("assignee_id")),
+        requester_id=_optional_id(data.get("requester_id")),
+        party_ids=party_ids(data),
     )
 
 
 def _optional_id(value: Any) -> int | None:
     """A Zendesk id that may be null."""
     return int(value) if value is not None else None
+
+
+PARTY_KEYS = ("collaborator_ids", "follower_ids", "email_cc_ids")
+
+
+def party_ids(data: Mapping[str, Any]) -> frozenset[int]:
+    """The users CC'd on or following a ticket (Tickets API id lists; absent ones: none)."""
+    found: set[int] = set()
+    for key in PARTY_KEYS:
+        for user_id in data.get(key) or ():
+            found.add(int(user_id))
+    return frozenset(found)
 
 
 def comment_from_json(data: Mapping[str, Any]) -> CommentRecord:

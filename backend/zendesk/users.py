@@ -105,8 +105,12 @@ class ZenpyDirectory:
         return frozenset(groups)
 
     def get_ticket_placement(self, ticket_id: int) -> TicketPlacement:
-        """A ticket's group and assignee, as the gateway's TicketRecord carries them (1 call)."""
+        """Where a ticket sits, as the gateway's TicketRecord carries it (1 call)."""
         record = self.gateway.get_ticket(ticket_id)
         return TicketPlacement(
-            ticket_id=record.id, group_id=record.group_id, assignee_id=record.assignee_id
+            ticket_id=record.id,
+            group_id=record.group_id,
+            assignee_id=record.assignee_id,
+            requester_id=record.requester_id,
+            party_ids=record.party_ids,
         )

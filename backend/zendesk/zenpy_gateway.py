@@ -42,10 +42,12 @@ from backend.zendesk.shapes import (
     LEDGER_KEY,
     LEDGER_TITLE,
     LEDGER_TITLE_PLURAL,
+    PARTY_KEYS,
     article_from_json,
     form_from_json,
     ledger_record_payload,
     parse_zendesk_time,
+    party_ids,
     reconnection_from_json,
     ticket_from_json,
     ticket_update_payload,
@@ -451,6 +453,8 @@ def _ticket_record(ticket: Any) -> TicketRecord:
         # Plain id attributes (ticket.group / ticket.assignee would call out).
         group_id=int(ticket.group_id) if ticket.group_id is not None else None,
         assignee_id=int(ticket.assignee_id) if ticket.assignee_id is not None else None,
+        requester_id=int(ticket.requester_id) if ticket.requester_id is not None else None,
+        party_ids=party_ids({key: _plain(getattr(ticket, key, None)) for key in PARTY_KEYS}),
     )
 
 

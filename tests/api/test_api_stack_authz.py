@@ -160,3 +160,19 @@ def test_an_organization_scoped_role_is_refused_every_ticket(
     assert answer.status_code == 403, answer.text
     assert answer.json()["type"] == FORBIDDEN
     assert _writes(stack) == {}
+
+
+@pytest.mark.parametrize("how", ["cc", "requester"])
+def test_a_group_agent_sees_a_ticket_outside_their_groups_they_are_cc_on_or_requested(
+    http: httpx.Client, stack: Stack, how: str
+) -> None:
+    """Zendesk: "only agents who are members of that group can see the contents of the
+    ticket, unless the agent is the requester or explicitly added as a CC or follower"
+    (https://support.zendesk.com/hc/en-us/articles/4988173561370). Fails on the code
+    before this change: only the group and the assignee were read."""
+    ticket_id = _group_ticket(stack)
+    outside = stack.extra["outside"]
+    change = {"collaborator_ids": [outside]} if how == "cc" else {"requester_id": outside}
+    stack.emulator.store.update_ticket(ticket_id, change)
+    answer = http.get(f"/v1/tickets/{ticket_id}/guidance", headers=_headers(stack, "outside"))
+    assert answer.status_code == 200, answer.text

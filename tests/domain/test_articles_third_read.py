@@ -1,0 +1,90 @@
+"""Rulings from a third read of both articles (an independent review's findings, each
+reproduced with `backend explain`). Each test quotes the article it is written from, and
+checks the quote against the article text kept in the repo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backend.domain.decision import Decision
+
+ARTICLES = Path(__file__).parents[2] / "backend" / "emulator" / "seed_articles"
+PARKING_ARTICLE = (ARTICLES / "000_c205ebaffaece5dd.txt").read_text(encoding="utf-8")
+RECONNECT_ARTICLE = (ARTICLES / "004_d88a9bf861b2af20.txt").read_text(encoding="utf-8")
+
+
+def decide(
+    build: Any, decide_fields: Any, branch: str, *, prior: int = 0, **overrides: Any
+) -> Decision:
+    """Decide the branch's fully known ticket with `overrides` (None: the fact is unknown)."""
+    fields = {k: v for k, v in build(branch, **overrides).items() if v is not None}
+    return decide_fields(fields, prior=prior)
+
+
+def keys(decision: Decision) -> list[str]:
+    """The offered texts' keys."""
+    return [text.key for text in decision.texts]
+
+
+def text(decision: Decision, key: str) -> str:
+    """The body of the offered text `key`."""
+    return next(t.body for t in decision.texts if t.key == key)
+
+
+# --- force_reconnect ------------------------------------------------------------------
+
+UNREACHABLE = {"customer_consent": "unreachable"}
+RE_INFLOW = ("sms.customer_unreachable", "sms.driver_delay", "memo.agit")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "prior", "block"),
+    [
+        ({}, 1, "already_reconnected_once"),
+        ({"admin_status": "in_progress"}, 0, "admin_status_not_reconnectable"),
+        ({"driver_on_duty": False}, 0, "driver_off_duty"),
+        (
+            {"fare_adjustment": True, "estimated_fare": 30000, "driver_fare_consent": False},
+            0,
+            "fare_not_agreed",
+        ),
+    ],
+)
+def test_an_unreachable_customer_after_parting_still_meets_the_final_checks(
+    overrides, prior, block, decide_fields, reconnect_fields
+) -> None:
+    """Q1 ⑤ / Q2 공통안내: "강제 연결은 한 번만 가능" — a separated case whose customer is
+    unreachable (row 11) runs the final checks as the together branches do: no re-inflow
+    SMS nor 아지트 memo promising a reconnection the checks forbid (RULINGS R10)."""
+    assert "강제 연결은 한 번만 가능" in RECONNECT_ARTICLE
+    decision = decide(
+        reconnect_fields,
+        decide_fields,
+        "reconnect.separated.no_fare_change",
+        prior=prior,
+        **UNREACHABLE,
+        **overrides,
+    )
+    assert decision.branch == "reconnect.customer_unreachable"
+    assert decision.outcome == "blocked"
+    assert block in decision.blocks
+    for key in RE_INFLOW:
+        assert key not in keys(decision), key
+
+
+def test_an_unreachable_customer_with_nothing_else_wrong_gets_the_re_inflow_sms(
+    decide_fields, reconnect_fields
+) -> None:
+    """"부재 시, SMS 발송 2차 진행(재 인입 유도) → 아지트 작성(히스토리 누적)"."""
+    assert "부재 시, SMS 발송 2차 진행(재 인입 유도) → 아지트 작성(히스토리 누적)" in RECONNECT_ARTICLE
+    decision = decide(
+        reconnect_fields, decide_fields, "reconnect.separated.no_fare_change", **UNREACHABLE
+    )
+    assert (decision.branch, decision.blocks) == (
+        "reconnect.customer_unreachable",
+        ["customer_consent_required"],
+    )
+    assert set(RE_INFLOW) <= set(keys(decision))

@@ -88,3 +88,38 @@ def test_an_unreachable_customer_with_nothing_else_wrong_gets_the_re_inflow_sms(
         ["customer_consent_required"],
     )
     assert set(RE_INFLOW) <= set(keys(decision))
+
+
+@pytest.mark.parametrize(
+    ("status", "fare_change", "lines"),
+    [
+        (
+            "cancelled_after_assignment",
+            False,
+            [
+                "- 결제: 결제가 안 된 상태 — 운행완료 후 수기 결제 (운행강제결제: 운행정보 맨 아래)",
+                "- 요금결제(요금조정)는 원콜(고객 호출 건)에서 진행",
+            ],
+        ),
+        (
+            "completed",
+            True,
+            ["- 결제: 결제 완료 상태 — 요금조정: 재 결제", "- 요금결제(요금조정)는 원콜(고객 호출 건)에서 진행"],
+        ),
+        ("completed", False, ["- 결제: 결제 완료 상태"]),
+    ],
+)
+def test_the_admin_memo_keeps_each_item_on_its_own_line(
+    status, fare_change, lines, decide_fields, reconnect_fields
+) -> None:
+    """③ [어드민]: "배정후 취소 : 결제가 안된 상태(운행완료후 상담사가 수기 결제 필요)ㄴ
+    운행강제결제 : 운행정보 맨 아래 확인 가능" and "원콜(고객 호출 건)에서 요금결제(요금조정)"
+    are two items: the memo prints them on two lines, never run together."""
+    assert "원콜(고객 호출 건)에서 요금결제(요금조정)" in RECONNECT_ARTICLE
+    branch = (
+        "reconnect.together.fare_change" if fare_change else "reconnect.together.no_fare_change"
+    )
+    decision = decide(reconnect_fields, decide_fields, branch, admin_status=status)
+    memo = text(decision, "memo.admin_reconnect").strip().splitlines()
+    assert memo[-len(lines) :] == lines
+    assert not any(")- " in line for line in memo)

@@ -123,3 +123,68 @@ def test_the_admin_memo_keeps_each_item_on_its_own_line(
     memo = text(decision, "memo.admin_reconnect").strip().splitlines()
     assert memo[-len(lines) :] == lines
     assert not any(")- " in line for line in memo)
+
+
+@pytest.mark.parametrize(
+    ("branch", "quote", "said"),
+    [
+        (
+            "reconnect.together.fare_change",
+            "강제연결 후 운행이 완료되면 000원은 결제 취소하고 0000원으로 재결제가 진행될 예정이에요.",
+            "강제연결 후 운행이 완료되면 23,000원은 결제 취소하고 28,000원으로 재결제가",
+        ),
+        (
+            "reconnect.separated.fare_change",
+            "강제연결 후 기존 요금 000원은 결제 취소하고 0000원으로 재 결제가 진행될 예정이에요.",
+            "강제연결 후 기존 요금 23,000원은 결제 취소하고 28,000원으로 재 결제가",
+        ),
+    ],
+    ids=["together", "separated"],
+)
+def test_a_card_fare_change_on_a_completed_trip_waits_for_the_original_fare(
+    branch, quote, said, decide_fields, reconnect_fields
+) -> None:
+    """고객 OB ② 강제연결+요금조정, 카드 콜: "…000원은 결제 취소하고 0000원으로 재결제" —
+    운행완료 ("결제가 완료된 상태(단, 요금조정 필요 시 재 결제로 진행)") the customer hears
+    the fare that is cancelled: it is required before the case can go ahead (RULINGS R11)."""
+    assert quote in RECONNECT_ARTICLE
+    assert "운행완료\u00a0 : 결제가 완료된 상태(단, 요금조정 필요 시 재 결제로 진행)" in RECONNECT_ARTICLE
+    completed = {"admin_status": "completed", "payment_method": "card"}
+    unknown = decide(reconnect_fields, decide_fields, branch, original_fare=None, **completed)
+    assert (unknown.outcome, unknown.eligible) == ("pending", False)
+    assert "original_fare" in unknown.missing
+    assert "기존 호출 요금" in text(
+        decide(
+            reconnect_fields,
+            decide_fields,
+            branch,
+            original_fare=None,
+            customer_consent=None,
+            **completed,
+        ),
+        "memo.admin_lookup",
+    )
+
+    known = decide(reconnect_fields, decide_fields, branch, customer_consent=None, **completed)
+    assert "original_fare" not in known.missing
+    assert said in text(known, "ob.2.consent_fare_change.card")
+    assert decide(reconnect_fields, decide_fields, branch, **completed).eligible
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        {"admin_status": "completed", "payment_method": "cash"},  # "0000원 현금으로 지불"
+        {"admin_status": "cancelled_after_assignment", "payment_method": "card"},  # not paid yet
+        {"admin_status": "stopped_by_report", "payment_method": "card"},
+    ],
+)
+def test_a_fare_change_that_cancels_no_payment_needs_no_original_fare(
+    facts, decide_fields, reconnect_fields
+) -> None:
+    """Only a paid card call is cancelled and charged again ("배정후 취소 : 결제가 안된 상태")."""
+    decision = decide(
+        reconnect_fields, decide_fields, "reconnect.separated.fare_change", original_fare=None, **facts
+    )
+    assert "original_fare" not in decision.missing
+    assert decision.eligible

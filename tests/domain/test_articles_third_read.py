@@ -188,3 +188,35 @@ def test_a_fare_change_that_cancels_no_payment_needs_no_original_fare(
     )
     assert "original_fare" not in decision.missing
     assert decision.eligible
+
+
+# --- parking_onsite_payment ------------------------------------------------------------
+
+CANCEL = "parking.cancel_onsite_payment"
+CANCELLABLE = (
+    "직영주차장(카카오모빌리티, 케이엠파킹앤스페이스), 케이엠파크, 나이스파크, 하이파킹, "
+    "아마노코리아, 어반포트, SK쉴더스 현장"
+)
+
+
+def test_the_cancel_consent_waits_for_a_cancellable_operator(decide_fields, parking_fields) -> None:
+    """§2.1 "현장결제 취소가능 현장 ㄴ 직영주차장(…), 케이엠파크, 나이스파크, 하이파킹,
+    아마노코리아, 어반포트, SK쉴더스 현장": A1 ⑤'s question ("…현장결제 취소 진행하여도
+    괜찮으실까요?") is asked only once the operator is known to be one of them; until then the
+    operator is asked (RULINGS R11)."""
+    assert CANCELLABLE in PARKING_ARTICLE
+    unknown = decide(parking_fields, decide_fields, CANCEL, operator=None, cancel_consent=None)
+    assert (unknown.branch, unknown.outcome, unknown.missing) == (CANCEL, "pending", ["operator"])
+    assert "a1.5.cancel_onsite_payment" not in keys(unknown)
+    memo = text(unknown, "memo.operator_check")
+    for name in ("케이엠파크", "나이스파크", "하이파킹", "아마노코리아", "어반포트", "SK쉴더스"):
+        assert name in memo, name
+    assert unknown.branch_label != "쿠폰 거절 › 현장결제 취소"
+
+    known = decide(parking_fields, decide_fields, CANCEL, operator="nicepark", cancel_consent=None)
+    assert known.missing == ["cancel_consent"]
+    assert "a1.5.cancel_onsite_payment" in keys(known)
+
+    other = decide(parking_fields, decide_fields, CANCEL, operator="other", cancel_consent=None)
+    assert other.branch == "parking.offer_t_points"
+    assert "a1.5.cancel_onsite_payment" not in keys(other)

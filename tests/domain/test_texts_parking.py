@@ -286,6 +286,7 @@ NOT_FROM_SEED = {
     "caution.entry_before_usage_time",
     "caution.reserved_after_entry",
     "memo.post_entry_purchase_check",
+    "memo.operator_check",
     "caution.no_price_difference",
     "caution.overtime",
     "t_points.offer",

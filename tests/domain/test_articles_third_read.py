@@ -220,3 +220,42 @@ def test_the_cancel_consent_waits_for_a_cancellable_operator(decide_fields, park
     other = decide(parking_fields, decide_fields, CANCEL, operator="other", cancel_consent=None)
     assert other.branch == "parking.offer_t_points"
     assert "a1.5.cancel_onsite_payment" not in keys(other)
+
+
+def test_a_cancelled_ticket_is_charged_before_the_hand_off(decide_fields, parking_fields) -> None:
+    """A1 ⑤: "실례지만 주차권 결제 진행 후 담당부서로 전달하여 현장결제 취소 진행하여도
+    괜찮으실까요?" / "주차권 결제 완료 후 담당부서로 전달하여 현장결제 취소 요청하겠습니다." —
+    a cancelled ticket is charged first, and the department memo says so (RULINGS R12)."""
+    for quote in ("주차권 결제 진행 후 담당부서로 전달하여 현장결제 취소", "주차권 결제 완료 후 담당부서로 전달하여 현장결제 취소 요청하겠습니다."):
+        assert quote in PARKING_ARTICLE, quote
+    waiting = decide(parking_fields, decide_fields, CANCEL, ticket_repaid=None)
+    assert (waiting.outcome, waiting.eligible, waiting.missing) == ("pending", False, ["ticket_repaid"])
+    assert keys(waiting) == ["memo.ticket_repayment"]
+    assert "주차권 결제: 18,000원" in text(waiting, "memo.ticket_repayment")
+    assert "현장결제 취소 요청 (주차권 미적용 현장결제)" not in waiting.note
+    assert decide(parking_fields, decide_fields, CANCEL, ticket_repaid=False).missing == [
+        "ticket_repaid"
+    ]
+    # Before the consent the ticket payment is not asked yet: the question comes first.
+    asked = decide(parking_fields, decide_fields, CANCEL, cancel_consent=None, ticket_repaid=None)
+    assert asked.missing == ["cancel_consent", "ticket_repaid"]
+    assert keys(asked) == ["a1.5.cancel_onsite_payment"]
+
+    charged = decide(parking_fields, decide_fields, CANCEL)
+    assert charged.eligible
+    memo = text(charged, "memo.department_transfer").splitlines()
+    assert "- 주차권 결제: 완료 (18,000원) — 결제 후 현장결제 취소 요청" in memo
+
+
+@pytest.mark.parametrize("status", ["in_use", "paid"])
+def test_a_paid_ticket_is_not_charged_again(status, decide_fields, parking_fields) -> None:
+    """R10: a paid / in-use ticket with a refused coupon is kept — "주차권 결제 진행 후" is
+    already done, so the ticket payment is not asked; the memo says the ticket is kept."""
+    decision = decide(
+        parking_fields, decide_fields, CANCEL, ticket_status=status, ticket_repaid=None
+    )
+    assert (decision.outcome, decision.eligible) == ("eligible", True)
+    assert "ticket_repaid" not in decision.missing
+    memo = text(decision, "memo.department_transfer")
+    assert "- 주차권: 이미 결제된 주차권 유지 (쿠폰 거절, 주차권 취소 없음)" in memo.splitlines()
+    assert "주차권 결제: 완료" not in memo

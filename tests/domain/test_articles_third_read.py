@@ -259,3 +259,20 @@ def test_a_paid_ticket_is_not_charged_again(status, decide_fields, parking_field
     memo = text(decision, "memo.department_transfer")
     assert "- 주차권: 이미 결제된 주차권 유지 (쿠폰 거절, 주차권 취소 없음)" in memo.splitlines()
     assert "주차권 결제: 완료" not in memo
+
+
+@pytest.mark.parametrize("key", ["sms.customer_unreachable", "sms.driver_delay"])
+@pytest.mark.parametrize("when", ["2026-11-20T23:40", "2026-11-20 23:40:00", "2026-11-20"])
+def test_the_sms_dates_are_a_month_and_a_day(key, when, decide_fields, reconnect_fields) -> None:
+    """SMS 템플릿: "00월 00일 ‘출발지’ > ‘도착지’까지" — a day, never the time, even when the
+    운행일시 field holds an ISO datetime (the `md` filter, RULINGS R12)."""
+    assert "00월 00일 ‘출발지’ > ‘도착지’까지" in RECONNECT_ARTICLE
+    decision = decide(
+        reconnect_fields,
+        decide_fields,
+        "reconnect.separated.no_fare_change",
+        trip_datetime=when,
+        **UNREACHABLE,
+    )
+    assert "11월 20일 ‘강남역’ > ‘판교역’까지" in text(decision, key)
+    assert "23:40" not in text(decision, key)

@@ -276,3 +276,59 @@ def test_the_sms_dates_are_a_month_and_a_day(key, when, decide_fields, reconnect
     )
     assert "11월 20일 ‘강남역’ > ‘판교역’까지" in text(decision, key)
     assert "23:40" not in text(decision, key)
+
+
+RECOGNITION_FAILURE = "차량번호 입차 인식이 정상적으로 이루어지지 않아"
+RULE_FACTS = {
+    # 주의사항 ① 이용시간 전 입차: entry 08:00, ticket window from 09:00, booked before entry.
+    "entry_before_usage_time": {"entry_time": "2026-11-20T08:00", "reserved_at": "2026-11-20T07:00"},
+    # 주의사항 ② 입차 후 예약, at a lot that does not sell tickets after entry.
+    "reserved_after_entry": {"reserved_at": "2026-11-20T11:00", "post_entry_purchase_allowed": False},
+}
+
+
+@pytest.mark.parametrize("block", sorted(RULE_FACTS))
+def test_a_known_rule_decides_before_the_recognition_failure_script(
+    block, decide_fields, parking_fields
+) -> None:
+    """A1 ②: "차량번호 입차 인식이 정상적으로 이루어지지 않아 주차권 적용이 되지 않은 것으로
+    확인됩니다" names a cause; 주의사항 "① 이용시간 전 입차 시 주차권 적용 불가", "② 입차 후
+    예약 시 주차권 적용 불가" name another. When the facts already show ① or ②, the customer
+    hears that rule, not the recognition failure and a receipt request (RULINGS R13)."""
+    for quote in (RECOGNITION_FAILURE, "① 이용시간 전 입차 시 주차권 적용 불가", "② 입차 후 예약 시 주차권 적용 불가"):
+        assert quote in PARKING_ARTICLE, quote
+    decision = decide(
+        parking_fields, decide_fields, "parking.offer_coupon", receipt_attached=None,
+        receipt_lot_matches=None, **RULE_FACTS[block]
+    )
+    assert (decision.outcome, decision.blocks) == ("blocked", [block])
+    assert "receipt_attached" not in decision.missing
+    assert not any(RECOGNITION_FAILURE in t.body for t in decision.texts)
+
+    # Row 1 still runs for what it asks first (here the usage date): the script stays off.
+    early = decide(
+        parking_fields, decide_fields, "parking.offer_coupon", receipt_attached=None,
+        usage_date=None, **RULE_FACTS[block]
+    )
+    assert early.branch == "parking.collect_info"
+    assert "a1.2.receipt" not in keys(early)
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        {},  # nothing speaks against the ticket
+        {"ticket_start": None},  # rule ① unknown
+        {"reserved_at": "2026-11-20T11:00", "post_entry_purchase_allowed": None},  # ② unknown
+        {"reserved_at": "2026-11-20T11:00", "post_entry_purchase_allowed": True},  # ② excused
+    ],
+)
+def test_the_receipt_is_asked_while_no_rule_is_known_to_apply(
+    facts, decide_fields, parking_fields
+) -> None:
+    """A1 ②'s "번거로우시겠지만 현장에서 결제하신 영수증 또는 카드내역 첨부 가능하실까요?"."""
+    decision = decide(
+        parking_fields, decide_fields, "parking.offer_coupon", receipt_attached=None, **facts
+    )
+    assert (decision.branch, decision.missing[0]) == ("parking.collect_info", "receipt_attached")
+    assert RECOGNITION_FAILURE in text(decision, "a1.2.receipt")

@@ -87,8 +87,11 @@ def month_day_time(value: datetime) -> str:
     return f"{month_day(value)} {value:%H:%M}"
 
 
-def read_date_text(text: str) -> str:
-    """A free-text date that is an ISO date (time) reads as 2월 14일 (22:35); other text as is."""
+def read_date_text(text: str, *, with_time: bool = True) -> str:
+    """A free-text date that is an ISO date (time) reads as 2월 14일 (22:35); other text as is.
+
+    `with_time=False` drops an ISO time: the `md` filter's "00월 00일" is a day, not a moment.
+    """
     match = _ISO_DATETIME.match(text)
     if match is None:
         return text
@@ -96,6 +99,6 @@ def read_date_text(text: str) -> str:
         day = date(int(match["y"]), int(match["mo"]), int(match["d"]))
     except ValueError:
         return text
-    if match["h"] is None:
+    if match["h"] is None or not with_time:
         return month_day(day)
     return f"{month_day(day)} {int(match['h']):02d}:{match['mi']}"

@@ -98,13 +98,14 @@ def filter_won(value: Any, name: str = "", placeholder: str = "OOO원") -> str:
 
 
 def filter_md(value: Any, name: str = "", placeholder: str = "OO월 OO일") -> str:
-    """A date or datetime → '11월 20일'; ISO text too; unknown → 'OO월 OO일' (marked)."""
+    """A date or datetime → '11월 20일' (never the time); ISO text too; unknown → 'OO월 OO일'
+    (marked)."""
     if isinstance(value, Placeholder):
         return str(value)
     if isinstance(value, datetime | date):
         return month_day(value)
     if isinstance(value, str) and value:
-        return read_date_text(value)
+        return read_date_text(value, with_time=False)
     return mark(placeholder, "fact", name)
 
 

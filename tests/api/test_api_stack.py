@@ -379,6 +379,7 @@ def test_note_is_plain_text_so_user_values_stay_escaped(http: httpx.Client, stac
         "coupon_response": "refused",
         "approval_number": "30012345",
         "cancel_consent": True,
+        "ticket_repaid": True,
         "parking_lot": probe,
     }
     ticket_id = _create_ticket(stack, fields)

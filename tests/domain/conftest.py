@@ -58,7 +58,12 @@ PARKING_BRANCH_FACTS: dict[str, Fields] = {
     # The split is the customer's choice (RULINGS R4): the action waits for it.
     "parking.coupon_accepted": {"coupon_response": "accepted", "coupon_split": "10000x1, 2000x1"},
     # The customer agreed to the ticket payment + on-site cancellation (RULINGS R9).
-    "parking.cancel_onsite_payment": {"coupon_response": "refused", "cancel_consent": True},
+    "parking.cancel_onsite_payment": {
+        "coupon_response": "refused",
+        "cancel_consent": True,
+        # A cancelled ticket is charged before the hand-off (RULINGS R12).
+        "ticket_repaid": True,
+    },
     "parking.offer_t_points": {"coupon_response": "refused", "operator": "other"},
 }
 

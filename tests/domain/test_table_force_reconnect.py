@@ -300,13 +300,15 @@ def test_row11_separated_customer_unreachable(fare, decide_fields, reconnect_fie
     assert outcome(decide_fields(fields)) == expect(
         "reconnect.customer_unreachable",
         blocks=["customer_consent_required"],
+        # The final checks run (RULINGS R10): the fare change is asked like everywhere else.
+        missing=["fare_adjustment"] if fare is None else [],
         notices=[METER, UNREACHABLE] if fare else [UNREACHABLE],
     )
 
 
-def test_row11_does_not_run_the_checks(decide_fields, reconnect_fields):
-    # Reading of GUIDES.md: the checks run on the "action + checks" rows; row 11's
-    # eligible column is plain "false", so admin facts are neither blocks nor missing.
+def test_row11_runs_the_checks(decide_fields, reconnect_fields):
+    # RULINGS R10 ("강제 연결은 한 번만 가능"): row 11 runs the final checks as the
+    # together rows do; known-bad admin facts block, unknown ones are missing.
     fields = reconnect_fields(
         "reconnect.separated.no_fare_change",
         customer_consent="unreachable",
@@ -317,7 +319,8 @@ def test_row11_does_not_run_the_checks(decide_fields, reconnect_fields):
     )
     assert outcome(decide_fields(fields)) == expect(
         "reconnect.customer_unreachable",
-        blocks=["customer_consent_required"],
+        blocks=["customer_consent_required", "admin_status_not_reconnectable", "driver_off_duty"],
+        missing=["origin_call_id", "payment_method"],
         notices=[UNREACHABLE],
     )
 

@@ -347,10 +347,9 @@ def test_row9_refused_at_cancellable_operator(operator, decide_fields, parking_f
     [
         pytest.param({"operator": None}, ["operator"], id="operator-unknown"),
         pytest.param({"approval_number": None}, ["approval_number"], id="approval-unknown"),
+        # The operator is asked first: only a cancellable one goes on (RULINGS R11).
         pytest.param(
-            {"operator": None, "approval_number": None},
-            ["operator", "approval_number"],
-            id="both-unknown",
+            {"operator": None, "approval_number": None}, ["operator"], id="both-unknown"
         ),
     ],
 )
@@ -456,8 +455,7 @@ def test_missing_order_after_row1_once_refused(decide_fields, parking_fields):
         "onsite_amount",
         "ticket_price",
         "overtime_fee",
-        "operator",
-        "approval_number",
+        "operator",  # asked before the approval number (RULINGS R11)
     ]
     assert missing == [f for f in RESPONSE_ORDER_AFTER_ROW1 if f in missing]
     assert outcome(decide_fields(fields)) == expect(

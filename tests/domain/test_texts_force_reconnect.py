@@ -716,15 +716,17 @@ def test_customer_unreachable_sms_golden() -> None:
 
 
 def test_customer_unreachable_sms_dates_read_in_korean() -> None:
-    """ERRATA 2: SMS dates read "2월 14일 22:35", never "2024-11-20 23:10"."""
+    """ERRATA 2: SMS dates read in Korean, never "2024-11-20 23:10"; the article's "00월 00일"
+    is a day, so no time (force_reconnect R12)."""
     texts = texts_by_key(
         branch_run(
             "reconnect.customer_unreachable", **{**TRIP, "trip_datetime": "2024-11-20 23:10"}
         )
     )
     body = texts["sms.customer_unreachable"].body
-    assert "11월 20일 23:10 ‘강남역’" in body
+    assert "11월 20일 ‘강남역’" in body
     assert "2024-11-20" not in body
+    assert "23:10" not in body
 
 
 def test_customer_unreachable_sms_placeholders_as_in_the_seed() -> None:

@@ -255,6 +255,7 @@ BRANCH_TICKETS: dict[str, dict[str, Any]] = {
         "operator": "nicepark",
         "approval_number": "30012345",
         "cancel_consent": True,
+        "ticket_repaid": True,
     },
     "parking.offer_t_points": {
         **READY,
@@ -286,6 +287,8 @@ NOT_FROM_SEED = {
     "caution.entry_before_usage_time",
     "caution.reserved_after_entry",
     "memo.post_entry_purchase_check",
+    "memo.operator_check",
+    "memo.ticket_repayment",
     "caution.no_price_difference",
     "caution.overtime",
     "t_points.offer",

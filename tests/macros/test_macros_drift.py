@@ -59,7 +59,7 @@ def test_plan_exits_3_naming_guide_and_article(zendesk: Zendesk) -> None:
     assert lines[0].startswith(
         "drift: force_reconnect: Help Center article 1002 changed since the guide was written ("
     )
-    assert '"create": 152' in out.getvalue()  # the plan itself is still printed
+    assert '"create": 158' in out.getvalue()  # the plan itself is still printed
 
 
 def test_reformatting_the_article_is_not_drift(zendesk: Zendesk) -> None:
@@ -102,4 +102,4 @@ def test_sync_reports_drift_but_still_writes(zendesk: Zendesk, change_body: bool
     assert ("drift: parking_onsite_payment: Help Center article 1001" in err.getvalue()) is (
         change_body
     )
-    assert "macros sync: OK — create 152" in out.getvalue()
+    assert "macros sync: OK — create 158" in out.getvalue()

@@ -213,7 +213,7 @@ def test_plan_table_names_the_changes(fake_settings: tuple[Settings, FakeGateway
     assert run_plan(settings, out, io.StringIO(), gateway_factory=lambda s: fake) == 0
     text = out.getvalue()
     assert "force_reconnect/reconnect.verify_identity/q1.1.empathy" in text
-    assert "macros plan: create 152, update 0, deactivate 0, unchanged 0" in text
+    assert "macros plan: create 158, update 0, deactivate 0, unchanged 0" in text
 
 
 def test_human_clone_sharing_a_key_is_left_alone_also_when_pruning() -> None:

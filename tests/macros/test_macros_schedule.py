@@ -136,13 +136,13 @@ def test_scheduled_sync_loops_and_a_failed_run_does_not_stop_it(
     assert code == 0
     summaries = [line for line in out.getvalue().splitlines() if " — " in line or "FAILED" in line]
     assert summaries[0].startswith("macros sync: FAILED before any write: could not list")
-    assert summaries[1].startswith("macros sync: OK — create 152;")
-    assert summaries[2].startswith("macros sync: OK — no writes; 152 unchanged")
+    assert summaries[1].startswith("macros sync: OK — create 158;")
+    assert summaries[2].startswith("macros sync: OK — no writes; 158 unchanged")
     assert len(sleeps) == 2
     assert all(81 <= pause <= 99 for pause in sleeps)
     assert "run 1 exited 1" in err.getvalue()
-    # 152 creates, and per run the lease marker's create and delete.
-    assert zendesk.store.counters()["writes"] == 152 + 3 * 2
+    # 158 creates, and per run the lease marker's create and delete.
+    assert zendesk.store.counters()["writes"] == 158 + 3 * 2
     assert not [m for m in zendesk.store.macros() if m["title"] == LEASE_TITLE]
 
 
@@ -152,7 +152,7 @@ def test_dry_run_writes_nothing(zendesk: Zendesk) -> None:
         _args(dry_run=True), zendesk.settings, out, io.StringIO(), gateway_factory=zendesk.factory()
     )
     assert code == 0
-    assert "macros plan: create 152" in out.getvalue()
+    assert "macros plan: create 158" in out.getvalue()
     assert zendesk.store.counters()["writes"] == 0
 
 
@@ -165,7 +165,7 @@ def test_cli_end_to_end(zendesk: Zendesk, tmp_path: Path, monkeypatch: pytest.Mo
     lock = str(tmp_path / "cli.lock")
     out, err = io.StringIO(), io.StringIO()
     assert main(["macros", "sync", "--lock-file", lock], out, err) == 0, err.getvalue()
-    assert "macros sync: OK — create 152" in out.getvalue()
+    assert "macros sync: OK — create 158" in out.getvalue()
     out = io.StringIO()
     assert main(["macros", "plan", "--json"], out, io.StringIO()) == 0
     counts = json.loads(out.getvalue())
@@ -173,7 +173,7 @@ def test_cli_end_to_end(zendesk: Zendesk, tmp_path: Path, monkeypatch: pytest.Mo
         "create": 0,
         "update": 0,
         "deactivate": 0,
-        "unchanged": 152,
+        "unchanged": 158,
     }
     err = io.StringIO()
     assert main(["macros", "sync", "--every", "soon", "--lock-file", lock], out, err) == 2

@@ -1,6 +1,6 @@
 """Sync against the emulator: 250 managed + 30 unmanaged macros, idempotence, retire, faults.
 
-The guides produce fewer than 250 macros (152), so `bulk_desired` adds synthetic ones:
+The guides produce fewer than 250 macros (158), so `bulk_desired` adds synthetic ones:
 copies of the generated macros under keys `synthetic/copy-NNN/<text key>` with a
 numbered title, until there are 250.
 """

@@ -140,7 +140,10 @@
     appGuid = newGuid();
     var src = cfg.app_url + '?origin=' + encodeURIComponent(window.location.origin) +
       '&app_guid=' + encodeURIComponent(appGuid) + '&colorScheme=' + encodeURIComponent(colorScheme);
-    appOrigin = new URL(src, window.location.href).origin;
+    // ?app_from=backend: the page the backend serves after its signed-URL entry (production)
+    var fromBackend = params.get('app_from') === 'backend';
+    if (fromBackend) { src += '&app_from=backend'; }
+    appOrigin = fromBackend ? new URL(cfg.backend_url).origin : new URL(src, window.location.href).origin;
     frame = el('iframe', {
       className: 'hz-app-frame',
       attrs: { src: src, title: cfg.app_name + ' app', id: 'app-frame', name: 'app-frame' }

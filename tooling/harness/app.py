@@ -244,7 +244,11 @@ def create_harness_app(
             return RedirectResponse(target, status_code=303, headers=NO_STORE)
         session = answer.json()
         fragment = urlencode(
-            {"gp_session": session["session_token"], "gp_expires": session["expires_at"]}
+            {
+                "gp_session": session["session_token"],
+                "gp_expires": session["expires_at"],
+                "gp_expires_in": session["expires_in"],
+            }
         )
         return RedirectResponse(f"{target}#{fragment}", status_code=303, headers=NO_STORE)
 

@@ -45,6 +45,7 @@
     edits: {}, // text key -> the agent's edited body
     session: null, // {token, expiresAt}: Guidepost session from the signed-URL entry
     sessionRefresh: null,
+    sessionTimer: null,
     sessionSeen: false, // a session came from the signed URL at least once
     lastHeight: 0
   };
@@ -54,7 +55,15 @@
   // Zendesk vouches for the agent: it posts its signed app token to the app's signed URL;
   // the backend checks it and sends the page here with a short-lived Guidepost session in
   // the URL fragment (never sent to any server). The browser never builds a token.
-  var SESSION_REFRESH_MARGIN_S = 60;
+  //
+  // The session is renewed at half its lifetime (a timer, and whenever the app is shown
+  // again: app.activated, visibilitychange), counted on this PC's clock from the lifetime
+  // the backend sends (gp_expires_in / expires_in), so a PC clock that is off does not
+  // matter. Once it has really run out only Zendesk can vouch again: reloading the apps
+  // (app.registered "also fires when the app is reloaded, such as when the agent clicks
+  // the Reload All Apps button") posts a new signed token.
+  var SESSION_REFRESH_AT = 0.5; // of the lifetime
+  var SESSION_RETRY_S = 30; // a failed renewal is tried again this much later
 
   function sessionFailure() {
     // No session ever came from the signed URL: Zendesk's vouching was refused (unauthorized);
@@ -70,21 +79,91 @@
     };
   }
 
+  function nowS() { return Date.now() / 1000; }
+
+  // {token, expiresAt, refreshAt} on this PC's clock. `expiresIn` is the lifetime the
+  // backend sent; an answer without it falls back to its absolute `expiresAt`.
+  function sessionFrom(token, expiresIn, expiresAt) {
+    var now = nowS();
+    var left = Number(expiresIn);
+    if (!(left > 0)) { left = Number(expiresAt) - now; }
+    return { token: token, expiresAt: now + left, refreshAt: now + left * SESSION_REFRESH_AT };
+  }
+
   function loadSession() {
     if (state.session) { return state.session; }
     var hash = String(window.location.hash || '').replace(/^#/, '');
     var params = new URLSearchParams(hash);
     var token = params.get('gp_session');
+    var expiresIn = params.get('gp_expires_in');
     var expires = Number(params.get('gp_expires'));
-    if (token && expires > 0) {
-      state.session = { token: token, expiresAt: expires };
+    if (token && (Number(expiresIn) > 0 || expires > 0)) {
+      state.session = sessionFrom(token, expiresIn, expires);
       state.sessionSeen = true;
       if (window.history && window.history.replaceState) {
         // Keep the token out of history and out of any later copy of the URL.
         window.history.replaceState(null, '', window.location.pathname + window.location.search);
       }
+      scheduleSessionRefresh(state.session.refreshAt - nowS());
     }
     return state.session || null;
+  }
+
+  function scheduleSessionRefresh(seconds) {
+    window.clearTimeout(state.sessionTimer);
+    state.sessionTimer = window.setTimeout(function () {
+      refreshSession().catch(function () { /* handled in refreshSession */ });
+    }, Math.max(1, seconds) * 1000);
+  }
+
+  function sessionExpired() {
+    return !!state.session && nowS() >= state.session.expiresAt;
+  }
+
+  // The session ran out: say so at once (the guidance on screen stays), no request.
+  function showSessionExpired() {
+    window.clearTimeout(state.sessionTimer);
+    if (state.ticketId === null || !state.strings.ui) { return; }
+    if (state.error && state.error.kind === 'session_expired') { return; }
+    state.error = parts.problems.classify(sessionFailure());
+    ui.renderCurrent();
+  }
+
+  function refreshSession() {
+    var session = state.session;
+    if (!session) { return Promise.reject(sessionFailure()); }
+    if (sessionExpired()) {
+      showSessionExpired();
+      return Promise.reject(sessionFailure());
+    }
+    if (!state.sessionRefresh) {
+      state.sessionRefresh = sendWithSession('/v1/session/refresh', 'POST', {}, session.token)
+        .then(function (answer) {
+          state.session = sessionFrom(answer.session_token, answer.expires_in, answer.expires_at);
+          scheduleSessionRefresh(state.session.refreshAt - nowS());
+          return state.session;
+        }, function (err) {
+          if (err && err.status === 401) {
+            // refused for good (expired, or past the maximum age): Zendesk must vouch again
+            state.session.expiresAt = Math.min(state.session.expiresAt, nowS());
+            showSessionExpired();
+          } else {
+            scheduleSessionRefresh(Math.min(SESSION_RETRY_S, (session.expiresAt - nowS()) / 2));
+          }
+          throw err;
+        })
+        .finally(function () { state.sessionRefresh = null; });
+    }
+    return state.sessionRefresh;
+  }
+
+  // The app is shown again (another ticket tab, the PC woke up): renew if it is time.
+  function onShown() {
+    if (!state.session) { return; }
+    if (sessionExpired()) { showSessionExpired(); return; }
+    if (nowS() >= state.session.refreshAt) {
+      refreshSession().catch(function () { /* handled in refreshSession */ });
+    }
   }
 
   function sendWithSession(path, method, body, token, dataType) {
@@ -107,18 +186,13 @@
   function ensureSession() {
     var session = loadSession();
     if (!session) { return Promise.reject(sessionFailure()); }
-    var now = Date.now() / 1000;
-    if (session.expiresAt - now > SESSION_REFRESH_MARGIN_S) { return Promise.resolve(session); }
-    if (session.expiresAt <= now) { return Promise.reject(sessionFailure()); }
-    if (!state.sessionRefresh) {
-      state.sessionRefresh = sendWithSession('/v1/session/refresh', 'POST', {}, session.token)
-        .then(function (answer) {
-          state.session = { token: answer.session_token, expiresAt: answer.expires_at };
-          return state.session;
-        })
-        .finally(function () { state.sessionRefresh = null; });
-    }
-    return state.sessionRefresh;
+    if (sessionExpired()) { return Promise.reject(sessionFailure()); }
+    if (nowS() < session.refreshAt) { return Promise.resolve(session); }
+    // Past half its life: renew first; if renewing fails for now, the session still works.
+    return refreshSession().catch(function (err) {
+      if (sessionExpired()) { throw err; }
+      return state.session;
+    });
   }
 
   function backend(path, method, body, dataType) {
@@ -571,6 +645,10 @@
     client.on('ticket.saved', onTicketSaved);
     client.on('ticket.updated', onTicketUpdated);
     client.on('colorScheme.changed', ui.setColorScheme);
+    client.on('app.activated', onShown);
+    document.addEventListener('visibilitychange', function () {
+      if (document.visibilityState === 'visible') { onShown(); }
+    });
     ui.installKeyboard();
     Promise.all([client.metadata(), client.get(['ticket.id', 'currentUser', 'colorScheme'])]).then(function (values) {
       var metadata = values[0] || {};

@@ -238,10 +238,20 @@
 
   // ---------------------------------------------------------------- views
 
+  // A later load failed while guidance is on screen: it stays, under a banner that says it
+  // may be out of date and what to do (the view is blocked only when nothing was shown yet).
+  function staleBanner(info) {
+    var banner = errorView(info, A().reload);
+    banner.className += ' gp-alert--banner';
+    banner.setAttribute('data-stale', 'true');
+    banner.insertBefore(el('p', { className: 'gp-hint', text: t('stale_guidance') }), banner.children[1]);
+    return banner;
+  }
+
   function renderCurrent() {
     var g = S().guidance;
-    if (S().error) {
-      var known = g && g.guide ? g : (rememberedGuide(S().ticketId) ? { guide: rememberedGuide(S().ticketId).guide } : null);
+    if (S().error && !g) {
+      var known = rememberedGuide(S().ticketId) ? { guide: rememberedGuide(S().ticketId).guide } : null;
       render([known ? guideHeader(known, known.suggested) : null, errorView(S().error, A().reload)]);
       return;
     }
@@ -249,6 +259,7 @@
     rememberGuide(S().ticketId, g);
     var nodes = [];
     if (S().loading) { nodes.push(el('p', { className: 'gp-refreshing', text: t('refreshing') })); }
+    if (S().error) { nodes.push(staleBanner(S().error)); }
     if (!g.guide) {
       nodes.push(noGuideView());
     } else if (g.suggested) {

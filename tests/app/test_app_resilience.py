@@ -1,0 +1,166 @@
+"""The sidebar over a long shift: sessions, failed refreshes, races with Zendesk's events.
+
+Each test reproduces a finding of the sidebar review (the session that could not be
+recovered, a refresh that wiped the guidance, the apply answer that got lost, the confirm
+panel and caret a refresh dropped, Apply looking usable while the form was being read,
+placeholders inserted into a public reply).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from app_helpers import BrowserRun, ticket_id
+
+from tooling.testing import Stack
+
+pytestmark = pytest.mark.browser
+
+ELIGIBLE = "강제재연결: 동행, 요금조정 없음 (현금, 배정후취소)"
+PROBLEM = "application/problem+json"
+
+# The app's clock, shifted by window.__gpShift ms (only inside the app's frame).
+SHIFTABLE_CLOCK = """
+if (location.pathname.indexOf('/app/assets/') !== -1) {
+  window.__gpShift = window.__gpShift || 0;
+  var realNow = Date.now;
+  Date.now = function () { return realNow() + window.__gpShift; };
+}
+"""
+
+
+def shift_clock(run: BrowserRun, seconds: float) -> None:
+    run.app_frame().evaluate(f"window.__gpShift = {int(seconds * 1000)}")
+
+
+def requests(run: BrowserRun, suffix: str) -> list[dict[str, Any]]:
+    return [e for e in run.log("request") if str(e["detail"]["url"]).endswith(suffix)]
+
+
+def fire(run: BrowserRun, name: str) -> None:
+    run.page.evaluate(f"window.harness.fire({json.dumps(name)}, {{}})")
+
+
+def problem_once(run: BrowserRun, method: str, suffix: str, status: int, slug: str) -> None:
+    """The proxy answers the next matching backend request with a problem, then passes."""
+    body = {"type": f"https://guidepost.dev/problems/{slug}", "title": slug, "status": status}
+    done: list[bool] = []
+
+    def handle(route: Any) -> None:
+        options = (route.request.post_data_json or {}).get("options", {})
+        url = str(options.get("url", ""))
+        if not done and options.get("type") == method and url.endswith(suffix):
+            done.append(True)
+            route.fulfill(
+                status=200,
+                content_type="application/json",
+                body=json.dumps(
+                    {
+                        "status": status,
+                        "statusText": slug,
+                        "headers": {"content-type": PROBLEM},
+                        "responseText": json.dumps(body),
+                    }
+                ),
+            )
+        else:
+            route.continue_()
+
+    run.page.route(f"{run.harness.url}/proxy", handle)
+
+
+# ---------------------------------------------------------------- sessions (finding 2)
+
+
+def test_the_session_is_renewed_at_half_its_life_when_the_app_is_shown_again(
+    browser_run: BrowserRun, stack: Stack
+) -> None:
+    run = browser_run
+    run.page.context.add_init_script(SHIFTABLE_CLOCK)
+    lifetime = stack.settings.session_lifetime_seconds
+    run.open(ticket_id(stack, ELIGIBLE), state="guidance")
+    assert requests(run, "/v1/session/refresh") == []
+    shift_clock(run, lifetime * 0.6)  # idle past half the lifetime, no sidebar call since
+    fire(run, "app.activated")  # the agent comes back to the ticket
+    run.page.wait_for_function(
+        "window.harness.log.some(function (e) { return e.kind === 'request' && "
+        "/\\/v1\\/session\\/refresh$/.test(e.detail.url); })"
+    )
+    run.page.wait_for_timeout(300)
+    # past the first session's end: the renewed one carries on, no error
+    shift_clock(run, lifetime * 1.2)
+    fire(run, "ticket.updated")
+    run.page.wait_for_timeout(800)
+    assert run.app.locator("[data-error]").count() == 0
+    run.wait_state("guidance")
+
+
+def test_a_pc_clock_that_is_off_does_not_expire_the_session(
+    browser_run: BrowserRun, stack: Stack
+) -> None:
+    """The session's end is counted from the lifetime the backend sends, on the PC's clock."""
+    run = browser_run
+    run.page.context.add_init_script(SHIFTABLE_CLOCK.replace("|| 0", "|| 1200000"))
+    run.open(ticket_id(stack, ELIGIBLE), state="guidance")  # the PC is 20 minutes ahead
+    fire(run, "ticket.updated")
+    run.page.wait_for_timeout(800)
+    assert run.app.locator("[data-error]").count() == 0
+    assert requests(run, "/v1/session/refresh") == []  # nothing to renew yet
+
+
+def test_an_expired_session_keeps_the_guidance_and_says_how_to_recover(
+    browser_run: BrowserRun, stack: Stack
+) -> None:
+    run = browser_run
+    run.page.context.add_init_script(SHIFTABLE_CLOCK)
+    run.open(ticket_id(stack, ELIGIBLE), state="guidance")
+    cards = run.app.locator(".gp-card").count()
+    shift_clock(run, stack.settings.session_lifetime_seconds + 60)  # 16 idle minutes
+    sent = len(run.log("request"))
+    fire(run, "ticket.updated")
+    run.wait_state("error:session_expired")
+    banner = run.app.locator('[data-error="session_expired"]')
+    # what actually works in Zendesk: reloading the apps (Zendesk signs a new token)
+    assert "Reload all apps" in banner.inner_text()
+    assert "앱 다시 로드" in banner.inner_text()
+    assert banner.locator("button").count() == 0  # no button that cannot work
+    # the guidance stays on screen under the banner
+    assert run.app.locator('[data-state="guidance"]').count() == 1
+    assert run.app.locator(".gp-card").count() == cards
+    assert len(run.log("request")) == sent  # nothing was sent with a dead session
+
+
+# ---------------------------------------------------------------- failed refresh (finding 3)
+
+
+def test_a_failed_refresh_keeps_the_guidance_under_a_banner(
+    browser_run: BrowserRun, stack: Stack
+) -> None:
+    run = browser_run
+    run.open(ticket_id(stack, ELIGIBLE), state="guidance")
+    cards = run.app.locator(".gp-card").count()
+    assert cards > 0
+    problem_once(run, "GET", "/guidance", 503, "zendesk-unavailable")
+    fire(run, "ticket.updated")
+    run.wait_state("error:zendesk_down")
+    banner = run.app.locator('[data-error="zendesk_down"]')
+    assert banner.get_attribute("data-stale") == "true"
+    assert "마지막으로 불러온 안내" in banner.inner_text()
+    assert run.app.locator('[data-state="guidance"]').count() == 1
+    assert run.app.locator(".gp-card").count() == cards
+    banner.locator('[data-action="retry"]').click()
+    run.page.wait_for_timeout(800)
+    assert run.app.locator("[data-error]").count() == 0
+    run.wait_state("guidance")
+
+
+def test_the_first_load_failing_still_blocks_the_view(
+    browser_run: BrowserRun, stack: Stack
+) -> None:
+    run = browser_run
+    problem_once(run, "GET", "/guidance", 503, "zendesk-unavailable")
+    run.open(ticket_id(stack, ELIGIBLE), state="error:zendesk_down")
+    assert run.app.locator('[data-state="guidance"]').count() == 0
+    assert run.app.locator("[data-stale]").count() == 0

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import pytest
-from app_helpers import BrowserRun, ticket_id
+from app_helpers import BrowserRun, guidance, set_field, ticket_id
 
 from tooling.testing import Stack
 
@@ -164,3 +164,101 @@ def test_the_first_load_failing_still_blocks_the_view(
     run.open(ticket_id(stack, ELIGIBLE), state="error:zendesk_down")
     assert run.app.locator('[data-state="guidance"]').count() == 0
     assert run.app.locator("[data-stale]").count() == 0
+
+
+# ---------------------------------------------------------------- apply races (findings 4, 6)
+
+
+def test_the_apply_answer_counts_when_ticket_updated_arrives_first(
+    browser_run: BrowserRun, stack: Stack
+) -> None:
+    run = browser_run
+    ident = ticket_id(stack, ELIGIBLE)
+    expected = guidance(stack, ident)
+    run.open(ident, state="guidance")
+    run.page.evaluate("window.harness.updateBeforeAnswerMs = 1500")
+    run.app.locator('[data-action="apply"]').click()
+    run.app.locator('[data-action="apply-confirm"]').click()
+    # Zendesk's push of the write lands first and the saved ticket is read again...
+    run.page.wait_for_function(
+        "window.harness.log.some(function (e) { return e.kind === 'event' && "
+        "e.detail.name === 'ticket.updated'; })"
+    )
+    run.page.wait_for_timeout(700)
+    # ...while the apply is still in flight: it stays busy, nothing to click again
+    assert run.app.locator('[data-action="apply"]').count() == 0
+    assert run.app.locator('[data-action="apply-confirm"]').is_disabled()
+    # the answer arrives: the result shows and the form gets the written tags
+    run.app.locator('[data-applied="true"]').wait_for()
+    form_tags = run.page.evaluate("window.harness.formTags")
+    assert set(expected["tags"]) <= set(form_tags)
+    assert [e for e in run.log("invoke") if "ticket.tags.add" in json.dumps(e["detail"])]
+
+
+def test_apply_waits_while_an_edit_is_being_decided(browser_run: BrowserRun, stack: Stack) -> None:
+    run = browser_run
+    ident = ticket_id(stack, ELIGIBLE)
+    run.open(ident, state="guidance")
+    assert run.app.locator('[data-action="apply"]').is_enabled()
+    run.page.evaluate("window.harness.delays.push({type: 'POST', suffix: '/guidance', ms: 1500})")
+    field = stack.field_map["fare_adjustment"]
+    run.page.evaluate(f"window.harness.edit({field}, 'gp_fare_adjustment_yes')")
+    run.page.wait_for_timeout(400)  # the form's guidance is still on its way
+    apply = run.app.locator('[data-action="apply"]')
+    assert apply.is_disabled()
+    run.app.locator('[data-source="form"]').first.wait_for()
+    assert apply.is_disabled()
+
+
+def test_an_older_answer_for_the_saved_ticket_writes_nothing(
+    browser_run: BrowserRun, stack: Stack
+) -> None:
+    run = browser_run
+    ident = ticket_id(stack, ELIGIBLE)
+    run.open(ident, state="guidance")
+    # a first re-read whose answer is slow to arrive...
+    run.page.evaluate("window.harness.delays.push({type: 'GET', suffix: '/guidance', ms: 2000})")
+    fire(run, "ticket.updated")
+    run.page.wait_for_timeout(500)
+    # ...then another agent changes the branch and a second re-read answers at once
+    run.page.evaluate("window.harness.delays.length = 0")
+    set_field(stack, ident, "customer_presence", "gp_customer_presence_before_meeting")
+    fire(run, "ticket.updated")
+    new_branch = guidance(stack, ident)["branch"]
+    run.page.wait_for_timeout(2500)  # the first, older answer has arrived by now
+    shown = run.app.locator(".gp-branch__path").get_attribute("data-branch")
+    saved = run.app_frame().evaluate("window.GuidepostParts.state.savedGuidance.branch")
+    assert shown == saved == new_branch
+
+
+# ---------------------------------------------------------------- place on refresh (finding 5)
+
+
+def test_a_refresh_keeps_the_confirm_panel_and_the_caret(
+    browser_run: BrowserRun, stack: Stack
+) -> None:
+    run = browser_run
+    run.open(ticket_id(stack, ELIGIBLE), state="guidance")
+    run.app.locator('[data-action="apply"]').click()
+    run.app.locator("[data-confirm]").wait_for()
+    frame = run.app_frame()
+    assert frame.evaluate("document.activeElement.id") == "gp-confirm-title"
+    fire(run, "ticket.updated")
+    run.page.wait_for_timeout(800)
+    assert run.app.locator("[data-confirm]").count() == 1
+    assert frame.evaluate("document.activeElement.id") == "gp-confirm-title"
+    run.app.locator('[data-action="apply-cancel"]').click()
+    # typing in a script body: a refresh keeps the focus and the caret where they were
+    body = run.app.locator(".gp-card--now .gp-card__body")
+    body.click()
+    frame.evaluate(
+        "(function () { var b = document.querySelector('.gp-card--now .gp-card__body');"
+        " var r = document.createRange(); r.selectNodeContents(b); r.collapse(false);"
+        " var s = window.getSelection(); s.removeAllRanges(); s.addRange(r); })()"
+    )
+    run.page.keyboard.type("AB")
+    fire(run, "ticket.updated")
+    run.page.wait_for_timeout(800)
+    assert "gp-card__body" in frame.evaluate("document.activeElement.className")
+    run.page.keyboard.type("CD")
+    assert (body.text_content() or "").endswith("ABCD")

@@ -47,6 +47,10 @@
     sessionRefresh: null,
     sessionTimer: null,
     sessionSeen: false, // a session came from the signed URL at least once
+    savedSeq: 0, // the latest GET (saved ticket) asked: older answers write nothing
+    formPending: false, // a field changed and the form is not read yet: Apply waits
+    composing: false, // an IME composition is under way: renders wait for its end
+    renderDeferred: false,
     lastHeight: 0
   };
 
@@ -277,11 +281,25 @@
     var previous = state.guidance;
     state.guidance = guidance;
     state.error = error;
-    var keepApply = guidance && previous && state.apply.phase === 'done' && previous.branch === guidance.branch;
-    if (!keepApply) { state.apply = { phase: 'idle', result: null, error: null }; }
+    state.apply = keptApply(previous, guidance);
     ui.renderCurrent();
     ui.restorePlace();
     return true;
+  }
+
+  // What of the apply bar outlives a new answer: an apply in flight always (its answer is
+  // matched to its own attempt); the open confirm panel while the decision it shows (branch
+  // and fingerprint) is unchanged and the form saved; a result while the branch is the same.
+  function keptApply(previous, guidance) {
+    var apply = state.apply;
+    if (apply.phase === 'busy') { return apply; }
+    var same = !!(guidance && previous && previous.branch === guidance.branch);
+    if (apply.phase === 'done' && same) { return apply; }
+    if (apply.phase === 'confirm' && same && !state.dirty && guidance.source !== 'form' &&
+        (previous.fingerprint || null) === (guidance.fingerprint || null)) {
+      return apply;
+    }
+    return { phase: 'idle', result: null, error: null };
   }
 
   // Which form values count as saved: all but the fields the agent edited since Submit
@@ -299,15 +317,17 @@
   // on Reload.
   function loadSaved() {
     var seq = begin();
-    return Promise.all([
-      loadGuides().then(function () {
-        return Promise.all([backend(ticketPath('/guidance'), 'GET'), readForm()]);
-      })
-    ]).then(function (results) {
-      var guidance = results[0][0];
-      var form = results[0][1];
+    var asked = ++state.savedSeq;
+    return loadGuides().then(function () {
+      return Promise.all([backend(ticketPath('/guidance'), 'GET'), readForm()]);
+    }).then(function (results) {
+      // A later GET speaks for the saved ticket: an older answer writes nothing.
+      if (asked !== state.savedSeq) { return null; }
+      var guidance = results[0];
+      var form = results[1];
       state.savedGuidance = guidance;
       state.savedForm = savedValues(form);
+      if (seq !== state.seq) { return null; } // a later load (the open form) is what shows
       state.form = form;
       state.dirty = differs(form, state.savedForm);
       if (state.dirty) { return loadFromForm(form, seq); }
@@ -320,9 +340,11 @@
 
   // The open form's guidance (POST), or the saved one again when the form is back to it.
   function loadFromForm(form, seq) {
-    seq = seq || begin();
+    // Dirty is known before anything renders: Apply never looks usable for an unsaved form.
     state.form = form;
     state.dirty = differs(form, state.savedForm);
+    state.formPending = false;
+    seq = seq || begin();
     if (!state.dirty && state.savedGuidance) {
       settle(seq, state.savedGuidance, null);
       return Promise.resolve();
@@ -356,7 +378,19 @@
   }
 
   function askForm() {
-    readForm().then(function (form) { return loadFromForm(form); });
+    readForm().then(function (form) { return loadFromForm(form); }, function () {
+      state.formPending = false;
+      ui.renderCurrent();
+    });
+  }
+
+  // A field changed and the form is not read yet: Apply (which writes the saved ticket)
+  // waits until the app knows whether the form still matches it.
+  function holdApply() {
+    state.formPending = true;
+    document.querySelectorAll('[data-action="apply"], [data-action="apply-confirm"]').forEach(function (b) {
+      b.disabled = true;
+    });
   }
 
   // Debounced on both edges: a lone edit is asked at once; a burst (typing, a macro setting
@@ -364,6 +398,7 @@
   function onFieldChanged(fieldId) {
     if (state.ticketId === null) { return; }
     if (fieldId !== undefined) { state.edited[fieldId] = true; }
+    holdApply();
     var now = Date.now();
     parts.timing.changes.push(now);
     var quiet = now - (state.lastChange || 0) >= FORM_DEBOUNCE_MS;
@@ -481,13 +516,14 @@
   }
 
   function openConfirm() {
-    if (state.dirty) { return; }
+    if (state.dirty || state.formPending || state.apply.phase === 'busy') { return; }
     state.apply = { phase: 'confirm', result: null, error: null };
     ui.renderCurrent();
     ui.focusLater('#gp-confirm-title');
   }
 
   function closeConfirm() {
+    if (state.apply.phase === 'busy') { return; }
     state.apply = { phase: 'idle', result: null, error: null };
     ui.renderCurrent();
     ui.focusLater('[data-action="apply"]');
@@ -495,22 +531,27 @@
 
   function doApply() {
     var g = state.guidance;
-    if (!g || state.dirty || g.source === 'form' || state.apply.phase === 'busy') { return; }
-    state.apply = { phase: 'busy', result: null, error: null };
+    if (!g || state.dirty || state.formPending || g.source === 'form' || state.apply.phase === 'busy') { return; }
+    // The answer belongs to this attempt (this ticket, this branch), whatever refreshes
+    // (e.g. Zendesk's ticket.updated for this very write) settle while it is in flight.
+    var attempt = { ticketId: state.ticketId, branch: g.branch };
+    state.apply = { phase: 'busy', result: null, error: null, attempt: attempt };
     ui.renderCurrent();
     var body = { branch: g.branch, ticket_updated_at: g.ticket_updated_at };
     if (g.fingerprint) { body.fingerprint = g.fingerprint; }
+    function mine() { return state.apply.attempt === attempt && state.ticketId === attempt.ticketId; }
     backend(ticketPath('/apply'), 'POST', body).then(function (result) {
-      if (g !== state.guidance) { return; }
-      state.apply = { phase: 'done', result: result, error: null };
-      ui.renderCurrent();
+      if (state.ticketId !== attempt.ticketId) { return; }
       // Keep the agent's open form in step with the tags the backend wrote.
       if (result && result.applied && result.tags_added && result.tags_added.length) {
         state.client.invoke('ticket.tags.add', result.tags_added).catch(function () { /* form only */ });
       }
+      if (!mine()) { return; }
+      state.apply = { phase: 'done', result: result, error: null };
+      ui.renderCurrent();
       ui.focusLater('[data-action="apply"]');
     }, function (err) {
-      if (g !== state.guidance) { return; }
+      if (!mine()) { return; }
       var error = parts.problems.classify(err);
       // A 409 decision-changed carries the new decision in the guidance's shape: show it at
       // once (with where its facts came from) under the alert, instead of the old one.

@@ -262,3 +262,104 @@ def test_a_refresh_keeps_the_confirm_panel_and_the_caret(
     assert "gp-card__body" in frame.evaluate("document.activeElement.className")
     run.page.keyboard.type("CD")
     assert (body.text_content() or "").endswith("ABCD")
+
+
+# ---------------------------------------------------------------- placeholders (finding 7)
+
+
+def answer_guidance_with(run: BrowserRun, stack: Stack, ident: int, text: dict[str, Any]) -> None:
+    """The backend's GET guidance for the ticket, its first script replaced by `text`."""
+    doctored = {**guidance(stack, ident), "texts": [text]}
+
+    def handle(route: Any) -> None:
+        options = (route.request.post_data_json or {}).get("options", {})
+        if options.get("type") == "GET" and str(options.get("url", "")).endswith("/guidance"):
+            route.fulfill(
+                status=200,
+                content_type="application/json",
+                body=json.dumps(
+                    {
+                        "status": 200,
+                        "statusText": "OK",
+                        "headers": {"content-type": "application/json"},
+                        "responseText": json.dumps(doctored),
+                    }
+                ),
+            )
+        else:
+            route.continue_()
+
+    run.page.route(f"{run.harness.url}/proxy", handle)
+
+
+def reply(body: str, *placeholders: tuple[str, str, str]) -> dict[str, Any]:
+    """A reply script whose placeholders are (text, kind, name) found in `body`."""
+    return {
+        "key": "reply_test",
+        "kind": "reply",
+        "title": "안내",
+        "body": body,
+        "placeholders": [
+            {"start": body.index(t), "end": body.index(t) + len(t), "kind": k, "name": n}
+            for t, k, n in placeholders
+        ],
+    }
+
+
+def composer_text(run: BrowserRun) -> str:
+    return str(run.page.evaluate("window.harness.composer.text"))
+
+
+def test_a_reply_needing_a_setting_is_never_inserted(browser_run: BrowserRun, stack: Stack) -> None:
+    run = browser_run
+    ident = ticket_id(stack, ELIGIBLE)
+    setting = "설정 필요 (상황실 번호)"
+    answer_guidance_with(
+        run,
+        stack,
+        ident,
+        reply(f"상황실 {setting}로 연락 주세요.", (setting, "setting", "situation_room_phone")),
+    )
+    run.open(ident, state="guidance")
+    card = run.app.locator('[data-text="reply_test"]')
+    for _ in range(2):  # a second click does not insert it either
+        card.locator('[data-action="insert"]').click()
+        card.get_by_text("삽입하지 않았습니다").wait_for()
+    assert "situation_room_phone" in card.locator("[data-feedback]").inner_text()
+    assert composer_text(run) == ""
+
+
+def test_a_reply_with_blanks_is_inserted_only_on_a_second_click(
+    browser_run: BrowserRun, stack: Stack
+) -> None:
+    run = browser_run
+    ident = ticket_id(stack, ELIGIBLE)
+    answer_guidance_with(
+        run, stack, ident, reply("조정 요금은 OOO원입니다.", ("OOO원", "fact", "agreed_fare"))
+    )
+    run.open(ident, state="guidance")
+    card = run.app.locator('[data-text="reply_test"]')
+    card.locator('[data-action="insert"]').click()
+    card.get_by_text("한 번 더 누르세요").wait_for()
+    assert "OOO원" in card.locator("[data-feedback]").inner_text()
+    assert composer_text(run) == ""
+    card.locator('[data-action="insert"]').click()
+    card.get_by_text("공개 답변 창에 삽입했습니다").wait_for()
+    assert "OOO원" in composer_text(run)
+
+
+def test_a_reply_whose_blanks_are_filled_goes_in_at_once(
+    browser_run: BrowserRun, stack: Stack
+) -> None:
+    run = browser_run
+    ident = ticket_id(stack, ELIGIBLE)
+    answer_guidance_with(
+        run, stack, ident, reply("조정 요금은 OOO원입니다.", ("OOO원", "fact", "agreed_fare"))
+    )
+    run.open(ident, state="guidance")
+    card = run.app.locator('[data-text="reply_test"]')
+    card.locator('[data-action="next-placeholder"]').click()
+    run.page.keyboard.type("12,000원")
+    card.locator('[data-action="insert"]').click()
+    card.get_by_text("공개 답변 창에 삽입했습니다").wait_for()
+    assert "조정 요금은 12,000원입니다." in composer_text(run)

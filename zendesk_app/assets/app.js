@@ -440,12 +440,51 @@
     ui.scheduleResize();
   }
 
+  // The placeholders still in what would be inserted (the agent may have typed over some):
+  // settings by name, facts (and an agent slot without the agent's name) by their text.
+  function unresolved(text, value) {
+    var body = text.body || '';
+    var found = { settings: [], facts: [] };
+    parts.scripts.validPlaceholders(text).forEach(function (p) {
+      var original = body.slice(p.start, p.end);
+      if (value.indexOf(original) === -1) { return; }
+      if (p.kind === 'setting') {
+        found.settings.push(p.name || original);
+      } else if (p.kind === 'fact' || (p.kind === 'agent' && !state.agentName)) {
+        found.facts.push(original);
+      }
+    });
+    return found;
+  }
+
+  // A public reply reaches the customer: an unset setting is never inserted; unfilled blanks
+  // only on a second click (within the warning's time) of the same text.
+  function replyReady(text, value, feedbackNode) {
+    var left = unresolved(text, value);
+    if (left.settings.length) {
+      feedback(feedbackNode, ui.t('insert_blocked_setting', { names: left.settings.join(', ') }), false);
+      return false;
+    }
+    if (!left.facts.length) { return true; }
+    var armed = feedbackNode.gpArmed;
+    if (armed && armed.value === value && Date.now() - armed.at < FEEDBACK_MS) {
+      feedbackNode.gpArmed = null;
+      return true;
+    }
+    feedbackNode.gpArmed = { value: value, at: Date.now() };
+    feedback(feedbackNode, ui.t('insert_confirm_blanks', { count: left.facts.length, blanks: left.facts.join(', ') }), false);
+    feedbackNode.setAttribute('data-confirm-insert', 'true');
+    return false;
+  }
+
   // Insert into the composer the kind belongs to; never flip a composer holding text.
   function insertText(text, bodyNode, feedbackNode) {
     var want = parts.scripts.composerFor(text.kind);
     if (!want) { copyText(text, bodyNode, feedbackNode); return; }
     var client = state.client;
     var value = ui.bodyValue(bodyNode);
+    if (want === 'publicReply' && !replyReady(text, value, feedbackNode)) { return; }
+    feedbackNode.removeAttribute('data-confirm-insert');
     client.get(['comment.type', 'comment.text']).then(function (data) {
       var type = data['comment.type'];
       if (type === want) { return true; }

@@ -52,9 +52,11 @@ class Settings(BaseSettings):
     session_lifetime_seconds: int = Field(900, ge=60, le=3600)
     session_audience: str = "guidepost-api"
     # Where the signed-URL entry (POST /app/sidebar) sends the browser, and what the API
-    # serves under /app/assets/ (the sidebar's files; empty or missing = not served).
+    # serves under /app/assets/ (the sidebar's files, with the translations and Garden CSS
+    # the package adds: backend/app_files.py; empty = not served, API only). A folder that
+    # lacks them stops the backend at startup.
     app_page_url: str = "/app/assets/iframe.html"
-    app_assets_dir: Path = REPO_ROOT / "zendesk_app" / "assets"
+    app_assets_dir: Path | None = REPO_ROOT / "zendesk_app" / "assets"
     # How long an agent's Zendesk permissions are trusted before they are read again.
     authz_cache_seconds: float = Field(60.0, ge=0, le=600)
     # Ask search for 강제재연결 written back before the ledger existed, when the ledger holds
@@ -126,6 +128,14 @@ class Settings(BaseSettings):
             "when its Help Center is host-mapped to another domain), or http://127.0.0.1:PORT "
             f"for the local emulator; got {value!r}"
         )
+
+    @field_validator("app_assets_dir", mode="before")
+    @classmethod
+    def check_app_assets_dir(cls, value: Any) -> Any:
+        """An empty value means "serve no app files" (not the working directory)."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return value
 
     @field_validator("admin_call_url")
     @classmethod

@@ -25,7 +25,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from backend.errors import GuidepostError
     from backend.settings import Settings
-    from tooling.app_package import build_app_zip, domain_whitelist, signed_sidebar_url
+    from tooling.app_package import (
+        build_app_zip,
+        domain_whitelist,
+        signed_sidebar_url,
+        unpacked_path,
+    )
 
     try:
         backend_url = Settings().backend_url
@@ -40,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout.write(
         f"{path} (sidebar: {where}; "
         f"domainWhitelist: {', '.join(whitelist or ['as in manifest.json'])})\n"
+        f"{unpacked_path(path)}/assets: the app files for GUIDEPOST_APP_ASSETS_DIR\n"
     )
     return 0
 

@@ -27,11 +27,11 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from backend.app_files import GARDEN_CSS, asset_files, files_under
 from backend.errors import GuidepostError
 from backend.settings import REPO_ROOT
 from tooling.app_validate import OBSOLETE_SIGNED_PARAMETERS, png_size, validate_app
@@ -51,20 +51,13 @@ __all__ = [
     "signed_manifest",
     "signed_sidebar_url",
     "stage_app",
+    "unpacked_path",
     "validate_app",
 ]
 
 APP_DIR = REPO_ROOT / "zendesk_app"
 DEFAULT_ZIP = REPO_ROOT / "dist" / "guidepost-app.zip"
 ZAF_SDK_CDN_URL = "https://static.zdassets.com/zendesk_app_framework_sdk/2.0/zaf_sdk.min.js"
-
-# assets/vendor/<name>.css  <-  zendesk_app/node_modules/<path>
-GARDEN_CSS: dict[str, str] = {
-    "css-variables": "@zendeskgarden/css-variables/dist/index.css",
-    "css-bedrock": "@zendeskgarden/css-bedrock/dist/index.css",
-    "css-buttons": "@zendeskgarden/css-buttons/dist/index.css",
-    "css-forms": "@zendeskgarden/css-forms/dist/index.css",
-}
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -200,10 +193,7 @@ def ensure_node_modules(app_dir: Path = APP_DIR) -> None:
         raise AppPackageError(f"npm ci did not install {', '.join(missing)}")
 
 
-def _files_under(folder: Path) -> Iterator[Path]:
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and not path.name.startswith("."):
-            yield path
+_files_under = files_under
 
 
 def manifest_path(app_dir: Path = APP_DIR) -> Path:
@@ -215,26 +205,19 @@ def manifest_path(app_dir: Path = APP_DIR) -> Path:
 def app_files(app_dir: Path = APP_DIR) -> dict[str, Path]:
     """Map every path inside the package to the source file it is copied from.
 
-    The harness serves the app through this same map, so what it serves is what ships.
-    Garden CSS is looked up in node_modules (missing files are simply absent here;
-    `build_app_zip` installs them first).
+    The harness serves the app through this same map and the backend its `assets/` part
+    (`backend.app_files.asset_files`), so what they serve is what ships. Garden CSS is
+    looked up in node_modules (missing files are simply absent here; `build_app_zip`
+    installs them first).
     """
     files: dict[str, Path] = {"manifest.json": manifest_path(app_dir)}
-    assets = app_dir / "assets"
-    if assets.is_dir():
-        for path in _files_under(assets):
-            rel = path.relative_to(app_dir).as_posix()
-            if not rel.startswith(("assets/vendor/", "assets/translations/")):
-                files[rel] = path
+    # the assets/ part is the map the backend serves under /app/assets/ (backend/app_files.py)
+    for rel, source in asset_files(app_dir / "assets").items():
+        files[f"assets/{rel}"] = source
     translations = app_dir / "translations"
     if translations.is_dir():
         for path in sorted(translations.glob("*.json")):
             files[f"translations/{path.name}"] = path
-            files[f"assets/translations/{path.name}"] = path
-    for name, rel in GARDEN_CSS.items():
-        source = app_dir / "node_modules" / rel
-        if source.is_file():
-            files[f"assets/vendor/{name}.css"] = source
     return dict(sorted(files.items()))
 
 
@@ -259,7 +242,7 @@ def build_app_zip(
     (`signed_manifest`); otherwise `whitelist` (from `domain_whitelist`) replaces the
     manifest's domainWhitelist and None keeps it (dev). Raises AppPackageError when
     node_modules cannot be installed or the package breaks a validator rule (the message
-    lists every problem).
+    lists every problem). The unpacked package is left next to the zip (`unpacked_path`).
     """
     ensure_node_modules(app_dir)
     with tempfile.TemporaryDirectory(prefix="guidepost-app-") as tmp:
@@ -278,7 +261,32 @@ def build_app_zip(
                 info.external_attr = 0o644 << 16
                 archive.writestr(info, path.read_bytes())
         partial.replace(out_path)
+        _publish_unpacked(staged, unpacked_path(out_path))
     return out_path
+
+
+def unpacked_path(out_path: Path) -> Path:
+    """Where `build_app_zip` leaves the unpacked package: dist/guidepost-app/ next to the zip.
+
+    Its `assets/` is a complete folder for GUIDEPOST_APP_ASSETS_DIR (translations and Garden
+    CSS inside), for a backend host without node_modules.
+    """
+    return out_path.with_name(
+        out_path.name.removesuffix(".zip") + ("" if out_path.suffix == ".zip" else ".d")
+    )
+
+
+def _publish_unpacked(staged: Path, dest: Path) -> None:
+    """Replace `dest` with a copy of the staged package (never a half-written folder)."""
+    partial = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(staged, partial)
+    old = dest.with_name(dest.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if dest.exists():
+        dest.replace(old)
+    partial.replace(dest)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 # ------------------------------------------------------------------ validation

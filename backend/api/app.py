@@ -6,6 +6,7 @@ import os
 import threading
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -20,6 +21,7 @@ from backend.api.openapi import build_openapi
 from backend.api.problems import install_problem_handlers
 from backend.api.routers import form_guidance, guides, health, preview, session, tickets
 from backend.api.routers import graph as guide_graph
+from backend.app_files import check_served_assets
 from backend.connectors import close_connector_client, load_checked_connectors
 from backend.domain.fields import FieldCatalog
 from backend.errors import GuidepostError
@@ -76,6 +78,24 @@ async def run_gateway(app: FastAPI) -> AsyncIterator[None]:
         close_connector_client()
 
 
+class AppAssets(StaticFiles):
+    """StaticFiles over the package's file map (backend/app_files.py), not one folder."""
+
+    def __init__(self, files: Mapping[str, Path]) -> None:
+        super().__init__(check_dir=False)
+        self.files = dict(files)
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        """The mapped file for a path under /app/assets/ (anything else: not found)."""
+        source = self.files.get(Path(path).as_posix())
+        if source is None:
+            return "", None
+        try:
+            return str(source), os.stat(source)
+        except (FileNotFoundError, NotADirectoryError):
+            return "", None
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the Guidepost API for these settings (process settings by default)."""
     settings = settings or Settings()
@@ -104,8 +124,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     for module in MATCH_ORDER:
         app.include_router(module.router)
-    if settings.app_assets_dir.is_dir():
-        app.mount("/app/assets", StaticFiles(directory=settings.app_assets_dir), name="app")
+    if settings.app_assets_dir is not None:
+        # The package's assets (translations and Garden CSS included), checked now: a
+        # backend whose sidebar would show raw string keys does not start.
+        app.mount(
+            "/app/assets", AppAssets(check_served_assets(settings.app_assets_dir)), name="app"
+        )
     # One middleware for the access log and every edge limit (backend/api/edge.py).
     app.add_middleware(
         EdgeMiddleware,

@@ -8,6 +8,7 @@ import hmac
 import json
 import time
 from typing import Any
+from urllib.parse import parse_qs
 
 import jwt
 import pytest
@@ -261,6 +262,10 @@ def test_signed_url_entry_redirects_with_the_session_in_the_fragment(
     page, _, fragment = location.partition("#")
     assert page == settings.app_page_url + "?origin=https%3A%2F%2Facme.zendesk.com&app_guid=g-1"
     assert fragment.startswith("gp_session=")
+    values = parse_qs(fragment)
+    # the lifetime too: the app counts it on its own clock, whatever the PC's time says
+    assert int(values["gp_expires_in"][0]) == settings.session_lifetime_seconds
+    assert int(values["gp_expires"][0]) - int(time.time()) <= settings.session_lifetime_seconds
     forged = client.post("/app/sidebar", data={"token": "x.y.z"}, follow_redirects=False)
     assert forged.status_code == 401
 

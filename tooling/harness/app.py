@@ -10,6 +10,8 @@ has its own origin, as in Zendesk):
                              `/app/assets/iframe.html` is the manifest's location url
 - `SDK_PATH`                 the ZAF SDK from npm (`make run` swaps the CDN URL for it)
 - `POST /proxy`              Zendesk's request proxy: secure settings, JWT, forwarding
+- `SIGNED_APP_PATH`          Zendesk's signed-URL load; `?app_from=backend` posts to the
+                             backend's own `/app/sidebar` and loads the page it serves
 - `/harness/config.json`     what the host page needs (app url, settings, user)
 - `POST /harness/settings`   change the installation settings (backend_url, secret…)
 - `/harness/proxy-log`       what the proxy forwarded (claims, never the secret)
@@ -223,9 +225,14 @@ def create_harness_app(
         # backend's session exchange, then load the app page with the session in the
         # fragment — what the backend's POST /app/sidebar entry answers in production.
         page = f"/app/{APP_PAGE}"
-        query = urlencode([(k, v) for k, v in request.query_params.multi_items()])
+        from_backend = request.query_params.get("app_from") == "backend"
+        query = urlencode(
+            [(k, v) for k, v in request.query_params.multi_items() if k != "app_from"]
+        )
         target = page + (f"?{query}" if query else "")
         token = state.signer().sign(HARNESS_AGENT_ID)
+        if from_backend:
+            return await via_backend_entry(token, query)
         try:
             async with _client() as client:
                 answer = await client.post(
@@ -237,9 +244,29 @@ def create_harness_app(
             return RedirectResponse(target, status_code=303, headers=NO_STORE)
         session = answer.json()
         fragment = urlencode(
-            {"gp_session": session["session_token"], "gp_expires": session["expires_at"]}
+            {
+                "gp_session": session["session_token"],
+                "gp_expires": session["expires_at"],
+                "gp_expires_in": session["expires_in"],
+            }
         )
         return RedirectResponse(f"{target}#{fragment}", status_code=303, headers=NO_STORE)
+
+    async def via_backend_entry(token: str, query: str) -> Response:
+        # `?app_from=backend`: exactly the production path — Zendesk posts its signed token
+        # to the backend's POST /app/sidebar, which answers 303 to the page it serves itself
+        # (/app/assets/…, the backend's own files, not this harness's file map).
+        entry = state.backend_url + "/app/sidebar" + (f"?{query}" if query else "")
+        try:
+            async with _client() as client:
+                answer = await client.post(entry, data={"token": token}, timeout=15.0)
+        except httpx.HTTPError as exc:
+            return _error(502, f"backend unreachable: {exc}")
+        location = answer.headers.get("location")
+        if answer.status_code != 303 or not location:
+            return _json_response(answer.status_code, answer.content)
+        target = location if "://" in location else state.backend_url + location
+        return RedirectResponse(target, status_code=303, headers=NO_STORE)
 
     async def config(request: Request) -> Response:
         return JSONResponse(

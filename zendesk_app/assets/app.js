@@ -45,7 +45,12 @@
     edits: {}, // text key -> the agent's edited body
     session: null, // {token, expiresAt}: Guidepost session from the signed-URL entry
     sessionRefresh: null,
+    sessionTimer: null,
     sessionSeen: false, // a session came from the signed URL at least once
+    savedSeq: 0, // the latest GET (saved ticket) asked: older answers write nothing
+    formPending: false, // a field changed and the form is not read yet: Apply waits
+    composing: false, // an IME composition is under way: renders wait for its end
+    renderDeferred: false,
     lastHeight: 0
   };
 
@@ -54,7 +59,15 @@
   // Zendesk vouches for the agent: it posts its signed app token to the app's signed URL;
   // the backend checks it and sends the page here with a short-lived Guidepost session in
   // the URL fragment (never sent to any server). The browser never builds a token.
-  var SESSION_REFRESH_MARGIN_S = 60;
+  //
+  // The session is renewed at half its lifetime (a timer, and whenever the app is shown
+  // again: app.activated, visibilitychange), counted on this PC's clock from the lifetime
+  // the backend sends (gp_expires_in / expires_in), so a PC clock that is off does not
+  // matter. Once it has really run out only Zendesk can vouch again: reloading the apps
+  // (app.registered "also fires when the app is reloaded, such as when the agent clicks
+  // the Reload All Apps button") posts a new signed token.
+  var SESSION_REFRESH_AT = 0.5; // of the lifetime
+  var SESSION_RETRY_S = 30; // a failed renewal is tried again this much later
 
   function sessionFailure() {
     // No session ever came from the signed URL: Zendesk's vouching was refused (unauthorized);
@@ -70,21 +83,91 @@
     };
   }
 
+  function nowS() { return Date.now() / 1000; }
+
+  // {token, expiresAt, refreshAt} on this PC's clock. `expiresIn` is the lifetime the
+  // backend sent; an answer without it falls back to its absolute `expiresAt`.
+  function sessionFrom(token, expiresIn, expiresAt) {
+    var now = nowS();
+    var left = Number(expiresIn);
+    if (!(left > 0)) { left = Number(expiresAt) - now; }
+    return { token: token, expiresAt: now + left, refreshAt: now + left * SESSION_REFRESH_AT };
+  }
+
   function loadSession() {
     if (state.session) { return state.session; }
     var hash = String(window.location.hash || '').replace(/^#/, '');
     var params = new URLSearchParams(hash);
     var token = params.get('gp_session');
+    var expiresIn = params.get('gp_expires_in');
     var expires = Number(params.get('gp_expires'));
-    if (token && expires > 0) {
-      state.session = { token: token, expiresAt: expires };
+    if (token && (Number(expiresIn) > 0 || expires > 0)) {
+      state.session = sessionFrom(token, expiresIn, expires);
       state.sessionSeen = true;
       if (window.history && window.history.replaceState) {
         // Keep the token out of history and out of any later copy of the URL.
         window.history.replaceState(null, '', window.location.pathname + window.location.search);
       }
+      scheduleSessionRefresh(state.session.refreshAt - nowS());
     }
     return state.session || null;
+  }
+
+  function scheduleSessionRefresh(seconds) {
+    window.clearTimeout(state.sessionTimer);
+    state.sessionTimer = window.setTimeout(function () {
+      refreshSession().catch(function () { /* handled in refreshSession */ });
+    }, Math.max(1, seconds) * 1000);
+  }
+
+  function sessionExpired() {
+    return !!state.session && nowS() >= state.session.expiresAt;
+  }
+
+  // The session ran out: say so at once (the guidance on screen stays), no request.
+  function showSessionExpired() {
+    window.clearTimeout(state.sessionTimer);
+    if (state.ticketId === null || !state.strings.ui) { return; }
+    if (state.error && state.error.kind === 'session_expired') { return; }
+    state.error = parts.problems.classify(sessionFailure());
+    ui.renderCurrent();
+  }
+
+  function refreshSession() {
+    var session = state.session;
+    if (!session) { return Promise.reject(sessionFailure()); }
+    if (sessionExpired()) {
+      showSessionExpired();
+      return Promise.reject(sessionFailure());
+    }
+    if (!state.sessionRefresh) {
+      state.sessionRefresh = sendWithSession('/v1/session/refresh', 'POST', {}, session.token)
+        .then(function (answer) {
+          state.session = sessionFrom(answer.session_token, answer.expires_in, answer.expires_at);
+          scheduleSessionRefresh(state.session.refreshAt - nowS());
+          return state.session;
+        }, function (err) {
+          if (err && err.status === 401) {
+            // refused for good (expired, or past the maximum age): Zendesk must vouch again
+            state.session.expiresAt = Math.min(state.session.expiresAt, nowS());
+            showSessionExpired();
+          } else {
+            scheduleSessionRefresh(Math.min(SESSION_RETRY_S, (session.expiresAt - nowS()) / 2));
+          }
+          throw err;
+        })
+        .finally(function () { state.sessionRefresh = null; });
+    }
+    return state.sessionRefresh;
+  }
+
+  // The app is shown again (another ticket tab, the PC woke up): renew if it is time.
+  function onShown() {
+    if (!state.session) { return; }
+    if (sessionExpired()) { showSessionExpired(); return; }
+    if (nowS() >= state.session.refreshAt) {
+      refreshSession().catch(function () { /* handled in refreshSession */ });
+    }
   }
 
   function sendWithSession(path, method, body, token, dataType) {
@@ -107,18 +190,13 @@
   function ensureSession() {
     var session = loadSession();
     if (!session) { return Promise.reject(sessionFailure()); }
-    var now = Date.now() / 1000;
-    if (session.expiresAt - now > SESSION_REFRESH_MARGIN_S) { return Promise.resolve(session); }
-    if (session.expiresAt <= now) { return Promise.reject(sessionFailure()); }
-    if (!state.sessionRefresh) {
-      state.sessionRefresh = sendWithSession('/v1/session/refresh', 'POST', {}, session.token)
-        .then(function (answer) {
-          state.session = { token: answer.session_token, expiresAt: answer.expires_at };
-          return state.session;
-        })
-        .finally(function () { state.sessionRefresh = null; });
-    }
-    return state.sessionRefresh;
+    if (sessionExpired()) { return Promise.reject(sessionFailure()); }
+    if (nowS() < session.refreshAt) { return Promise.resolve(session); }
+    // Past half its life: renew first; if renewing fails for now, the session still works.
+    return refreshSession().catch(function (err) {
+      if (sessionExpired()) { throw err; }
+      return state.session;
+    });
   }
 
   function backend(path, method, body, dataType) {
@@ -203,11 +281,25 @@
     var previous = state.guidance;
     state.guidance = guidance;
     state.error = error;
-    var keepApply = guidance && previous && state.apply.phase === 'done' && previous.branch === guidance.branch;
-    if (!keepApply) { state.apply = { phase: 'idle', result: null, error: null }; }
+    state.apply = keptApply(previous, guidance);
     ui.renderCurrent();
     ui.restorePlace();
     return true;
+  }
+
+  // What of the apply bar outlives a new answer: an apply in flight always (its answer is
+  // matched to its own attempt); the open confirm panel while the decision it shows (branch
+  // and fingerprint) is unchanged and the form saved; a result while the branch is the same.
+  function keptApply(previous, guidance) {
+    var apply = state.apply;
+    if (apply.phase === 'busy') { return apply; }
+    var same = !!(guidance && previous && previous.branch === guidance.branch);
+    if (apply.phase === 'done' && same) { return apply; }
+    if (apply.phase === 'confirm' && same && !state.dirty && guidance.source !== 'form' &&
+        (previous.fingerprint || null) === (guidance.fingerprint || null)) {
+      return apply;
+    }
+    return { phase: 'idle', result: null, error: null };
   }
 
   // Which form values count as saved: all but the fields the agent edited since Submit
@@ -225,15 +317,17 @@
   // on Reload.
   function loadSaved() {
     var seq = begin();
-    return Promise.all([
-      loadGuides().then(function () {
-        return Promise.all([backend(ticketPath('/guidance'), 'GET'), readForm()]);
-      })
-    ]).then(function (results) {
-      var guidance = results[0][0];
-      var form = results[0][1];
+    var asked = ++state.savedSeq;
+    return loadGuides().then(function () {
+      return Promise.all([backend(ticketPath('/guidance'), 'GET'), readForm()]);
+    }).then(function (results) {
+      // A later GET speaks for the saved ticket: an older answer writes nothing.
+      if (asked !== state.savedSeq) { return null; }
+      var guidance = results[0];
+      var form = results[1];
       state.savedGuidance = guidance;
       state.savedForm = savedValues(form);
+      if (seq !== state.seq) { return null; } // a later load (the open form) is what shows
       state.form = form;
       state.dirty = differs(form, state.savedForm);
       if (state.dirty) { return loadFromForm(form, seq); }
@@ -246,9 +340,11 @@
 
   // The open form's guidance (POST), or the saved one again when the form is back to it.
   function loadFromForm(form, seq) {
-    seq = seq || begin();
+    // Dirty is known before anything renders: Apply never looks usable for an unsaved form.
     state.form = form;
     state.dirty = differs(form, state.savedForm);
+    state.formPending = false;
+    seq = seq || begin();
     if (!state.dirty && state.savedGuidance) {
       settle(seq, state.savedGuidance, null);
       return Promise.resolve();
@@ -282,7 +378,19 @@
   }
 
   function askForm() {
-    readForm().then(function (form) { return loadFromForm(form); });
+    readForm().then(function (form) { return loadFromForm(form); }, function () {
+      state.formPending = false;
+      ui.renderCurrent();
+    });
+  }
+
+  // A field changed and the form is not read yet: Apply (which writes the saved ticket)
+  // waits until the app knows whether the form still matches it.
+  function holdApply() {
+    state.formPending = true;
+    document.querySelectorAll('[data-action="apply"], [data-action="apply-confirm"]').forEach(function (b) {
+      b.disabled = true;
+    });
   }
 
   // Debounced on both edges: a lone edit is asked at once; a burst (typing, a macro setting
@@ -290,6 +398,7 @@
   function onFieldChanged(fieldId) {
     if (state.ticketId === null) { return; }
     if (fieldId !== undefined) { state.edited[fieldId] = true; }
+    holdApply();
     var now = Date.now();
     parts.timing.changes.push(now);
     var quiet = now - (state.lastChange || 0) >= FORM_DEBOUNCE_MS;
@@ -331,12 +440,51 @@
     ui.scheduleResize();
   }
 
+  // The placeholders still in what would be inserted (the agent may have typed over some):
+  // settings by name, facts (and an agent slot without the agent's name) by their text.
+  function unresolved(text, value) {
+    var body = text.body || '';
+    var found = { settings: [], facts: [] };
+    parts.scripts.validPlaceholders(text).forEach(function (p) {
+      var original = body.slice(p.start, p.end);
+      if (value.indexOf(original) === -1) { return; }
+      if (p.kind === 'setting') {
+        found.settings.push(p.name || original);
+      } else if (p.kind === 'fact' || (p.kind === 'agent' && !state.agentName)) {
+        found.facts.push(original);
+      }
+    });
+    return found;
+  }
+
+  // A public reply reaches the customer: an unset setting is never inserted; unfilled blanks
+  // only on a second click (within the warning's time) of the same text.
+  function replyReady(text, value, feedbackNode) {
+    var left = unresolved(text, value);
+    if (left.settings.length) {
+      feedback(feedbackNode, ui.t('insert_blocked_setting', { names: left.settings.join(', ') }), false);
+      return false;
+    }
+    if (!left.facts.length) { return true; }
+    var armed = feedbackNode.gpArmed;
+    if (armed && armed.value === value && Date.now() - armed.at < FEEDBACK_MS) {
+      feedbackNode.gpArmed = null;
+      return true;
+    }
+    feedbackNode.gpArmed = { value: value, at: Date.now() };
+    feedback(feedbackNode, ui.t('insert_confirm_blanks', { count: left.facts.length, blanks: left.facts.join(', ') }), false);
+    feedbackNode.setAttribute('data-confirm-insert', 'true');
+    return false;
+  }
+
   // Insert into the composer the kind belongs to; never flip a composer holding text.
   function insertText(text, bodyNode, feedbackNode) {
     var want = parts.scripts.composerFor(text.kind);
     if (!want) { copyText(text, bodyNode, feedbackNode); return; }
     var client = state.client;
     var value = ui.bodyValue(bodyNode);
+    if (want === 'publicReply' && !replyReady(text, value, feedbackNode)) { return; }
+    feedbackNode.removeAttribute('data-confirm-insert');
     client.get(['comment.type', 'comment.text']).then(function (data) {
       var type = data['comment.type'];
       if (type === want) { return true; }
@@ -407,13 +555,14 @@
   }
 
   function openConfirm() {
-    if (state.dirty) { return; }
+    if (state.dirty || state.formPending || state.apply.phase === 'busy') { return; }
     state.apply = { phase: 'confirm', result: null, error: null };
     ui.renderCurrent();
     ui.focusLater('#gp-confirm-title');
   }
 
   function closeConfirm() {
+    if (state.apply.phase === 'busy') { return; }
     state.apply = { phase: 'idle', result: null, error: null };
     ui.renderCurrent();
     ui.focusLater('[data-action="apply"]');
@@ -421,22 +570,27 @@
 
   function doApply() {
     var g = state.guidance;
-    if (!g || state.dirty || g.source === 'form' || state.apply.phase === 'busy') { return; }
-    state.apply = { phase: 'busy', result: null, error: null };
+    if (!g || state.dirty || state.formPending || g.source === 'form' || state.apply.phase === 'busy') { return; }
+    // The answer belongs to this attempt (this ticket, this branch), whatever refreshes
+    // (e.g. Zendesk's ticket.updated for this very write) settle while it is in flight.
+    var attempt = { ticketId: state.ticketId, branch: g.branch };
+    state.apply = { phase: 'busy', result: null, error: null, attempt: attempt };
     ui.renderCurrent();
     var body = { branch: g.branch, ticket_updated_at: g.ticket_updated_at };
     if (g.fingerprint) { body.fingerprint = g.fingerprint; }
+    function mine() { return state.apply.attempt === attempt && state.ticketId === attempt.ticketId; }
     backend(ticketPath('/apply'), 'POST', body).then(function (result) {
-      if (g !== state.guidance) { return; }
-      state.apply = { phase: 'done', result: result, error: null };
-      ui.renderCurrent();
+      if (state.ticketId !== attempt.ticketId) { return; }
       // Keep the agent's open form in step with the tags the backend wrote.
       if (result && result.applied && result.tags_added && result.tags_added.length) {
         state.client.invoke('ticket.tags.add', result.tags_added).catch(function () { /* form only */ });
       }
+      if (!mine()) { return; }
+      state.apply = { phase: 'done', result: result, error: null };
+      ui.renderCurrent();
       ui.focusLater('[data-action="apply"]');
     }, function (err) {
-      if (g !== state.guidance) { return; }
+      if (!mine()) { return; }
       var error = parts.problems.classify(err);
       // A 409 decision-changed carries the new decision in the guidance's shape: show it at
       // once (with where its facts came from) under the alert, instead of the old one.
@@ -571,6 +725,10 @@
     client.on('ticket.saved', onTicketSaved);
     client.on('ticket.updated', onTicketUpdated);
     client.on('colorScheme.changed', ui.setColorScheme);
+    client.on('app.activated', onShown);
+    document.addEventListener('visibilitychange', function () {
+      if (document.visibilityState === 'visible') { onShown(); }
+    });
     ui.installKeyboard();
     Promise.all([client.metadata(), client.get(['ticket.id', 'currentUser', 'colorScheme'])]).then(function (values) {
       var metadata = values[0] || {};

@@ -38,7 +38,7 @@
   var ACTION_BY_KIND = {
     conflict: 'reload',
     decision_changed: 'reload',
-    session_expired: 'reload',
+    session_expired: 'none', // only Zendesk can vouch again: the message says how (reload the apps)
     rate_limited: 'retry',
     zendesk_down: 'retry',
     down: 'retry',

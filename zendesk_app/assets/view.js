@@ -135,11 +135,81 @@
     }, 0);
   }
 
+  // ---------------------------------------------------------------- focus across renders
+
+  // Where the keyboard is (which card, which button, the caret in a script body), so a
+  // refresh that rebuilds the view puts it back.
+  function textOffset(root, node, offset) {
+    var range = document.createRange();
+    range.selectNodeContents(root);
+    try { range.setEnd(node, offset); } catch (e) { return null; }
+    return range.toString().length;
+  }
+
+  function pointAt(root, wanted) {
+    var walker = document.createTreeWalker(root, window.NodeFilter.SHOW_TEXT);
+    var left = wanted;
+    var last = null;
+    var node = walker.nextNode();
+    while (node) {
+      if (left <= node.data.length) { return { node: node, offset: left }; }
+      left -= node.data.length;
+      last = node;
+      node = walker.nextNode();
+    }
+    return last ? { node: last, offset: last.data.length } : { node: root, offset: root.childNodes.length };
+  }
+
+  function focusPlace() {
+    var active = document.activeElement;
+    var root = document.getElementById('gp-content');
+    if (!active || active === root || !root.contains(active)) { return null; }
+    var card = active.closest('.gp-card');
+    var place = {
+      card: card ? card.getAttribute('data-text') : null,
+      isCard: active === card,
+      body: active.classList.contains('gp-card__body'),
+      action: active.getAttribute('data-action'),
+      id: active.id || null,
+      start: null,
+      end: null
+    };
+    var selection = window.getSelection();
+    if (place.body && selection.rangeCount && active.contains(selection.anchorNode)) {
+      place.start = textOffset(active, selection.anchorNode, selection.anchorOffset);
+      place.end = textOffset(active, selection.focusNode, selection.focusOffset);
+    }
+    return place;
+  }
+
+  function restoreFocus(place) {
+    if (!place) { return; }
+    var root = document.getElementById('gp-content');
+    var scope = place.card ? root.querySelector('.gp-card[data-text="' + window.CSS.escape(place.card) + '"]') : root;
+    var found = null;
+    if (scope && place.isCard) { found = scope; } else if (scope && place.body) {
+      found = scope.querySelector('.gp-card__body');
+    } else if (scope && place.action) {
+      found = scope.querySelector('[data-action="' + window.CSS.escape(place.action) + '"]');
+    } else if (place.id) { found = document.getElementById(place.id); }
+    if (!found || found.disabled) { return; }
+    found.focus({ preventScroll: true });
+    if (place.body && place.start !== null && place.end !== null) {
+      var a = pointAt(found, place.start);
+      var b = pointAt(found, place.end);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.setBaseAndExtent(a.node, a.offset, b.node, b.offset);
+    }
+  }
+
   function render(nodes) {
     window.clearInterval(countdownTimer);
     var root = document.getElementById('gp-content');
+    var place = focusPlace();
     while (root.firstChild) { root.removeChild(root.firstChild); }
     nodes.forEach(function (node) { if (node) { root.appendChild(node); } });
+    restoreFocus(place);
     document.getElementById('app').setAttribute('aria-busy', S().loading ? 'true' : 'false');
     scheduleResize();
   }
@@ -238,10 +308,23 @@
 
   // ---------------------------------------------------------------- views
 
+  // A later load failed while guidance is on screen: it stays, under a banner that says it
+  // may be out of date and what to do (the view is blocked only when nothing was shown yet).
+  function staleBanner(info) {
+    var banner = errorView(info, A().reload);
+    banner.className += ' gp-alert--banner';
+    banner.setAttribute('data-stale', 'true');
+    banner.insertBefore(el('p', { className: 'gp-hint', text: t('stale_guidance') }), banner.children[1]);
+    return banner;
+  }
+
   function renderCurrent() {
+    // Never rebuild under a Korean IME composition: it would break the syllable being typed.
+    if (S().composing) { S().renderDeferred = true; return; }
+    S().renderDeferred = false;
     var g = S().guidance;
-    if (S().error) {
-      var known = g && g.guide ? g : (rememberedGuide(S().ticketId) ? { guide: rememberedGuide(S().ticketId).guide } : null);
+    if (S().error && !g) {
+      var known = rememberedGuide(S().ticketId) ? { guide: rememberedGuide(S().ticketId).guide } : null;
       render([known ? guideHeader(known, known.suggested) : null, errorView(S().error, A().reload)]);
       return;
     }
@@ -249,6 +332,7 @@
     rememberGuide(S().ticketId, g);
     var nodes = [];
     if (S().loading) { nodes.push(el('p', { className: 'gp-refreshing', text: t('refreshing') })); }
+    if (S().error) { nodes.push(staleBanner(S().error)); }
     if (!g.guide) {
       nodes.push(noGuideView());
     } else if (g.suggested) {
@@ -433,6 +517,9 @@
     }
     if (apply.phase === 'confirm' || apply.phase === 'busy') {
       var panel = confirmPanel(g);
+      if (apply.phase === 'busy' || S().formPending) {
+        panel.querySelector('[data-action="apply-confirm"]').disabled = true;
+      }
       if (apply.phase === 'busy') {
         panel.querySelectorAll('button').forEach(function (b) { b.disabled = true; });
         panel.appendChild(el('p', { className: 'gp-status', text: t('applying') }));
@@ -440,7 +527,7 @@
       children.push(panel);
     } else {
       children.push(el('div', { className: 'gp-applybar__row' }, [
-        button(t('apply'), { primary: true, testid: 'apply', onClick: A().openConfirm, disabled: dirty }),
+        button(t('apply'), { primary: true, testid: 'apply', onClick: A().openConfirm, disabled: dirty || S().formPending }),
         el('span', { className: 'gp-applybar__preview', text: preview, attrs: { 'data-preview': 'apply' } })
       ]));
     }
@@ -486,6 +573,11 @@
   }
 
   function installKeyboard() {
+    document.addEventListener('compositionstart', function () { S().composing = true; });
+    document.addEventListener('compositionend', function () {
+      S().composing = false;
+      if (S().renderDeferred) { window.setTimeout(renderCurrent, 0); }
+    });
     document.addEventListener('focusin', function (event) {
       var card = event.target.closest && event.target.closest('.gp-card');
       if (card) { S().place.active = card.getAttribute('data-text'); }

@@ -74,8 +74,16 @@ async def open_sidebar(request: Request, settings: SettingsDep) -> RedirectRespo
         raise InputError("token: Zendesk's signed app token is required", field="token")
     agent = verify_zendesk_token(tokens[0], settings)
     session = issue_session(agent, settings)
-    bind_request(agent_id=agent.user_id)
     query = urlencode([(k, v) for k in PASSED_QUERY for v in request.query_params.getlist(k)])
-    fragment = urlencode({"gp_session": session.token, "gp_expires": session.expires_at})
+    # gp_expires_in: the lifetime, so the app counts it on its own clock (a PC clock that is
+    # off would misread the absolute gp_expires, kept for older app versions).
+    answer = _answer(session)
+    fragment = urlencode(
+        {
+            "gp_session": session.token,
+            "gp_expires": session.expires_at,
+            "gp_expires_in": answer.expires_in,
+        }
+    )
     target = settings.app_page_url + (f"?{query}" if query else "") + f"#{fragment}"
     return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})

@@ -56,7 +56,9 @@
     outsideUpdate: function () { return receiveOutsideUpdate(); },
     dirty: dirtyFields,
     routes: routes,
-    setColorScheme: setColorScheme
+    setColorScheme: setColorScheme,
+    updateBeforeAnswerMs: 0, // > 0: ticket.updated for the app's own apply arrives first
+    delays: [] // [{type, suffix, ms}]: hold matching backend answers back
   };
 
   // ---------------------------------------------------------------- helpers
@@ -140,7 +142,10 @@
     appGuid = newGuid();
     var src = cfg.app_url + '?origin=' + encodeURIComponent(window.location.origin) +
       '&app_guid=' + encodeURIComponent(appGuid) + '&colorScheme=' + encodeURIComponent(colorScheme);
-    appOrigin = new URL(src, window.location.href).origin;
+    // ?app_from=backend: the page the backend serves after its signed-URL entry (production)
+    var fromBackend = params.get('app_from') === 'backend';
+    if (fromBackend) { src += '&app_from=backend'; }
+    appOrigin = fromBackend ? new URL(cfg.backend_url).origin : new URL(src, window.location.href).origin;
     frame = el('iframe', {
       className: 'hz-app-frame',
       attrs: { src: src, title: cfg.app_name + ' app', id: 'app-frame', name: 'app-frame' }
@@ -321,20 +326,44 @@
     return like;
   }
 
+  // harness.delays: [{type, suffix, ms}] holds matching answers back (a slow backend answer:
+  // what it says is read now, it reaches the app this much later).
+  function requestDelay(options) {
+    var url = String((options && options.url) || '');
+    var type = String((options && options.type) || 'GET').toUpperCase();
+    return (harness.delays || []).filter(function (d) {
+      return d.type === type && url.slice(-d.suffix.length) === d.suffix;
+    }).reduce(function (total, d) { return total + d.ms; }, 0);
+  }
+
   // client.request: forward to the harness's stand-in for Zendesk's proxy.
   function handleRequest(key, options) {
     record('app', 'request', { key: key, url: options && options.url, type: options && options.type });
+    var delay = requestDelay(options);
     getJson('/proxy', {
       method: 'POST', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ options: options || {} })
+    }).then(function (outcome) {
+      return new Promise(function (resolve) { window.setTimeout(function () { resolve(outcome); }, delay); });
     }).then(function (outcome) {
       var like = xhrLike(outcome);
       record('host', 'response', { key: key, status: outcome.status });
       if (outcome.status >= 200 && outcome.status < 300) {
         var data = like.responseJSON !== undefined ? like.responseJSON : outcome.responseText;
         if (options && options.httpCompleteResponse) { data = like; }
-        post({ key: 'zaf.' + key + '.done', message: { responseArgs: [data, 'success', like] } });
-        if (isTicketWrite(options, data)) { receiveOutsideUpdate(); }
+        var answer = function () {
+          post({ key: 'zaf.' + key + '.done', message: { responseArgs: [data, 'success', like] } });
+        };
+        if (isTicketWrite(options, data) && harness.updateBeforeAnswerMs > 0) {
+          // Zendesk's push of the write (ticket.updated) can reach the app before the
+          // proxy's answer does: fire it first, answer this many ms later.
+          receiveOutsideUpdate().then(function () {
+            window.setTimeout(answer, harness.updateBeforeAnswerMs);
+          });
+        } else {
+          answer();
+          if (isTicketWrite(options, data)) { receiveOutsideUpdate(); }
+        }
       } else {
         post({ key: 'zaf.' + key + '.fail', message: { responseArgs: [like, 'error', outcome.statusText] } });
       }

@@ -8,7 +8,7 @@ from `node_modules`) are in both, not only in the zip.
 
 An assets folder is either the source (`zendesk_app/assets`: translations and Garden CSS
 next to it, in `../translations` and `../node_modules`) or an unpacked package (`make app`
-writes `dist/app/`, which holds them inside `assets/` and needs no node_modules).
+writes `dist/guidepost-app/`, which holds them inside `assets/` and needs no node_modules).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def check_served_assets(assets_dir: Path) -> dict[str, Path]:
         raise SettingsError(
             f"GUIDEPOST_APP_ASSETS_DIR={assets_dir} lacks {', '.join(missing)}: the sidebar "
             "would show raw string keys or no Garden CSS. Point it at the unpacked package "
-            "`make app` writes (dist/app/assets), or run `npm ci` in zendesk_app next to "
+            "`make app` writes (dist/guidepost-app/assets), or run `npm ci` in zendesk_app next to "
             "the source assets; an empty value serves no app files (API only)."
         )
     return files

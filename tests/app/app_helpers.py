@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,3 +159,43 @@ class BrowserRun:
         else:
             self.page.locator(".hz-apps").screenshot(path=str(path))
         return path
+
+
+def answer_through_proxy(
+    run: BrowserRun,
+    method: str,
+    suffix: str,
+    payload: dict[str, Any],
+    *,
+    status: int = 200,
+    status_text: str = "OK",
+    content_type: str = "application/json",
+    once: bool = False,
+) -> None:
+    """Make Zendesk's proxy (the harness) answer a backend route with `payload`.
+
+    Every matching request, or with `once` only the next one; the rest pass through.
+    """
+    done: list[bool] = []
+
+    def handle(route: Any) -> None:
+        options = (route.request.post_data_json or {}).get("options", {})
+        url = str(options.get("url", ""))
+        if not (once and done) and options.get("type") == method and url.endswith(suffix):
+            done.append(True)
+            answer = {
+                "status": status,
+                "statusText": status_text,
+                "headers": {"content-type": content_type},
+                "responseText": json.dumps(payload),
+            }
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(answer))
+        else:
+            route.continue_()
+
+    run.page.route(f"{run.harness.url}/proxy", handle)
+
+
+def serve_guidance_as(run: BrowserRun, doctored: dict[str, Any]) -> None:
+    """Answer the sidebar's GET guidance through the proxy with `doctored`; pass the rest."""
+    answer_through_proxy(run, "GET", "/guidance", doctored)

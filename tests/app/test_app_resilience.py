@@ -12,7 +12,14 @@ import json
 from typing import Any
 
 import pytest
-from app_helpers import BrowserRun, guidance, set_field, ticket_id
+from app_helpers import (
+    BrowserRun,
+    answer_through_proxy,
+    guidance,
+    serve_guidance_as,
+    set_field,
+    ticket_id,
+)
 
 from tooling.testing import Stack
 
@@ -46,29 +53,9 @@ def fire(run: BrowserRun, name: str) -> None:
 def problem_once(run: BrowserRun, method: str, suffix: str, status: int, slug: str) -> None:
     """The proxy answers the next matching backend request with a problem, then passes."""
     body = {"type": f"https://guidepost.dev/problems/{slug}", "title": slug, "status": status}
-    done: list[bool] = []
-
-    def handle(route: Any) -> None:
-        options = (route.request.post_data_json or {}).get("options", {})
-        url = str(options.get("url", ""))
-        if not done and options.get("type") == method and url.endswith(suffix):
-            done.append(True)
-            route.fulfill(
-                status=200,
-                content_type="application/json",
-                body=json.dumps(
-                    {
-                        "status": status,
-                        "statusText": slug,
-                        "headers": {"content-type": PROBLEM},
-                        "responseText": json.dumps(body),
-                    }
-                ),
-            )
-        else:
-            route.continue_()
-
-    run.page.route(f"{run.harness.url}/proxy", handle)
+    answer_through_proxy(
+        run, method, suffix, body, status=status, status_text=slug, content_type=PROBLEM, once=True
+    )
 
 
 # ---------------------------------------------------------------- sessions (finding 2)
@@ -271,25 +258,7 @@ def answer_guidance_with(run: BrowserRun, stack: Stack, ident: int, text: dict[s
     """The backend's GET guidance for the ticket, its first script replaced by `text`."""
     doctored = {**guidance(stack, ident), "texts": [text]}
 
-    def handle(route: Any) -> None:
-        options = (route.request.post_data_json or {}).get("options", {})
-        if options.get("type") == "GET" and str(options.get("url", "")).endswith("/guidance"):
-            route.fulfill(
-                status=200,
-                content_type="application/json",
-                body=json.dumps(
-                    {
-                        "status": 200,
-                        "statusText": "OK",
-                        "headers": {"content-type": "application/json"},
-                        "responseText": json.dumps(doctored),
-                    }
-                ),
-            )
-        else:
-            route.continue_()
-
-    run.page.route(f"{run.harness.url}/proxy", handle)
+    serve_guidance_as(run, doctored)
 
 
 def reply(body: str, *placeholders: tuple[str, str, str]) -> dict[str, Any]:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from app_helpers import BrowserRun, guidance, set_field, ticket_id
+from app_helpers import (
+    BrowserRun,
+    answer_through_proxy,
+    guidance,
+    serve_guidance_as,
+    set_field,
+    ticket_id,
+)
 
 from tooling.testing import Stack
 
@@ -29,26 +35,9 @@ def answer_with_problem(
     """Make Zendesk's proxy (the harness) answer one backend route with a problem."""
     body = {"type": f"https://guidepost.dev/problems/{slug}", "title": slug, "status": status}
     body.update({"detail": SERVER_WORDS, **extra})
-
-    def handle(route: Any) -> None:
-        options = (route.request.post_data_json or {}).get("options", {})
-        if options.get("type") == method and str(options.get("url", "")).endswith(suffix):
-            route.fulfill(
-                status=200,
-                content_type="application/json",
-                body=json.dumps(
-                    {
-                        "status": status,
-                        "statusText": slug,
-                        "headers": {"content-type": PROBLEM},
-                        "responseText": json.dumps(body),
-                    }
-                ),
-            )
-        else:
-            route.continue_()
-
-    run.page.route(f"{run.harness.url}/proxy", handle)
+    answer_through_proxy(
+        run, method, suffix, body, status=status, status_text=slug, content_type=PROBLEM
+    )
 
 
 def box_bottom(locator: Any) -> float:
@@ -214,25 +203,7 @@ def test_a_setting_placeholder_is_named_and_flagged(browser_run: BrowserRun, sta
         ],
     }
 
-    def handle(route: Any) -> None:
-        options = (route.request.post_data_json or {}).get("options", {})
-        if options.get("type") == "GET" and str(options.get("url", "")).endswith("/guidance"):
-            route.fulfill(
-                status=200,
-                content_type="application/json",
-                body=json.dumps(
-                    {
-                        "status": 200,
-                        "statusText": "OK",
-                        "headers": {"content-type": "application/json"},
-                        "responseText": json.dumps(doctored),
-                    }
-                ),
-            )
-        else:
-            route.continue_()
-
-    run.page.route(f"{run.harness.url}/proxy", handle)
+    serve_guidance_as(run, doctored)
     run.open(ident, state="guidance")
     card = run.app.locator(f'[data-text="{first["key"]}"]')
     mark = card.locator('mark[data-placeholder="setting"]')

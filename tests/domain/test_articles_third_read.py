@@ -78,8 +78,10 @@ def test_an_unreachable_customer_after_parting_still_meets_the_final_checks(
 def test_an_unreachable_customer_with_nothing_else_wrong_gets_the_re_inflow_sms(
     decide_fields, reconnect_fields
 ) -> None:
-    """"부재 시, SMS 발송 2차 진행(재 인입 유도) → 아지트 작성(히스토리 누적)"."""
-    assert "부재 시, SMS 발송 2차 진행(재 인입 유도) → 아지트 작성(히스토리 누적)" in RECONNECT_ARTICLE
+    """ "부재 시, SMS 발송 2차 진행(재 인입 유도) → 아지트 작성(히스토리 누적)"."""
+    assert (
+        "부재 시, SMS 발송 2차 진행(재 인입 유도) → 아지트 작성(히스토리 누적)" in RECONNECT_ARTICLE
+    )
     decision = decide(
         reconnect_fields, decide_fields, "reconnect.separated.no_fare_change", **UNREACHABLE
     )
@@ -97,14 +99,18 @@ def test_an_unreachable_customer_with_nothing_else_wrong_gets_the_re_inflow_sms(
             "cancelled_after_assignment",
             False,
             [
-                "- 결제: 결제가 안 된 상태 — 운행완료 후 수기 결제 (운행강제결제: 운행정보 맨 아래)",
+                "- 결제: 결제가 안 된 상태 — 운행완료 후 수기 결제"
+                " (운행강제결제: 운행정보 맨 아래)",
                 "- 요금결제(요금조정)는 원콜(고객 호출 건)에서 진행",
             ],
         ),
         (
             "completed",
             True,
-            ["- 결제: 결제 완료 상태 — 요금조정: 재 결제", "- 요금결제(요금조정)는 원콜(고객 호출 건)에서 진행"],
+            [
+                "- 결제: 결제 완료 상태 — 요금조정: 재 결제",
+                "- 요금결제(요금조정)는 원콜(고객 호출 건)에서 진행",
+            ],
         ),
         ("completed", False, ["- 결제: 결제 완료 상태"]),
     ],
@@ -130,7 +136,8 @@ def test_the_admin_memo_keeps_each_item_on_its_own_line(
     [
         (
             "reconnect.together.fare_change",
-            "강제연결 후 운행이 완료되면 000원은 결제 취소하고 0000원으로 재결제가 진행될 예정이에요.",
+            "강제연결 후 운행이 완료되면 000원은 결제 취소하고 0000원으로 재결제가"
+            " 진행될 예정이에요.",
             "강제연결 후 운행이 완료되면 23,000원은 결제 취소하고 28,000원으로 재결제가",
         ),
         (
@@ -148,7 +155,10 @@ def test_a_card_fare_change_on_a_completed_trip_waits_for_the_original_fare(
     운행완료 ("결제가 완료된 상태(단, 요금조정 필요 시 재 결제로 진행)") the customer hears
     the fare that is cancelled: it is required before the case can go ahead (RULINGS R11)."""
     assert quote in RECONNECT_ARTICLE
-    assert "운행완료\u00a0 : 결제가 완료된 상태(단, 요금조정 필요 시 재 결제로 진행)" in RECONNECT_ARTICLE
+    assert (
+        "운행완료\u00a0 : 결제가 완료된 상태(단, 요금조정 필요 시 재 결제로 진행)"
+        in RECONNECT_ARTICLE
+    )
     completed = {"admin_status": "completed", "payment_method": "card"}
     unknown = decide(reconnect_fields, decide_fields, branch, original_fare=None, **completed)
     assert (unknown.outcome, unknown.eligible) == ("pending", False)
@@ -184,7 +194,11 @@ def test_a_fare_change_that_cancels_no_payment_needs_no_original_fare(
 ) -> None:
     """Only a paid card call is cancelled and charged again ("배정후 취소 : 결제가 안된 상태")."""
     decision = decide(
-        reconnect_fields, decide_fields, "reconnect.separated.fare_change", original_fare=None, **facts
+        reconnect_fields,
+        decide_fields,
+        "reconnect.separated.fare_change",
+        original_fare=None,
+        **facts,
     )
     assert "original_fare" not in decision.missing
     assert decision.eligible
@@ -226,10 +240,17 @@ def test_a_cancelled_ticket_is_charged_before_the_hand_off(decide_fields, parkin
     """A1 ⑤: "실례지만 주차권 결제 진행 후 담당부서로 전달하여 현장결제 취소 진행하여도
     괜찮으실까요?" / "주차권 결제 완료 후 담당부서로 전달하여 현장결제 취소 요청하겠습니다." —
     a cancelled ticket is charged first, and the department memo says so (RULINGS R12)."""
-    for quote in ("주차권 결제 진행 후 담당부서로 전달하여 현장결제 취소", "주차권 결제 완료 후 담당부서로 전달하여 현장결제 취소 요청하겠습니다."):
+    for quote in (
+        "주차권 결제 진행 후 담당부서로 전달하여 현장결제 취소",
+        "주차권 결제 완료 후 담당부서로 전달하여 현장결제 취소 요청하겠습니다.",
+    ):
         assert quote in PARKING_ARTICLE, quote
     waiting = decide(parking_fields, decide_fields, CANCEL, ticket_repaid=None)
-    assert (waiting.outcome, waiting.eligible, waiting.missing) == ("pending", False, ["ticket_repaid"])
+    assert (waiting.outcome, waiting.eligible, waiting.missing) == (
+        "pending",
+        False,
+        ["ticket_repaid"],
+    )
     assert keys(waiting) == ["memo.ticket_repayment"]
     assert "주차권 결제: 18,000원" in text(waiting, "memo.ticket_repayment")
     assert "현장결제 취소 요청 (주차권 미적용 현장결제)" not in waiting.note
@@ -281,9 +302,15 @@ def test_the_sms_dates_are_a_month_and_a_day(key, when, decide_fields, reconnect
 RECOGNITION_FAILURE = "차량번호 입차 인식이 정상적으로 이루어지지 않아"
 RULE_FACTS = {
     # 주의사항 ① 이용시간 전 입차: entry 08:00, ticket window from 09:00, booked before entry.
-    "entry_before_usage_time": {"entry_time": "2026-11-20T08:00", "reserved_at": "2026-11-20T07:00"},
+    "entry_before_usage_time": {
+        "entry_time": "2026-11-20T08:00",
+        "reserved_at": "2026-11-20T07:00",
+    },
     # 주의사항 ② 입차 후 예약, at a lot that does not sell tickets after entry.
-    "reserved_after_entry": {"reserved_at": "2026-11-20T11:00", "post_entry_purchase_allowed": False},
+    "reserved_after_entry": {
+        "reserved_at": "2026-11-20T11:00",
+        "post_entry_purchase_allowed": False,
+    },
 }
 
 
@@ -295,11 +322,19 @@ def test_a_known_rule_decides_before_the_recognition_failure_script(
     확인됩니다" names a cause; 주의사항 "① 이용시간 전 입차 시 주차권 적용 불가", "② 입차 후
     예약 시 주차권 적용 불가" name another. When the facts already show ① or ②, the customer
     hears that rule, not the recognition failure and a receipt request (RULINGS R13)."""
-    for quote in (RECOGNITION_FAILURE, "① 이용시간 전 입차 시 주차권 적용 불가", "② 입차 후 예약 시 주차권 적용 불가"):
+    for quote in (
+        RECOGNITION_FAILURE,
+        "① 이용시간 전 입차 시 주차권 적용 불가",
+        "② 입차 후 예약 시 주차권 적용 불가",
+    ):
         assert quote in PARKING_ARTICLE, quote
     decision = decide(
-        parking_fields, decide_fields, "parking.offer_coupon", receipt_attached=None,
-        receipt_lot_matches=None, **RULE_FACTS[block]
+        parking_fields,
+        decide_fields,
+        "parking.offer_coupon",
+        receipt_attached=None,
+        receipt_lot_matches=None,
+        **RULE_FACTS[block],
     )
     assert (decision.outcome, decision.blocks) == ("blocked", [block])
     assert "receipt_attached" not in decision.missing
@@ -307,8 +342,12 @@ def test_a_known_rule_decides_before_the_recognition_failure_script(
 
     # Row 1 still runs for what it asks first (here the usage date): the script stays off.
     early = decide(
-        parking_fields, decide_fields, "parking.offer_coupon", receipt_attached=None,
-        usage_date=None, **RULE_FACTS[block]
+        parking_fields,
+        decide_fields,
+        "parking.offer_coupon",
+        receipt_attached=None,
+        usage_date=None,
+        **RULE_FACTS[block],
     )
     assert early.branch == "parking.collect_info"
     assert "a1.2.receipt" not in keys(early)

@@ -348,9 +348,7 @@ def test_row9_refused_at_cancellable_operator(operator, decide_fields, parking_f
         pytest.param({"operator": None}, ["operator"], id="operator-unknown"),
         pytest.param({"approval_number": None}, ["approval_number"], id="approval-unknown"),
         # The operator is asked first: only a cancellable one goes on (RULINGS R11).
-        pytest.param(
-            {"operator": None, "approval_number": None}, ["operator"], id="both-unknown"
-        ),
+        pytest.param({"operator": None, "approval_number": None}, ["operator"], id="both-unknown"),
     ],
 )
 def test_row9_operator_or_approval_unknown(overrides, missing, decide_fields, parking_fields):

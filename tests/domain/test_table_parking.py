@@ -49,6 +49,7 @@ RESPONSE_ORDER_AFTER_ROW1 = [
     "operator",
     "approval_number",
     "cancel_consent",
+    "ticket_repaid",
 ]
 PAID_TWICE = "paid_ticket_cancel"
 SMS_WAITS = "cancel_sms_after_department_reply"

@@ -319,7 +319,7 @@ def test_row11_runs_the_checks(decide_fields, reconnect_fields):
     )
     assert outcome(decide_fields(fields)) == expect(
         "reconnect.customer_unreachable",
-        blocks=["customer_consent_required", "admin_status_not_reconnectable", "driver_off_duty"],
+        blocks=["admin_status_not_reconnectable", "customer_consent_required", "driver_off_duty"],
         missing=["origin_call_id", "payment_method"],
         notices=[UNREACHABLE],
     )

@@ -196,6 +196,31 @@ def answer_through_proxy(
     run.page.route(f"{run.harness.url}/proxy", handle)
 
 
+def answer_problem(
+    run: BrowserRun,
+    method: str,
+    suffix: str,
+    status: int,
+    slug: str,
+    *,
+    once: bool = False,
+    **extra: Any,
+) -> None:
+    """Make the proxy answer a backend route with Guidepost's problem+json for `slug`."""
+    body = {"type": f"https://guidepost.dev/problems/{slug}", "title": slug, "status": status}
+    body.update(extra)
+    answer_through_proxy(
+        run,
+        method,
+        suffix,
+        body,
+        status=status,
+        status_text=slug,
+        content_type="application/problem+json",
+        once=once,
+    )
+
+
 def serve_guidance_as(run: BrowserRun, doctored: dict[str, Any]) -> None:
     """Answer the sidebar's GET guidance through the proxy with `doctored`; pass the rest."""
     answer_through_proxy(run, "GET", "/guidance", doctored)

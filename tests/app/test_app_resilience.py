@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from app_helpers import (
     BrowserRun,
-    answer_through_proxy,
+    answer_problem,
     guidance,
     serve_guidance_as,
     set_field,
@@ -26,7 +26,6 @@ from tooling.testing import Stack
 pytestmark = pytest.mark.browser
 
 ELIGIBLE = "강제재연결: 동행, 요금조정 없음 (현금, 배정후취소)"
-PROBLEM = "application/problem+json"
 
 # The app's clock, shifted by window.__gpShift ms (only inside the app's frame).
 SHIFTABLE_CLOCK = """
@@ -52,10 +51,7 @@ def fire(run: BrowserRun, name: str) -> None:
 
 def problem_once(run: BrowserRun, method: str, suffix: str, status: int, slug: str) -> None:
     """The proxy answers the next matching backend request with a problem, then passes."""
-    body = {"type": f"https://guidepost.dev/problems/{slug}", "title": slug, "status": status}
-    answer_through_proxy(
-        run, method, suffix, body, status=status, status_text=slug, content_type=PROBLEM, once=True
-    )
+    answer_problem(run, method, suffix, status, slug, once=True)
 
 
 # ---------------------------------------------------------------- sessions (finding 2)

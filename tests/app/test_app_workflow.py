@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from app_helpers import (
     BrowserRun,
-    answer_through_proxy,
+    answer_problem,
     guidance,
     serve_guidance_as,
     set_field,
@@ -25,7 +25,6 @@ ELIGIBLE = "강제재연결: 동행, 요금조정 없음 (현금, 배정후취�
 OUTBOUND = "강제재연결: 만나기 전, 재연락 거부 → 고객 OB"
 ALREADY = "강제재연결: 이미 한 번 강제연결한 원콜"
 SUGGESTED = "상담유형 없음: 주차 가이드 제안"
-PROBLEM = "application/problem+json"
 SERVER_WORDS = "SERVER-SIDE DETAIL THAT MUST NOT SHOW"
 
 
@@ -33,11 +32,7 @@ def answer_with_problem(
     run: BrowserRun, method: str, suffix: str, status: int, slug: str, **extra: Any
 ) -> None:
     """Make Zendesk's proxy (the harness) answer one backend route with a problem."""
-    body = {"type": f"https://guidepost.dev/problems/{slug}", "title": slug, "status": status}
-    body.update({"detail": SERVER_WORDS, **extra})
-    answer_through_proxy(
-        run, method, suffix, body, status=status, status_text=slug, content_type=PROBLEM
-    )
+    answer_problem(run, method, suffix, status, slug, **{"detail": SERVER_WORDS, **extra})
 
 
 def box_bottom(locator: Any) -> float:
